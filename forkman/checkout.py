@@ -1,0 +1,188 @@
+"""The upstream checkout on disk: its files, what the overlays expect of them, and the links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from forkman.config import Link, atomic_write
+from forkman.errors import ConfigError, ForkmanError
+from forkman.gitrepo import FileState, GitRepo
+from forkman.overlay import Overlay
+from forkman.project import Project
+from forkman.stack import Stack, State, build_stack, touched_paths
+
+
+def read_worktree(root: Path, paths: Iterable[str]) -> State:
+    """The work tree's files (None where absent), as git would see them."""
+    states: State = {}
+    for path in paths:
+        full = root / path
+        try:
+            info = full.lstat()
+        except FileNotFoundError:
+            states[path] = None
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            states[path] = FileState(os.readlink(full).encode("utf-8", "surrogateescape"), "120000")
+        elif stat.S_ISDIR(info.st_mode):
+            states[path] = None
+        else:
+            mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
+            states[path] = FileState(full.read_bytes(), mode)
+    return states
+
+
+def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[str]:
+    """Make the work tree hold STATES; return the paths that changed."""
+    current = read_worktree(root, states)
+    changed = []
+    for path, state in sorted(states.items()):
+        if current.get(path) == state:
+            continue
+        full = root / path
+        if state is None:
+            full.unlink()
+        else:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            if full.is_symlink() or (current.get(path) and current[path].mode != state.mode):  # type: ignore[union-attr]
+                full.unlink()
+            if state.mode == "120000":
+                os.symlink(state.data.decode("utf-8", "surrogateescape"), full)
+            else:
+                tmp = full.with_name(f".{full.name}.forkman-tmp")
+                tmp.write_bytes(state.data)
+                tmp.chmod(0o755 if state.mode == "100755" else 0o644)
+                os.replace(tmp, full)
+        changed.append(path)
+    return changed
+
+
+def load_stack(repo: GitRepo, commit: str, overlays: Iterable[Overlay]) -> Stack:
+    overlays = tuple(overlays)
+    return build_stack(repo.read_tree_files(commit, touched_paths(overlays)), overlays)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How the checkout differs from the pin plus overlays."""
+
+    unexplained: tuple[str, ...]  # edited paths that no overlay touches
+    beyond: tuple[str, ...]  # overlay paths whose content differs from what the overlays make
+    worktree: State  # the overlay paths as they are on disk
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.unexplained, *self.beyond}))
+
+
+def drift(repo: GitRepo, stack: Stack, ignore: Iterable[str] = ()) -> Drift:
+    """Edits in the checkout that neither the overlays nor forkman's last write explain."""
+    skip = set(ignore)
+    touched = set(stack.final)
+    changed = [p for p in repo.changed_paths() if p not in skip and not any(p.startswith(s + "/") for s in skip)]
+    on_disk = read_worktree(repo.path, touched | set(changed))
+    written = read_record(repo)
+    unexplained = tuple(p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p]))
+    beyond = tuple(
+        sorted(
+            p
+            for p in touched
+            if on_disk[p] not in known_states(stack, p) and written.get(p, "-") != _digest(on_disk[p])
+        )
+    )
+    return Drift(unexplained, beyond, {p: on_disk[p] for p in touched})
+
+
+def changed_outside(repo: GitRepo, stack: Stack, ignore: Iterable[str] = ()) -> list[str]:
+    skip = set(ignore)
+    return [
+        p
+        for p in repo.changed_paths()
+        if p not in stack.final and p not in skip and not any(p.startswith(s + "/") for s in skip)
+    ]
+
+
+# -- what forkman last wrote into the checkout, so a teammate's new pin or a dropped overlay
+# -- is not mistaken for a hand edit
+def _digest(state: FileState | None) -> str | None:
+    if state is None:
+        return None
+    return hashlib.sha256(state.mode.encode() + b"\0" + state.data).hexdigest()
+
+
+def read_record(repo: GitRepo) -> dict[str, str | None]:
+    path = repo.git_path("forkman-applied.json")
+    try:
+        return dict(json.loads(path.read_text()).get("files", {}))
+    except (FileNotFoundError, ValueError, AttributeError):
+        return {}
+
+
+def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | None]) -> None:
+    files = {p: _digest(s) for p, s in sorted(states.items())}
+    atomic_write(repo.git_path("forkman-applied.json"), json.dumps({"commit": commit, "files": files}, indent=1))
+
+
+def known_states(stack: Stack, path: str) -> list[FileState | None]:
+    """PATH as the pin has it and after each overlay that changes it: none of these is an edit."""
+    return [stack.base.get(path), *(s.after[path] for s in stack.steps if path in s.after)]
+
+
+def is_pristine(stack: Stack, worktree: State, paths: Iterable[str]) -> bool:
+    return all(worktree.get(p) == stack.base.get(p) for p in paths)
+
+
+# -- links -------------------------------------------------------------------------------------
+def link_targets(project: Project) -> list[str]:
+    return [link.target for link in project.config.links]
+
+
+def ensure_links(project: Project, repo: GitRepo) -> list[str]:
+    """Create each configured link in the checkout; return the ones made or corrected."""
+    made = []
+    targets = []
+    for link in project.config.links:
+        made += [link.target] if _ensure_link(project, link) else []
+        targets.append(link.target)
+    if targets:
+        _exclude(repo, targets)
+    return made
+
+
+def _ensure_link(project: Project, link: Link) -> bool:
+    source = project.root / link.source
+    if not source.exists():
+        raise ConfigError(f"link source '{link.source}' does not exist", where=str(project.config_path),
+                          hint=f"create {link.source} or fix the `links` entry")  # fmt: skip
+    target = project.checkout / link.target
+    wanted = os.path.relpath(source, target.parent)
+    if target.is_symlink():
+        if os.readlink(target) == wanted:
+            return False
+        target.unlink()
+    elif target.exists():
+        raise ForkmanError(
+            f"cannot link {link.source}: {link.target} already exists in the checkout and is not a link",
+            where=str(project.checkout),
+            hint="move it away (is it upstream code?) or choose another link target",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(wanted, target)
+    return True
+
+
+def _exclude(repo: GitRepo, targets: list[str]) -> None:
+    """Keep the links out of the checkout's `git status` via its info/exclude."""
+    exclude = repo.git_path("info/exclude")
+    text = exclude.read_text() if exclude.exists() else ""
+    missing = [f"/{t}" for t in targets if f"/{t}" not in text.splitlines()]
+    if missing:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        prefix = "" if not text or text.endswith("\n") else "\n"
+        exclude.write_text(text + prefix + "# forkman links\n" * (not text.count("# forkman links")) + "\n".join(missing) + "\n")

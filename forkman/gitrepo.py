@@ -1,0 +1,368 @@
+"""The only module that talks to git (through GitPython): returns SHAs, bytes and dataclasses."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple, NewType
+
+import git as gitpython
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from forkman.errors import BadRef, GitError, GitTooOld, NetworkError, NotACheckout
+
+Sha = NewType("Sha", str)
+MIN_GIT = (2, 38)
+MIN_GIT_TEXT = "2.38"
+
+# Every setting that changes what a diff looks like, pinned, so that exports are byte-stable
+# whatever the user's ~/.gitconfig says (Electron and patch-package learnt this the hard way).
+STABLE_DIFF_CONFIG = (
+    "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.renames=false",
+    "-c", "diff.algorithm=myers", "-c", "diff.context=3", "-c", "diff.interHunkContext=0",
+    "-c", "diff.indentHeuristic=true", "-c", "diff.suppressBlankEmpty=false",
+    "-c", "core.abbrev=7", "-c", "color.ui=never", "-c", "diff.external=",
+    "-c", "core.quotePath=true", "-c", "diff.relative=false",
+)  # fmt: skip
+
+ProgressFn = Callable[[str, int, "int | None"], None]
+
+
+class FileState(NamedTuple):
+    """A file's bytes and git mode ("100644", "100755" or "120000")."""
+
+    data: bytes
+    mode: str = "100644"
+
+
+# A path's state: its content, or None where the file does not exist.
+Tree = Mapping[str, "FileState | None"]
+
+
+@lru_cache(maxsize=1)
+def git_version() -> tuple[int, ...]:
+    try:
+        out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise GitTooOld(
+            f"cannot run git ({exc})", hint=f"install git {MIN_GIT_TEXT} or newer"
+        ) from None
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out.stdout)
+    if not match:
+        raise GitTooOld(f"cannot read git's version from {out.stdout.strip()!r}")
+    return tuple(int(p) for p in match.groups(default="0"))
+
+
+def require_git() -> None:
+    version = git_version()
+    if version[:2] < MIN_GIT:
+        found = ".".join(str(p) for p in version)
+        raise GitTooOld(
+            f"forkman needs git {MIN_GIT_TEXT} or newer; found git {found}",
+            hint="upgrade git (for example from your distribution's backports)",
+        )
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _is_network_failure(stderr: str) -> bool:
+    return bool(
+        re.search(
+            r"Could not resolve host|unable to access|Could not read from remote|"
+            r"does not appear to be a git repository|Connection refused|"
+            r"repository '.*' not found|unable to connect|Network is unreachable",
+            stderr,
+        )
+    )
+
+
+class GitRepo:
+    """A git repository (work tree or bare) addressed by path; never changes the process cwd."""
+
+    def __init__(self, path: Path):
+        require_git()
+        self.path = Path(path)
+        try:
+            self.repo = gitpython.Repo(self.path)
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            raise NotACheckout(
+                "not a git checkout", where=str(self.path), hint="give the path of a git clone"
+            ) from None
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running git ---------------------------------------------------------------------------
+    def run(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        ok_codes: Iterable[int] = (0,),
+    ) -> bytes:
+        """Run git in this repository and return its stdout; raise GitError on failure."""
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env=full_env,
+            input=stdin,
+            capture_output=True,
+        )
+        if proc.returncode not in tuple(ok_codes):
+            stderr = proc.stderr.decode(errors="replace")
+            raise GitError(
+                f"`git {' '.join(args[:3])}` failed: {_last_line(stderr) or 'exit ' + str(proc.returncode)}",
+                where=str(self.path),
+            )
+        return proc.stdout
+
+    def text(self, *args: str, **kw: object) -> str:
+        return self.run(*args, **kw).decode("utf-8", "surrogateescape")  # type: ignore[arg-type]
+
+    # -- refs ----------------------------------------------------------------------------------
+    def resolve(self, ref: str) -> Sha:
+        """The commit that REF names, or BadRef."""
+        try:
+            out = self.repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+        except GitCommandError:
+            raise BadRef(
+                f"unknown ref '{ref}'",
+                where=str(self.path),
+                hint="name a tag, branch or commit that exists upstream (try `git tag -l`)",
+            ) from None
+        return Sha(out.strip())
+
+    def head(self) -> Sha | None:
+        try:
+            return Sha(self.repo.git.rev_parse("--verify", "--quiet", "HEAD").strip())
+        except GitCommandError:
+            return None
+
+    def tags(self) -> dict[str, Sha]:
+        """Every tag, peeled to its commit."""
+        out = self.text("for-each-ref", "--format=%(refname:short) %(objectname) %(*objectname)", "refs/tags")
+        tags: dict[str, Sha] = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                tags[parts[0]] = Sha(parts[2] if len(parts) > 2 else parts[1])
+        return tags
+
+    def has_commit(self, sha: str) -> bool:
+        try:
+            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
+            return True
+        except GitCommandError:
+            return False
+
+    def git_path(self, name: str) -> Path:
+        """A path inside the git dir (`git rev-parse --git-path`), absolute."""
+        out = self.text("rev-parse", "--git-path", name).strip()
+        path = Path(out)
+        return path if path.is_absolute() else self.path / path
+
+    def remote_urls(self) -> dict[str, str]:
+        return {r.name: r.url for r in self.repo.remotes if r.urls}
+
+    def config_get(self, key: str) -> str | None:
+        try:
+            return self.repo.git.config("--get", key).strip() or None
+        except GitCommandError:
+            return None
+
+    # -- reading content -----------------------------------------------------------------------
+    def read_tree_files(self, commit: str, paths: Iterable[str]) -> dict[str, FileState | None]:
+        """The given paths' content at COMMIT (None where absent): one ls-tree, one cat-file batch."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return {}
+        listing = self.run("ls-tree", "-z", "--full-tree", commit, "--", *wanted)
+        entries: dict[str, tuple[str, str]] = {}
+        for record in listing.split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, kind, sha = meta.decode().split()
+            if kind == "blob":
+                entries[name.decode("utf-8", "surrogateescape")] = (mode, sha)
+        result: dict[str, FileState | None] = {p: None for p in wanted}
+        for path, (mode, sha) in entries.items():
+            _, _, _, data = self.repo.git.get_object_data(sha)
+            result[path] = FileState(data, mode)
+        return result
+
+    def changed_paths(self) -> list[str]:
+        """Paths that differ from HEAD in the index or work tree, untracked ones included."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+        paths = []
+        for record in out.split(b"\0"):
+            if len(record) > 3:
+                paths.append(record[3:].decode("utf-8", "surrogateescape"))
+        return sorted(set(paths))
+
+    # -- writing -------------------------------------------------------------------------------
+    def hash_blob(self, data: bytes) -> Sha:
+        return Sha(self.run("hash-object", "-w", "--stdin", stdin=data).decode().strip())
+
+    def tree_with(self, base: str, changes: Tree) -> Sha:
+        """A tree: BASE's tree with CHANGES applied, built in a temporary index.
+
+        `write-tree --missing-ok` keeps this working in sparse or partial clones, whose
+        object stores lack blobs that the tree names but nobody needs here.
+        """
+        with tempfile.TemporaryDirectory(prefix="forkman-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.run("read-tree", base, env=env)
+            info = []
+            for path, state in sorted(changes.items()):
+                if state is None:
+                    info.append(f"0 {'0' * 40}\t{path}")
+                else:
+                    info.append(f"{state.mode} {self.hash_blob(state.data)}\t{path}")
+            if info:
+                self.run("update-index", "--index-info", env=env, stdin=("\n".join(info) + "\n").encode())
+            return Sha(self.text("write-tree", "--missing-ok", env=env).strip())
+
+    def commit_tree(self, tree: str, parents: Iterable[str], message: str, env: Mapping[str, str] | None = None) -> Sha:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return Sha(self.text(*args, "-F", "-", stdin=message.encode(), env=env).strip())
+
+    # -- network -------------------------------------------------------------------------------
+    def fetch(self, source: str, refspecs: Iterable[str] = (), progress: ProgressFn | None = None) -> None:
+        """Fetch from SOURCE (a remote name or URL) with tags; NetworkError when unreachable."""
+        args = ["--tags", "--force", "--progress", source, *refspecs]
+        try:
+            self.repo.git.fetch(*args, **_progress_kwargs(progress))
+        except GitCommandError as exc:
+            stderr = str(exc.stderr or "")
+            if _is_network_failure(stderr):
+                raise NetworkError(
+                    f"cannot reach upstream {source}: {_last_line(stderr)}",
+                    hint="check the network and the URL in forkman.yaml, then run the command again",
+                ) from None
+            raise GitError(f"git fetch failed: {_last_line(stderr)}", where=str(self.path)) from None
+
+
+def _progress_kwargs(progress: ProgressFn | None) -> dict[str, object]:
+    if progress is None:
+        return {}
+
+    class _Relay(gitpython.RemoteProgress):
+        def update(self, op_code: int, cur_count: object, max_count: object = None, message: str = "") -> None:
+            stage = {
+                self.COUNTING: "counting objects", self.COMPRESSING: "compressing",
+                self.RECEIVING: "receiving objects", self.RESOLVING: "resolving deltas",
+                self.CHECKING_OUT: "checking out", self.FINDING_SOURCES: "finding sources",
+                self.WRITING: "writing objects",
+            }.get(op_code & self.OP_MASK, "fetching")  # fmt: skip
+            total = int(float(max_count)) if max_count not in (None, "") else None  # type: ignore[arg-type]
+            progress(stage, int(float(cur_count or 0)), total)  # type: ignore[arg-type]
+
+    return {"progress": _Relay()}
+
+
+def clone(
+    url: str,
+    dest: Path,
+    *,
+    filter_spec: str | None = None,
+    sparse: Iterable[str] = (),
+    progress: ProgressFn | None = None,
+) -> GitRepo:
+    """Clone URL into DEST without checking anything out yet (sparse cone set if asked)."""
+    require_git()
+    options = ["--no-checkout"]
+    if filter_spec:
+        options.append(f"--filter={filter_spec}")
+    try:
+        gitpython.Repo.clone_from(url, dest, multi_options=options, **_progress_kwargs(progress)).close()
+    except GitCommandError as exc:
+        stderr = str(exc.stderr or "")
+        raise NetworkError(
+            f"cannot clone {url}: {_last_line(stderr)}",
+            hint="check the URL and the network; or adopt an existing clone with --path",
+        ) from None
+    repo = GitRepo(dest)
+    sparse = list(sparse)
+    if sparse:
+        repo.run("sparse-checkout", "set", "--cone", *[s.strip("/") for s in sparse])
+    return repo
+
+
+def diff_trees(before: Tree, after: Tree) -> str:
+    """A deterministic git-style patch from BEFORE to AFTER over the union of their paths.
+
+    The two sides are written to `a/` and `b/` in a temporary folder and compared with
+    `git diff --no-index`, so one diff engine (git's) makes every patch forkman writes.
+    """
+    require_git()
+    with tempfile.TemporaryDirectory(prefix="forkman-diff-") as tmp:
+        root = Path(tmp)
+        for side, states in (("a", before), ("b", after)):
+            (root / side).mkdir()
+            for path, state in states.items():
+                if state is not None:
+                    _materialise(root / side / path, state)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": tmp, "LC_ALL": "C"})
+        proc = subprocess.run(
+            ["git", *STABLE_DIFF_CONFIG, "diff", "--no-index", "--no-color", "--no-ext-diff",
+             "--no-textconv", "--no-renames", "--diff-algorithm=myers", "--indent-heuristic",
+             "-U3", "--inter-hunk-context=0", "--no-prefix", "a", "b"],
+            cwd=root, env=env, capture_output=True,
+        )  # fmt: skip
+        if proc.returncode not in (0, 1):
+            raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
+    text = proc.stdout.decode("utf-8", "surrogateescape")
+    return "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("index "))
+
+
+def _materialise(target: Path, state: FileState) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if state.mode == "120000":
+        os.symlink(state.data.decode("utf-8", "surrogateescape"), target)
+        return
+    target.write_bytes(state.data)
+    if state.mode == "100755":
+        target.chmod(0o755)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    data: bytes
+    conflicts: int
+
+
+def merge_file(base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, str], style: str = "diff3") -> MergeResult:
+    """A 3-way merge of one file's content with `git merge-file` (no repository needed)."""
+    with tempfile.TemporaryDirectory(prefix="forkman-merge-") as tmp:
+        files = []
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            files.append(str(path))
+        args = ["git", "merge-file", "-p", f"--{style}", "-L", labels[0], "-L", labels[1], "-L", labels[2]]
+        proc = subprocess.run([*args, *files], capture_output=True)
+    if proc.returncode < 0 or proc.returncode > 127:
+        raise GitError(f"git merge-file failed: {_last_line(proc.stderr.decode(errors='replace'))}")
+    return MergeResult(proc.stdout, proc.returncode)

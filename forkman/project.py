@@ -1,0 +1,144 @@
+"""The app repo: where its config, lock, series and overlay files live, read and written whole."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from forkman import overlay as ov
+from forkman.config import (
+    CONFIG_FILE,
+    LOCK_FILE,
+    OVERLAYS_DIR,
+    SERIES_FILE,
+    Config,
+    Lock,
+    atomic_write,
+    load_config,
+    load_lock,
+    parse_series,
+    render_lock,
+)
+from forkman.errors import ConfigError, NotAnAppRepo, UnknownOverlay
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: Config
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @property
+    def overlays_dir(self) -> Path:
+        return self.root / OVERLAYS_DIR
+
+    @property
+    def series_path(self) -> Path:
+        return self.overlays_dir / SERIES_FILE
+
+    @property
+    def checkout(self) -> Path:
+        return (self.root / self.config.path).resolve() if not Path(self.config.path).is_absolute() else Path(self.config.path)
+
+    def overlay_path(self, name: str) -> Path:
+        return self.overlays_dir / f"{name}.patch"
+
+    # -- reading -------------------------------------------------------------------------------
+    def lock(self) -> Lock:
+        return load_lock(self.lock_path)
+
+    def series(self) -> tuple[str, ...]:
+        if not self.series_path.exists():
+            return ()
+        return parse_series(self.series_path.read_text(encoding="utf-8"), self.series_path)
+
+    def overlay_text(self, name: str) -> str:
+        path = self.overlay_path(name)
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"overlay '{name}' is in the series but {path.name} is missing",
+                where=str(self.series_path),
+                hint=f"restore {path.relative_to(self.root)} or remove '{name}' from the series",
+            ) from None
+
+    def overlay(self, name: str) -> ov.Overlay:
+        series = self.series()
+        if name not in series:
+            raise UnknownOverlay(name, series)
+        return ov.parse(name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root)))
+
+    def overlays(self) -> tuple[ov.Overlay, ...]:
+        return tuple(self.overlay(name) for name in self.series())
+
+    def state_dir(self) -> Path:
+        """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
+        git_dir = self.root / ".git"
+        if git_dir.is_file():  # a worktree: "gitdir: PATH"
+            target = git_dir.read_text().split(":", 1)[1].strip()
+            git_dir = (self.root / target).resolve()
+        base = git_dir if git_dir.is_dir() else self.root / ".forkman"
+        return base / "forkman"
+
+    # -- writing (each file whole, atomically) -------------------------------------------------
+    def write_lock(self, lock: Lock) -> None:
+        atomic_write(self.lock_path, render_lock(lock))
+
+    def write_overlay(self, overlay: ov.Overlay) -> str:
+        text = ov.render(overlay)
+        atomic_write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
+        return ov.file_hash(text.encode("utf-8", "surrogateescape"))
+
+    def write_series(self, names: tuple[str, ...] | list[str]) -> None:
+        """Rewrite the series with NAMES in order, keeping people's comments and blank lines."""
+        old = self.series_path.read_text(encoding="utf-8") if self.series_path.exists() else ""
+        atomic_write(self.series_path, reorder_series(old, list(names)))
+
+    def hashes(self) -> dict[str, str]:
+        return {n: ov.file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape")) for n in self.series()}
+
+
+def _entry(line: str) -> str:
+    return line.split("#", 1)[0].strip().removesuffix(".patch")
+
+
+def reorder_series(old: str, names: list[str]) -> str:
+    """The series text holding NAMES in order; comment lines stay, a name keeps its own comment."""
+    lines = old.splitlines()
+    original = {_entry(ln): ln for ln in lines if _entry(ln)}
+    slots = [i for i, ln in enumerate(lines) if _entry(ln) in names]
+    out: list[str | None] = [ln if not _entry(ln) else None for ln in lines]
+    for slot, name in zip(slots, names):
+        out[slot] = original.get(name, name)
+    tail = [original.get(n, n) for n in names[len(slots):]]
+    return "".join(f"{ln}\n" for ln in [*(x for x in out if x is not None), *tail])
+
+
+def find_root(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise NotAnAppRepo(
+        f"no {CONFIG_FILE} in {here} or any folder above it",
+        hint="run `forkman init --upstream URL` in your app repo, or pass --repo DIR",
+    )
+
+
+def open_project(start: Path | None = None) -> Project:
+    root = find_root(start)
+    return Project(root, load_config(root / CONFIG_FILE))
+
+
+def relpath(path: Path, start: Path) -> str:
+    return os.path.relpath(path, start)

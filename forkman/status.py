@@ -1,0 +1,102 @@
+"""`forkman overlay status`: where every overlay stands in the checkout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forkman.checkout import drift, link_targets, load_stack
+from forkman.gitrepo import GitRepo
+from forkman.project import Project
+from forkman.stack import Stack
+
+APPLIED = "applied"
+NOT_APPLIED = "not-applied"
+MODIFIED = "modified"
+DOES_NOT_APPLY = "does-not-apply"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class OverlayStatus:
+    name: str
+    subject: str
+    files: tuple[str, ...]
+    added: int
+    removed: int
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    url: str
+    ref: str
+    commit: str
+    checkout: str
+    head: str | None
+    overlays: tuple[OverlayStatus, ...]
+    uncaptured: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        return not self.uncaptured and all(o.state == APPLIED for o in self.overlays)
+
+
+def _position(stack: Stack, path: str, content: object) -> int | None:
+    """Which prefix of the series the file's content matches: -1 for the pin, i for step i."""
+    if content == stack.base.get(path):
+        found: int | None = -1
+    else:
+        found = None
+    for index, step in enumerate(stack.steps):
+        if path in step.after and step.applies and content == step.after[path]:
+            found = index
+    return found
+
+
+def overlay_states(stack: Stack, worktree: dict) -> list[tuple[str, str]]:
+    states = []
+    for index, step in enumerate(stack.steps):
+        if not step.applies:
+            states.append((DOES_NOT_APPLY, step.error or ""))
+            continue
+        positions = [_position(stack, p, worktree.get(p)) for p in step.after]
+        if any(pos is None for pos in positions):
+            edited = [p for p, pos in zip(step.after, positions) if pos is None]
+            states.append((MODIFIED, "edited beyond the overlay: " + ", ".join(edited)))
+        elif all(pos is not None and pos >= index for pos in positions):
+            states.append((APPLIED, ""))
+        elif all(pos is not None and pos < index for pos in positions):
+            states.append((NOT_APPLIED, ""))
+        else:
+            states.append((MODIFIED, "partly applied"))
+    return states
+
+
+def status(project: Project) -> StatusReport:
+    lock = project.lock()
+    overlays = project.overlays()
+    warnings: list[str] = []
+    if not project.checkout.exists():
+        rows = tuple(
+            OverlayStatus(o.name, o.subject, o.files, sum(c.added for c in o.changes),
+                          sum(c.removed for c in o.changes), UNKNOWN, "no checkout")  # fmt: skip
+            for o in overlays
+        )
+        warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
+        return StatusReport(lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings))
+    with GitRepo(project.checkout) as repo:
+        head = repo.head()
+        if head != lock.commit:
+            warnings.append(f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
+                            f"({lock.ref}): run `forkman apply`")  # fmt: skip
+        stack = load_stack(repo, lock.commit, overlays)
+        found = drift(repo, stack, ignore=link_targets(project))
+    rows = tuple(
+        OverlayStatus(o.name, o.subject, o.files, sum(c.added for c in o.changes),
+                      sum(c.removed for c in o.changes), state, detail)  # fmt: skip
+        for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))
+    )
+    return StatusReport(lock.url, lock.ref, lock.commit, str(project.checkout), head, rows,
+                        found.paths, tuple(warnings))  # fmt: skip
