@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 RELEASES: list[str] = [
     "autogpt-platform-beta-v0.6.8",
@@ -46,13 +46,14 @@ def git(repo: Path, *args: str, date: datetime = FIRST_DATE) -> str:
                GIT_COMMITTER_DATE=stamp, LC_ALL="C")
     cmd = ["git", "-c", "init.defaultBranch=master", "-c", "commit.gpgsign=false",
            "-c", "tag.gpgsign=false", *args]
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
         raise GitError(f"{' '.join(cmd)} failed in {repo}: {proc.stderr.strip()}")
     return proc.stdout.rstrip("\n")
 
 
-def commit_files(repo: Path, message: str, files: dict[str, str | None],
+def commit_files(repo: Path, message: str, files: Mapping[str, str | None],
                  tag: str | None = None, branch: str | None = None) -> str:
     """Commit ``files`` (path -> content, ``None`` deletes), optionally tag it; return the sha.
 
@@ -366,14 +367,16 @@ def edit_cost_config(checkout: Path) -> None:
 
 
 OVERLAYS: dict[str, tuple[str, str, Callable[[Path], None]]] = {
-    "loader-symlink": ("Load blocks from symlinked folders", "Path.rglob() does not descend into "
-                       "symlinked directories, so our blocks/customized folder (linked into "
-                       "blocks/) never loaded. glob.glob(recursive=True) follows the link.",
-                       edit_loader_symlink),
-    "llm-models": ("Add Ollama qwen2.5:7b model", "We run Ollama's qwen2.5:7b locally and want it "
-                   "selectable in LLM blocks, so it gets an enum member and metadata entry.",
-                   edit_llm_models),
-    "cost-config": ("Price qwen2.5:7b like the other Ollama models", "Every LlmModel needs a "
-                    "MODEL_COST entry; the new local model costs 1 credit like the other "
-                    "Ollama models.", edit_cost_config),
+    "loader-symlink": ("Load blocks from symlinked folders", (
+        "Path.rglob() does not descend into symlinked directories, so our blocks/customized "
+        "folder (linked into blocks/) never loaded. glob.glob(recursive=True) follows the link."
+    ), edit_loader_symlink),
+    "llm-models": ("Add Ollama qwen2.5:7b model", (
+        "We run Ollama's qwen2.5:7b locally and want it selectable in LLM blocks, "
+        "so it gets an enum member and a metadata entry."
+    ), edit_llm_models),
+    "cost-config": ("Price qwen2.5:7b like the other Ollama models", (
+        "Every LlmModel needs a MODEL_COST entry; the new local model costs 1 credit, "
+        "like the other Ollama models."
+    ), edit_cost_config),
 }

@@ -95,7 +95,8 @@ def test_python_compiles_at_every_release(upstream: Path, rev: str) -> None:
 
 def test_release_contents(upstream: Path) -> None:
     assert "load_all_blocks" not in show(upstream, V069, BLOCKS_INIT)
-    assert "def load_all_blocks() -> dict[str, type[\"Block\"]]:" in show(upstream, V0610, BLOCKS_INIT)
+    loader = show(upstream, V0610, BLOCKS_INIT)
+    assert 'def load_all_blocks() -> dict[str, type["Block"]]:' in loader
     assert 'ModelMetadata("ollama", 8192, None),' in show(upstream, BASE, LLM_PY)
     assert 'ModelMetadata("ollama", 8192, None, "Llama 3.2", "Ollama", 1)' in show(
         upstream, V0610, LLM_PY)
