@@ -1,0 +1,96 @@
+"""Shared fixtures: a sealed git environment plus small repository factories."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # make `forkman` importable without installing it
+    sys.path.insert(0, str(ROOT))
+
+from forkman.example import build_upstream
+
+FIXED_DATE = "2025-01-01T00:00:00+00:00"
+GITCONFIG = """\
+[user]
+\tname = Forkman Tests
+\temail = tests@example.com
+[commit]
+\tgpgsign = false
+[tag]
+\tgpgsign = false
+[init]
+\tdefaultBranch = main
+[protocol "file"]
+\tallow = always
+"""
+
+
+def run_git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` with the (sealed) process environment; return stdout."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+@pytest.fixture(autouse=True)
+def hermetic_seal(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Isolate every test from the user's git config, identity, editor and repo discovery."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(GITCONFIG)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path_factory.getbasetemp()))
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+                "GIT_CONFIG_COUNT", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+                "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_DATE", FIXED_DATE)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", FIXED_DATE)
+    monkeypatch.setenv("GIT_EDITOR", "false")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("LC_ALL", "C")
+    return home
+
+
+@pytest.fixture(scope="session")
+def upstream_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example upstream, built once per session; copy it, never modify it."""
+    return build_upstream(tmp_path_factory.mktemp("template") / "autogpt")
+
+
+@pytest.fixture
+def upstream(tmp_path: Path, upstream_template: Path) -> Path:
+    """A private, writable copy of the example upstream (HEAD on master)."""
+    return Path(shutil.copytree(upstream_template, tmp_path / "upstream", symlinks=True))
+
+
+@pytest.fixture
+def app_repo(tmp_path: Path) -> Path:
+    """A fresh non-bare repo on ``main`` with a single README commit."""
+    repo = tmp_path / "app"
+    repo.mkdir()
+    run_git(repo, "init", "-q")
+    (repo / "README.md").write_text("# My app\n")
+    run_git(repo, "add", "README.md")
+    run_git(repo, "commit", "-q", "-m", "Initial commit")
+    return repo
+
+
+@pytest.fixture
+def bare_fork(tmp_path: Path) -> Path:
+    """An empty bare repository, e.g. to push a fork to."""
+    repo = tmp_path / "fork.git"
+    run_git(tmp_path, "init", "-q", "--bare", str(repo))
+    return repo
