@@ -1,0 +1,232 @@
+"""The forkman command line: parse, call one core function, render. No git, no YAML here."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from forkman import __version__
+from forkman.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PROBLEMS, ForkmanError
+
+app = typer.Typer(
+    help="Keep a fork's local changes as named overlays on a tracked upstream, and sync them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+overlay_app = typer.Typer(help="Capture, refresh, list, show, drop overlays; see their status.",
+                          no_args_is_help=True)  # fmt: skip
+app.add_typer(overlay_app, name="overlay")
+
+RepoOpt = Annotated[Optional[Path], typer.Option("--repo", "-C", help="The app repo (default: found from cwd).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a stable JSON object instead of text.")]
+
+
+def _out(text: str = "") -> None:
+    typer.echo(text)
+
+
+def _note(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _project(repo: Path | None):  # type: ignore[no-untyped-def]
+    from forkman.project import open_project
+
+    return open_project(repo)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[object]:
+    """A progress bar for long fetches, on stderr, only when a person is watching."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                  console=Console(stderr=True), transient=True) as bar:  # fmt: skip
+        tasks: dict[str, object] = {}
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+def _version(value: bool) -> None:
+    if value:
+        _out(f"forkman {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,  # fmt: skip
+) -> None:
+    """Keep a fork's local changes as named overlays on a tracked upstream, and sync them."""
+
+
+@app.command()
+def init(
+    upstream: Annotated[str, typer.Option("--upstream", help="The upstream's git URL.")],
+    ref: Annotated[Optional[str], typer.Option(help="Tag, branch or commit to pin (default: newest release).")] = None,
+    path: Annotated[Optional[str], typer.Option(help="Checkout folder; an existing clone is adopted.")] = None,
+    release_pattern: Annotated[str, typer.Option(help="Glob of release tags.")] = "v*",
+    pr_branch: Annotated[str, typer.Option(help="The branch upstream takes PRs on.")] = "main",
+    sparse: Annotated[Optional[list[str]], typer.Option(help="Sparse-checkout folder (repeatable).")] = None,
+    partial: Annotated[bool, typer.Option("--partial/--full", help="Partial clone (--filter=blob:none).")] = False,
+    repo: RepoOpt = None,
+) -> None:
+    """Track an upstream: clone or adopt a checkout, pin a release, write config and lock."""
+    from forkman.upstream import init as do_init
+
+    root = (repo or Path.cwd()).resolve()
+    with _progress() as progress:
+        result = do_init(root, url=upstream, ref=ref, path=path, release_pattern=release_pattern,
+                         pr_branch=pr_branch, sparse=tuple(sparse or ()),
+                         filter_spec="blob:none" if partial else None, progress=progress)  # fmt: skip
+    for warning in result.warnings:
+        _note(f"warning: {warning}")
+    how = "cloned" if result.cloned else "adopted"
+    _out(f"{how} {upstream} into {result.checkout}")
+    _out(f"pinned {result.ref} ({result.commit[:12]}); wrote forkman.yaml, forkman.lock, overlays/series")
+
+
+@app.command()
+def apply(repo: RepoOpt = None) -> None:
+    """Bring the checkout to the pinned commit plus every overlay, and create the links."""
+    from forkman.upstream import apply as do_apply
+
+    project = _project(repo)
+    with _progress() as progress:
+        result = do_apply(project, progress)
+    if result.cloned:
+        _out(f"cloned the upstream into {result.checkout}")
+    if result.moved:
+        _out(f"moved the checkout to {result.ref} ({result.commit[:12]})")
+    for path in result.written:
+        _out(f"wrote {path}")
+    for link in result.links:
+        _out(f"linked {link}")
+    if not (result.written or result.links or result.moved or result.cloned):
+        _out(f"already up to date: {result.ref} ({result.commit[:12]}) plus {len(project.series())} overlays")
+    for warning in result.warnings:
+        _note(f"warning: {warning}")
+
+
+@app.command()
+def link(repo: RepoOpt = None) -> None:
+    """Create the configured links (folders of this repo) inside the checkout."""
+    from forkman.checkout import ensure_links
+    from forkman.edit import open_repo
+
+    project = _project(repo)
+    with open_repo(project) as git:
+        made = ensure_links(project, git)
+    for target in made:
+        _out(f"linked {target}")
+    if not made:
+        _out("links already in place" if project.config.links else "no links configured in forkman.yaml")
+
+
+# -- overlays ----------------------------------------------------------------------------------
+NameArg = Annotated[str, typer.Argument(help="The overlay's name, a lowercase slug.")]
+MessageOpt = Annotated[Optional[str], typer.Option("-m", "--message",
+                       help="Subject line, blank line, then why the change exists.")]  # fmt: skip
+PathsArg = Annotated[Optional[list[str]], typer.Argument(help="Only these files of the checkout.")]
+
+
+@overlay_app.command("capture")
+def overlay_capture(name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None) -> None:
+    """Turn the edits that no overlay explains yet into overlays/NAME.patch."""
+    from forkman.edit import capture
+
+    result = capture(_project(repo), name, message, tuple(paths or ()))
+    files = ", ".join(result.overlay.files)
+    _out(f"captured {name}: {files} -> {result.path.name} (appended to overlays/series)")
+
+
+@overlay_app.command("refresh")
+def overlay_refresh(name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None) -> None:
+    """Fold further edits to the overlay's files (and PATHS) into it."""
+    from forkman.edit import refresh
+
+    result = refresh(_project(repo), name, message, tuple(paths or ()))
+    _out(f"refreshed {name}" if result.changed else f"{name} unchanged")
+
+
+@overlay_app.command("drop")
+def overlay_drop(name: NameArg, repo: RepoOpt = None) -> None:
+    """Remove the overlay from the series and its change from the checkout."""
+    from forkman.edit import drop
+
+    drop(_project(repo), name)
+    _out(f"dropped {name}")
+
+
+@overlay_app.command("list")
+def overlay_list(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
+    """List the overlays in series order."""
+    import json
+
+    overlays = _project(repo).overlays()
+    if json_output:
+        _out(json.dumps([{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays], indent=2))
+        return
+    for o in overlays:
+        _out(f"{o.name}\t{o.subject}")
+
+
+@overlay_app.command("show")
+def overlay_show(name: NameArg, repo: RepoOpt = None) -> None:
+    """Print one overlay file."""
+    project = _project(repo)
+    project.overlay(name)
+    typer.echo(project.overlay_text(name), nl=False)
+
+
+@overlay_app.command("status")
+def overlay_status(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
+    """One row per overlay (applied, not applied, modified, does not apply), then uncaptured edits."""
+    from forkman.report import status_json, status_text
+    from forkman.status import status
+
+    report = status(_project(repo))
+    _out(status_json(report) if json_output else status_text(report, _colour()))
+
+
+def main() -> None:
+    """The entry point: one handler maps errors to exit codes and one-line messages."""
+    try:
+        app(prog_name="forkman")
+    except ForkmanError as exc:
+        _note(f"forkman: error: {exc}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _note("forkman: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception:  # a bug: say so, keep the details for the report
+        log = Path(os.environ.get("TMPDIR", "/tmp")) / "forkman-crash.log"
+        log.write_text(traceback.format_exc())
+        _note(f"forkman: internal error (a bug); details in {log}")
+        sys.exit(EXIT_INTERNAL)
+
+
+__all__ = ["app", "main", "EXIT_PROBLEMS"]
