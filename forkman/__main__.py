@@ -1,0 +1,5 @@
+"""`python -m forkman`."""
+
+from forkman.cli import main
+
+main()
