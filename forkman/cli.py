@@ -212,6 +212,41 @@ def overlay_status(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
     _out(status_json(report) if json_output else status_text(report, _colour()))
 
 
+# -- sync --------------------------------------------------------------------------------------
+@app.command()
+def sync(
+    to: Annotated[Optional[str], typer.Option("--to", help="Any tag, branch or commit instead of the newest release.")] = None,
+    pre: Annotated[bool, typer.Option("--pre", help="Consider pre-releases (-rc1 and the like).")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; report what a sync would do (CI canary).")] = False,
+    continue_: Annotated[bool, typer.Option("--continue", help="Take the resolved conflict and go on.")] = False,
+    abort: Annotated[bool, typer.Option("--abort", help="Put checkout, overlays and lock back as they were.")] = False,
+    skip: Annotated[bool, typer.Option("--skip", help="Leave the stopped overlay out of this sync (file kept).")] = False,
+    fetch: Annotated[bool, typer.Option("--fetch/--no-fetch", help="Fetch upstream first.")] = True,
+    summary: Annotated[Optional[Path], typer.Option("--summary", help="Also write a Markdown summary (a PR body).")] = None,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+) -> None:
+    """Move the fork to upstream's newest release: re-apply every overlay by 3-way merge."""
+    from forkman import report as render
+    from forkman import sync as core
+
+    project = _project(repo)
+    if sum((continue_, abort, skip, check)) > 1:
+        raise ForkmanError("use only one of --continue, --abort, --skip and --check")
+    with _progress() as progress:
+        if abort:
+            result = core.abort(project)
+        elif continue_ or skip:
+            result = core.resume(project, skip=skip, progress=progress)
+        else:
+            result, _ = core.start(project, to=to, pre=pre, check=check, fetch=fetch, progress=progress)
+    if summary is not None and result.results:
+        summary.write_text(render.sync_markdown(result))
+    _out(render.sync_json(result) if json_output else render.sync_text(result, _colour()))
+    if not result.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
 def main() -> None:
     """The entry point: one handler maps errors to exit codes and one-line messages."""
     try:

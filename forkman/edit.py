@@ -76,6 +76,7 @@ def _record(project: Project, overlay: ov.Overlay, text_hash: str) -> None:
 def capture(project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()) -> EditResult:
     """Turn edits that no overlay explains into overlays/NAME.patch, appended to the series."""
     check_overlay_name(name)
+    project.ensure_no_sync()
     series = project.series()
     if name in series:
         raise ForkmanError(f"overlay '{name}' already exists",
@@ -105,6 +106,7 @@ def capture(project: Project, name: str, message: str | None = None, paths: tupl
 
 def refresh(project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()) -> EditResult:
     """Fold further edits to NAME's files (and PATHs) into it; unchanged input, identical bytes."""
+    project.ensure_no_sync()
     current = project.overlay(name)
     old_text = project.overlay_text(name)
     with open_repo(project) as repo:
@@ -137,6 +139,7 @@ def refresh(project: Project, name: str, message: str | None = None, paths: tupl
 
 def drop(project: Project, name: str) -> EditResult:
     """Remove NAME from the series and its change from the checkout; refuse to lose edits."""
+    project.ensure_no_sync()
     current = project.overlay(name)
     series = project.series()
     rest = [project.overlay(n) for n in series if n != name]

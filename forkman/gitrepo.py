@@ -353,8 +353,14 @@ class MergeResult:
     conflicts: int
 
 
-def merge_file(base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, str], style: str = "diff3") -> MergeResult:
-    """A 3-way merge of one file's content with `git merge-file` (no repository needed)."""
+def merge_file(
+    base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, str], style: str = "diff3", favor: str | None = None
+) -> MergeResult:
+    """A 3-way merge of one file's content with `git merge-file` (no repository needed).
+
+    FAVOR ("ours", "theirs" or "union") settles conflicts one way; forkman uses it only to
+    foresee what later overlays will meet, never for a result that it writes.
+    """
     with tempfile.TemporaryDirectory(prefix="forkman-merge-") as tmp:
         files = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
@@ -362,6 +368,8 @@ def merge_file(base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, 
             path.write_bytes(data)
             files.append(str(path))
         args = ["git", "merge-file", "-p", f"--{style}", "-L", labels[0], "-L", labels[1], "-L", labels[2]]
+        if favor:
+            args.append(f"--{favor}")
         proc = subprocess.run([*args, *files], capture_output=True)
     if proc.returncode < 0 or proc.returncode > 127:
         raise GitError(f"git merge-file failed: {_last_line(proc.stderr.decode(errors='replace'))}")

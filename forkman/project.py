@@ -20,7 +20,7 @@ from forkman.config import (
     parse_series,
     render_lock,
 )
-from forkman.errors import ConfigError, NotAnAppRepo, UnknownOverlay
+from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,17 @@ class Project:
             git_dir = (self.root / target).resolve()
         base = git_dir if git_dir.is_dir() else self.root / ".forkman"
         return base / "forkman"
+
+    def sync_dir(self) -> Path:
+        return self.state_dir() / "sync"
+
+    def sync_in_progress(self) -> bool:
+        return (self.sync_dir() / "journal.json").exists()
+
+    def ensure_no_sync(self) -> None:
+        if self.sync_in_progress():
+            raise SyncStateError("a sync is in progress", where=str(self.root),
+                                 hint="finish it with `forkman sync --continue` or undo it with `forkman sync --abort`")  # fmt: skip
 
     # -- writing (each file whole, atomically) -------------------------------------------------
     def write_lock(self, lock: Lock) -> None:

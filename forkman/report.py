@@ -75,3 +75,80 @@ def status_json(report: StatusReport) -> str:
         "clean": report.clean,
     }
     return json.dumps(data, indent=2)
+
+
+# -- sync --------------------------------------------------------------------------------------
+def _sync_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
+    rows = []
+    for r in results:
+        where = ", ".join(f"{h.path}:{h.start}-{h.end}" for h in r.hunks) if r.hunks else ", ".join(r.files)
+        rows.append((r.name, r.state, f"+{r.added} -{r.removed}" if r.added or r.removed else "", where, r.detail))
+    return rows
+
+
+_NEXT = {
+    "stopped": "resolve the conflict in the checkout (git status, git mergetool), then "
+    "`forkman sync --continue`; `--skip` leaves this overlay out, `--abort` puts everything back",
+    "check": "",
+}
+
+
+def sync_text(report: Any, colour: bool = False) -> str:
+    verb = {"check": "would move", "done": "moved", "stopped": "is moving", "up-to-date": "is already at",
+            "aborted": "aborted the move"}.get(report.phase, report.phase)  # fmt: skip
+    head = f"sync {verb} {report.from_ref} -> {report.to_ref} ({report.to_commit[:12]})"
+    if report.phase == "up-to-date":
+        return f"already at {report.to_ref} ({report.to_commit[:12]}): nothing to do"
+    if report.phase == "aborted":
+        return f"sync aborted: checkout, overlays and lock are back at {report.from_ref}"
+    lines = [head]
+    if report.results:
+        lines += ["", table(("overlay", "state", "lines", "where", "detail"), _sync_rows(report.results),
+                            colour=colour, state_column=1)]  # fmt: skip
+    for warning in report.warnings:
+        lines.append(paint("warning: ", "yellow", colour) + warning)
+    if report.phase == "stopped":
+        lines += ["", f"stopped at overlay '{report.current}': " + _NEXT["stopped"]]
+    elif report.phase == "done":
+        dropped = [r.name for r in report.results if r.state == "upstreamed"]
+        lines += ["", f"pinned {report.to_ref}; overlays and forkman.lock refreshed"]
+        if dropped:
+            lines.append("upstream made these itself, dropped from the series (kept in overlays/upstreamed/): "
+                         + ", ".join(dropped))  # fmt: skip
+    return "\n".join(lines)
+
+
+def sync_json(report: Any) -> str:
+    """The stable object documented in README ("sync --json")."""
+    data = {
+        "version": JSON_VERSION,
+        "phase": report.phase,
+        "ok": report.ok,
+        "from": {"ref": report.from_ref, "commit": report.from_commit},
+        "to": {"ref": report.to_ref, "commit": report.to_commit},
+        "current": report.current,
+        "overlays": [
+            {
+                "name": r.name, "state": r.state, "files": list(r.files), "added": r.added, "removed": r.removed,
+                "detail": r.detail, "cause": r.cause, "blocked_by": list(r.blocked_by), "reused": list(r.reused),
+                "hunks": [{"path": h.path, "start": h.start, "end": h.end} for h in r.hunks],
+            }
+            for r in report.results
+        ],  # fmt: skip
+        "warnings": list(report.warnings),
+    }
+    return json.dumps(data, indent=2)
+
+
+def sync_markdown(report: Any) -> str:
+    """A PR body for the nightly job that proposes the sync."""
+    lines = [f"## forkman sync: `{report.from_ref}` → `{report.to_ref}`", "",
+             f"Upstream commit `{report.to_commit}`.", "",
+             "| overlay | state | lines | where | detail |", "|---|---|---|---|---|"]  # fmt: skip
+    for row in _sync_rows(report.results):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") or " " for c in row) + " |")
+    if report.warnings:
+        lines += ["", "### Warnings", *[f"- {w}" for w in report.warnings]]
+    needs = [r.name for r in report.results if r.state in ("conflict", "blocked", "not-applicable", "check-failed")]
+    lines += ["", f"**Needs attention:** {', '.join(needs)}" if needs else "All overlays carried over cleanly."]
+    return "\n".join(lines) + "\n"

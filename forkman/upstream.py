@@ -17,7 +17,7 @@ from forkman.config import (
     render_config,
     render_lock,
 )
-from forkman.errors import BadRef, DirtyCheckout, ForkmanError, NotACheckout, OverlayDoesNotApply
+from forkman.errors import BadRef, DirtyCheckout, ForkmanError, OverlayDoesNotApply
 from forkman.gitrepo import GitRepo, ProgressFn
 from forkman.project import Project
 from forkman.releases import newest_release
@@ -151,14 +151,22 @@ def open_checkout(project: Project, lock: Lock, progress: ProgressFn | None = No
     return repo, cloned
 
 
+def fetch_upstream(repo: GitRepo, url: str, progress: ProgressFn | None = None) -> None:
+    """Fetch upstream's tags and branches (as refs/remotes/forkman-upstream/*).
+
+    A remote whose URL is the upstream's is fetched by name, so a partial clone keeps its filter.
+    """
+    source = next((name for name, u in repo.remote_urls().items() if _same_url(u, url)), url)
+    repo.fetch(source, ["+refs/heads/*:refs/remotes/forkman-upstream/*"], progress)
+
+
 def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
     """Bring the checkout to the pinned commit plus every overlay, in order; refuse to lose edits."""
+    project.ensure_no_sync()
     lock = project.lock()
     overlays = project.overlays()
     repo, cloned = open_checkout(project, lock, progress)
     with repo:
-        if cloned and project.config.sparse:
-            pass  # the clone already has its sparse cone
         stack = load_stack(repo, lock.commit, overlays)
         broken = next((s for s in stack.steps if not s.applies), None)
         if broken is not None:
@@ -196,8 +204,3 @@ def _lock_warnings(project: Project, lock: Lock) -> list[str]:
         if name not in hashes:
             notes.append(f"forkman.lock lists overlay '{name}', which the series does not")
     return notes
-
-
-def check_checkout_is_repo(path: Path) -> None:
-    if not (path / ".git").exists():
-        raise NotACheckout("not a git checkout", where=str(path))

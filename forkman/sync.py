@@ -1,0 +1,345 @@
+"""`forkman sync`: carry the overlays to a new release as a journaled transaction (continue/abort)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from forkman import merge
+from forkman.checkout import drift, ensure_links, link_targets, read_worktree, write_record, write_worktree
+from forkman.config import atomic_write
+from forkman.errors import DirtyCheckout, ForkmanError, SyncStateError
+from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
+from forkman.overlay import parse
+from forkman.project import Project
+from forkman.releases import newest_release
+from forkman.stack import State, build_stack, touched_paths
+from forkman.syncplan import CHECK_FAILED, CONFLICT, SKIPPED, UPSTREAMED, OverlayResult, Plan, PlanInput, plan
+from forkman.upstream import fetch_upstream, open_checkout
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    from_ref: str
+    from_commit: str
+    to_ref: str
+    to_commit: str
+    phase: str  # "check", "done", "up-to-date", "stopped", "aborted"
+    results: tuple[OverlayResult, ...] = ()
+    current: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.phase in ("done", "up-to-date", "aborted") or (
+            self.phase == "check" and all(r.state not in (CONFLICT, "blocked", "not-applicable", CHECK_FAILED)
+                                          for r in self.results))  # fmt: skip
+
+
+def _encode(states: State) -> dict[str, list[str] | None]:
+    return {p: None if s is None else [s.mode, base64.b64encode(s.data).decode()] for p, s in states.items()}
+
+
+def _decode(data: dict[str, list[str] | None]) -> State:
+    return {p: None if v is None else FileState(base64.b64decode(v[1]), v[0]) for p, v in data.items()}
+
+
+class Journal:
+    """The sync's state on disk: what it started from (backups), where it goes, what was resolved."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.dir = project.sync_dir()
+        self.file = self.dir / "journal.json"
+
+    def exists(self) -> bool:
+        return self.file.exists()
+
+    def load(self) -> dict:  # type: ignore[type-arg]
+        if not self.exists():
+            raise SyncStateError("no sync in progress", hint="start one with `forkman sync`")
+        try:
+            return json.loads(self.file.read_text())  # type: ignore[no-any-return]
+        except ValueError:
+            raise SyncStateError("the sync journal is damaged", where=str(self.file),
+                                 hint="run `forkman sync --abort` to restore from the backups") from None  # fmt: skip
+
+    def save(self, data: dict) -> None:  # type: ignore[type-arg]
+        atomic_write(self.file, json.dumps(data, indent=1, sort_keys=True))
+
+    def begin(self, data: dict, checkout: State, repo: GitRepo) -> None:  # type: ignore[type-arg]
+        """Back up everything the sync may change, then publish the journal in one rename."""
+        tmp = self.dir.with_name("sync.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "backup").mkdir(parents=True)
+        project = self.project
+        if project.overlays_dir.exists():
+            shutil.copytree(project.overlays_dir, tmp / "backup" / "overlays", symlinks=True)
+        shutil.copy2(project.lock_path, tmp / "backup" / "forkman.lock")
+        record = repo.git_path("forkman-applied.json")
+        if record.exists():
+            shutil.copy2(record, tmp / "backup" / "applied.json")
+        data = {**data, "checkout_backup": _encode(checkout)}
+        atomic_write(tmp / "journal.json", json.dumps(data, indent=1, sort_keys=True))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        tmp.rename(self.dir)
+
+    def backup_overlays(self) -> tuple:  # type: ignore[type-arg]
+        folder = self.dir / "backup" / "overlays"
+        from forkman.config import parse_series
+
+        series_file = folder / "series"
+        names = parse_series(series_file.read_text(), series_file) if series_file.exists() else ()
+        return tuple(parse(n, (folder / f"{n}.patch").read_text(encoding="utf-8", errors="surrogateescape"))
+                     for n in names)  # fmt: skip
+
+
+def _in_progress_error() -> SyncStateError:
+    return SyncStateError("a sync is already in progress",
+                          hint="resolve and run `forkman sync --continue`, or `forkman sync --abort`")  # fmt: skip
+
+
+def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) -> tuple[str, Sha]:
+    if to is None:
+        ref = newest_release(repo.tags(), project.config.release_pattern, pre)
+        return ref, repo.resolve(ref)
+    for candidate in (to, f"refs/remotes/forkman-upstream/{to}", f"refs/remotes/origin/{to}"):
+        try:
+            return to, repo.resolve(candidate)
+        except ForkmanError:
+            continue
+    return to, repo.resolve(to)  # raises BadRef with the user's spelling
+
+
+def _inputs(project: Project, repo: GitRepo, journal_data: dict, overlays: tuple) -> PlanInput:  # type: ignore[type-arg]
+    paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
+    return PlanInput(
+        old_ref=journal_data["from"]["ref"], new_ref=journal_data["to"]["ref"], overlays=overlays,
+        old_base=repo.read_tree_files(journal_data["from"]["commit"], paths),
+        new_base=repo.read_tree_files(journal_data["to"]["commit"], paths),
+        overlays_dir=project.overlays_dir,
+        overrides={n: _decode(v) for n, v in journal_data.get("overrides", {}).items()},
+        skipped=frozenset(journal_data.get("skipped", [])), checks=project.config.checks,
+    )  # fmt: skip
+
+
+def start(project: Project, *, to: str | None = None, pre: bool = False, check: bool = False,
+          fetch: bool = True, progress: ProgressFn | None = None) -> tuple[SyncReport, Plan | None]:  # fmt: skip
+    """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing."""
+    journal = Journal(project)
+    if journal.exists():
+        raise _in_progress_error()
+    lock = project.lock()
+    overlays = project.overlays()
+    repo, _ = open_checkout(project, lock, progress)
+    with repo:
+        if fetch:
+            fetch_upstream(repo, project.config.url, progress)
+        ref, commit = _resolve_target(repo, project, to, pre)
+        data = {"from": {"ref": lock.ref, "commit": lock.commit}, "to": {"ref": ref, "commit": commit},
+                "head": repo.head(), "overrides": {}, "skipped": [], "warnings": [], "resolutions": []}  # fmt: skip
+        if commit == lock.commit and not check:
+            return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
+        the_plan = plan(_inputs(project, repo, data, overlays))
+        if check:
+            return SyncReport(lock.ref, lock.commit, ref, commit, "check", the_plan.results), the_plan
+        old = build_stack(repo.read_tree_files(lock.commit, touched_paths(overlays)), overlays)
+        if repo.head() != lock.commit:
+            raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]}",
+                               where=str(project.checkout), hint="run `forkman apply` first")  # fmt: skip
+        found = drift(repo, old, ignore=link_targets(project))
+        if found.paths:
+            raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
+        journal.begin(data, read_worktree(project.checkout, old.final), repo)
+        return _execute(project, repo, journal, the_plan), the_plan
+
+
+def resume(project: Project, *, skip: bool = False, progress: ProgressFn | None = None) -> SyncReport:
+    """`--continue` (and `--skip`): take the person's resolution into the overlay, and go on."""
+    journal = Journal(project)
+    data = journal.load()
+    repo, _ = open_checkout(project, project.lock(), progress)
+    with repo:
+        overlays = journal.backup_overlays()
+        current = data.get("current")
+        if data.get("phase") == "conflict" and current:
+            before = plan(_inputs(project, repo, data, overlays))
+            conflicts = before.conflicts.get(current, ())
+            if not skip and not conflicts:
+                raise SyncStateError(f"overlay '{current}' cannot be carried to {data['to']['ref']} as it is",
+                                     hint=f"leave it out with `forkman sync --skip` (its file is kept) "
+                                     "or give up with `forkman sync --abort`")  # fmt: skip
+            if skip:
+                data["skipped"].append(current)
+            else:
+                data = _take_resolution(project, repo, data, current, before, conflicts)
+            paths = [c.path for c in conflicts]
+            if paths:
+                repo.run("reset", "-q", "--", *paths)
+        elif data.get("phase") == "checks":
+            if skip and current:
+                data["skipped"].append(current)
+            else:
+                data = _take_edits(project, data, plan(_inputs(project, repo, data, overlays)))
+        journal.save(data)
+        return _execute(project, repo, journal, plan(_inputs(project, repo, data, overlays)))
+
+
+def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, before: Plan,  # type: ignore[type-arg]
+                     conflicts: tuple) -> dict:  # type: ignore[type-arg]  # fmt: skip
+    files = [r for r in before.results if r.name == name][0].files
+    on_disk = read_worktree(project.checkout, files)
+    marked = [p for p, s in on_disk.items() if s is not None and merge.has_markers(s.data)]
+    if marked:
+        raise SyncStateError(f"{', '.join(marked)} still has conflict markers", where=str(project.checkout),
+                             hint="resolve them (a mergetool works), then `forkman sync --continue`")  # fmt: skip
+    warnings = list(data.get("warnings", []))
+    for conflict in conflicts:
+        state = on_disk.get(conflict.path)
+        resolved = state.data.decode("utf-8", "surrogateescape") if state else ""
+        found = merge.extract_resolutions(conflict.merged.decode("utf-8", "surrogateescape"), resolved)
+        if found is None:
+            warnings.append(f"{name}: could not record the resolution of {conflict.path} (lines around it changed)")
+            continue
+        for region, lines in found:
+            key = region.key(conflict.path)
+            data["resolutions"].append({"key": key, "overlay": name, "path": conflict.path,
+                                        "region": [list(region.upstream), list(region.base), list(region.overlay),
+                                                   region.start, region.end], "lines": list(lines)})  # fmt: skip
+            upstream_lost, overlay_lost = merge.lost_lines(region, lines)
+            for line in upstream_lost:
+                warnings.append(f"{name}: {conflict.path}: the resolution drops a line upstream added: {line}")
+            for line in overlay_lost:
+                warnings.append(f"{name}: {conflict.path}: the resolution drops a line the overlay added: {line}")
+    return {**data, "overrides": {**data["overrides"], name: _encode(on_disk)}, "warnings": warnings}
+
+
+def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: ignore[type-arg]
+    """After failed checks: edits made in the checkout go to the last overlay changing each file."""
+    on_disk = read_worktree(project.checkout, current.final)
+    overrides = dict(data["overrides"])
+    for path, state in on_disk.items():
+        if state == current.final[path]:
+            continue
+        owner = None
+        for result in current.results:
+            if path in result.files and result.state not in (SKIPPED, UPSTREAMED):
+                owner = result.name
+        if owner:
+            overrides[owner] = {**overrides.get(owner, {}), path: [state.mode, base64.b64encode(state.data).decode()]
+                                if state else None}  # fmt: skip
+    return {**data, "overrides": overrides}
+
+
+def _report(data: dict, phase: str, the_plan: Plan, current: str | None = None) -> SyncReport:  # type: ignore[type-arg]
+    return SyncReport(data["from"]["ref"], data["from"]["commit"], data["to"]["ref"], data["to"]["commit"], phase,
+                      the_plan.results, current, tuple(data.get("warnings", [])))  # fmt: skip
+
+
+def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) -> SyncReport:
+    data = journal.load()
+    new_commit = data["to"]["commit"]
+    stop = the_plan.stop
+    if stop is not None and stop.state != CHECK_FAILED:
+        _show_conflict(project, repo, data, the_plan, stop)
+        journal.save({**data, "phase": "conflict", "current": stop.name})
+        return _report(data, "stopped", the_plan, stop.name)
+    repo.run("checkout", "-q", "--force", "--detach", new_commit)
+    backup = _decode(data["checkout_backup"])
+    fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
+    write_worktree(project.checkout, {**fresh, **the_plan.final})
+    ensure_links(project, repo)
+    failed = _run_commands(project, the_plan) if stop is None else the_plan
+    if failed.stop is not None:
+        journal.save({**data, "phase": "checks", "current": failed.stop.name})
+        return _report(data, "stopped", failed, failed.stop.name)
+    _commit(project, repo, data, the_plan)
+    return _report(data, "done", the_plan)
+
+
+def _show_conflict(project: Project, repo: GitRepo, data: dict, the_plan: Plan, stop: OverlayResult) -> None:  # type: ignore[type-arg]
+    """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
+    repo.run("checkout", "-q", "--force", "--detach", data["to"]["commit"])
+    backup = _decode(data["checkout_backup"])
+    desired: State = dict(repo.read_tree_files(data["to"]["commit"], backup))
+    for result in the_plan.results:
+        desired.update(the_plan.prefix.get(result.name, {}))
+        if result.name == stop.name:
+            break
+    conflicts = the_plan.conflicts.get(stop.name, ())
+    desired.update({c.path: FileState(c.merged, (c.overlay or c.upstream or FileState(b"")).mode) for c in conflicts})
+    write_worktree(project.checkout, desired)
+    info = []
+    for c in conflicts:
+        info.append(f"0 {'0' * 40}\t{c.path}")
+        for stage, state in ((1, c.base), (2, c.upstream), (3, c.overlay)):
+            if state is not None:
+                info.append(f"{state.mode} {repo.hash_blob(state.data)} {stage}\t{c.path}")
+    if info:
+        repo.run("update-index", "--index-info", stdin=("\n".join(info) + "\n").encode())
+
+
+def _run_commands(project: Project, the_plan: Plan) -> Plan:
+    results = []
+    for result in the_plan.results:
+        failures = []
+        for check in project.config.checks:
+            if check.overlay == result.name and check.run and result.state not in (SKIPPED, UPSTREAMED):
+                proc = subprocess.run(check.run, shell=True, cwd=project.checkout, capture_output=True, text=True)
+                if proc.returncode:
+                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+                    failures.append(f"`{check.run}` failed: {tail[0]}")
+        results.append(replace(result, state=CHECK_FAILED, detail="; ".join(failures)) if failures else result)
+    return replace(the_plan, results=tuple(results))
+
+
+def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None:  # type: ignore[type-arg]
+    """Write overlays, resolutions, series, then the lock (the commit point), then drop the journal."""
+    series = []
+    for result in the_plan.results:
+        if result.state == SKIPPED:
+            continue
+        overlay = the_plan.overlays[result.name]
+        if result.state == UPSTREAMED:
+            text = project.overlay_path(result.name)
+            archive = project.overlays_dir / "upstreamed" / f"{result.name}.patch"
+            from forkman.overlay import render
+
+            atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))
+            text.unlink(missing_ok=True)
+            continue
+        project.write_overlay(overlay)
+        series.append(result.name)
+    for item in data.get("resolutions", []):
+        up, base, side, start, end = item["region"]
+        region = merge.Region(tuple(up), tuple(base), tuple(side), start, end)
+        merge.save(project.overlays_dir, merge.Resolution(item["key"], item["overlay"], item["path"], region,
+                                                          tuple(item["lines"])))  # fmt: skip
+    project.write_series(series)
+    lock = project.lock().with_pin(data["to"]["ref"], data["to"]["commit"])
+    project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))
+    write_record(repo, data["to"]["commit"], the_plan.final)
+    shutil.rmtree(project.sync_dir(), ignore_errors=True)
+
+
+def abort(project: Project) -> SyncReport:
+    """Put the checkout, the overlays and the lock back exactly as they were."""
+    journal = Journal(project)
+    data = journal.load()
+    backup = journal.dir / "backup"
+    with GitRepo(project.checkout) as repo:
+        if data.get("head"):
+            repo.run("checkout", "-q", "--force", "--detach", data["head"])
+        write_worktree(project.checkout, _decode(data["checkout_backup"]))
+        if (backup / "applied.json").exists():
+            shutil.copy2(backup / "applied.json", repo.git_path("forkman-applied.json"))
+    if (backup / "overlays").exists():
+        shutil.rmtree(project.overlays_dir, ignore_errors=True)
+        shutil.copytree(backup / "overlays", project.overlays_dir, symlinks=True)
+    atomic_write(project.lock_path, (backup / "forkman.lock").read_bytes())
+    shutil.rmtree(journal.dir, ignore_errors=True)
+    return SyncReport(data["from"]["ref"], data["from"]["commit"], data["to"]["ref"], data["to"]["commit"], "aborted")

@@ -1,0 +1,253 @@
+"""Plan a sync: re-apply every overlay onto a new release by 3-way merge, in memory, and judge each."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from forkman import merge
+from forkman.config import Check
+from forkman.gitrepo import FileState, diff_trees, merge_file
+from forkman.overlay import Overlay
+from forkman.stack import State, build_stack
+
+CLEAN = "clean"
+MOVED = "moved"  # clean, but the context or line numbers moved
+UPSTREAMED = "upstreamed"
+PARTLY = "partly-upstreamed"
+RESOLVED = "resolved"
+CONFLICT = "conflict"
+BLOCKED = "blocked"  # merges, but only on top of an earlier overlay that conflicted
+NOT_APPLICABLE = "not-applicable"
+CHECK_FAILED = "check-failed"
+SKIPPED = "skipped"
+NEEDS_ACTION = frozenset({CONFLICT, BLOCKED, NOT_APPLICABLE, CHECK_FAILED})
+
+
+@dataclass(frozen=True)
+class Hunk:
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class FileConflict:
+    path: str
+    merged: bytes  # with conflict markers, as the checkout shows it
+    base: FileState | None
+    upstream: FileState | None
+    overlay: FileState | None
+
+
+@dataclass(frozen=True)
+class OverlayResult:
+    name: str
+    state: str
+    files: tuple[str, ...]
+    added: int = 0
+    removed: int = 0
+    detail: str = ""
+    hunks: tuple[Hunk, ...] = ()
+    cause: str | None = None  # for conflicts: "upstream", or "earlier" when an earlier overlay is why
+    blocked_by: tuple[str, ...] = ()
+    reused: tuple[str, ...] = ()  # keys of recorded resolutions applied
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    old_ref: str
+    new_ref: str
+    overlays: tuple[Overlay, ...]
+    old_base: State
+    new_base: State
+    overlays_dir: Path
+    overrides: Mapping[str, State] = field(default_factory=dict)  # a person's resolutions, by overlay
+    skipped: frozenset[str] = frozenset()
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    results: tuple[OverlayResult, ...]
+    overlays: dict[str, Overlay]  # the refreshed overlay of every name still in the series
+    final: State  # every touched path at the new release with the overlays applied
+    prefix: dict[str, State]  # each overlay's files as they stand once it is applied
+    conflicts: dict[str, tuple[FileConflict, ...]]
+
+    @property
+    def stop(self) -> OverlayResult | None:
+        return next((r for r in self.results if r.state in NEEDS_ACTION), None)
+
+    @property
+    def clean(self) -> bool:
+        return self.stop is None
+
+
+def _lines(overlay_diff: str) -> tuple[int, int]:
+    added = removed = 0
+    for line in overlay_diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++ "):
+            added += 1
+        elif line.startswith("-") and not line.startswith("--- "):
+            removed += 1
+    return added, removed
+
+
+def _merge(path: str, base: FileState | None, ours: FileState | None, theirs: FileState | None,
+           labels: tuple[str, str, str], store: Path) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:  # fmt: skip
+    """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
+
+    Returns the merged state, the conflict if any, recorded resolutions used, and a stand-in
+    result (conflicts settled towards the overlay) that later overlays are planned against.
+    """
+    if ours == base or ours == theirs:
+        return theirs, None, [], theirs
+    if theirs == base:
+        return ours, None, [], ours
+    if ours is None or theirs is None:
+        data = (ours or theirs or FileState(b"")).data
+        conflict = FileConflict(path, data, base, ours, theirs)
+        return None, conflict, [], theirs
+    mode = theirs.mode if base is None or theirs.mode != base.mode else ours.mode
+    result = merge_file(base.data if base else b"", ours.data, theirs.data, labels)
+    if not result.conflicts:
+        merged = FileState(result.data, mode)
+        return merged, None, [], merged
+    text, used = merge.substitute(result.data.decode("utf-8", "surrogateescape"), path, store)
+    if not merge.regions(text):
+        merged = FileState(text.encode("utf-8", "surrogateescape"), mode)
+        return merged, None, used, merged
+    stand_in = merge_file(base.data if base else b"", ours.data, theirs.data, labels, favor="theirs")
+    conflict = FileConflict(path, text.encode("utf-8", "surrogateescape"), base, ours, theirs)
+    return None, conflict, used, FileState(stand_in.data, mode)
+
+
+def _compile_error(path: str, state: FileState | None, upstream: FileState | None) -> str | None:
+    if state is None or not path.endswith(".py"):
+        return None
+    try:
+        compile(state.data, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        if upstream is not None:
+            try:
+                compile(upstream.data, path, "exec", dont_inherit=True)
+            except SyntaxError:
+                return None  # upstream's own file does not compile here (a newer Python?)
+        return f"{path}:{exc.lineno} no longer compiles: {exc.msg}"
+    return None
+
+
+def plan(inp: PlanInput) -> Plan:
+    old = build_stack(inp.old_base, inp.overlays)
+    chain: State = dict(inp.new_base)
+    results: list[OverlayResult] = []
+    refreshed: dict[str, Overlay] = {}
+    prefix: dict[str, State] = {}
+    conflicts: dict[str, tuple[FileConflict, ...]] = {}
+    troubled: dict[str, set[str]] = {}  # overlays needing action -> their files
+    for step in old.steps:
+        overlay, name = step.overlay, step.overlay.name
+        files = tuple(step.after) or overlay.files
+        if name in inp.skipped:
+            results.append(OverlayResult(name, SKIPPED, files, detail="left out of this sync (--skip)"))
+            continue
+        if not step.applies:
+            troubled[name] = set(files)
+            results.append(OverlayResult(name, NOT_APPLICABLE, files,
+                                         detail=f"does not apply to {inp.old_ref} either: {step.error}"))  # fmt: skip
+            continue
+        labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
+        before = {p: chain.get(p) for p in step.after}
+        after: State = {}
+        stand_in: State = {}
+        found: list[FileConflict] = []
+        used: list[str] = []
+        gone = []
+        override = inp.overrides.get(name, {})
+        for path in step.after:
+            if path in override:
+                after[path] = stand_in[path] = override[path]
+                continue
+            if chain.get(path) is None and step.before[path] is not None and inp.old_base.get(path) is not None:
+                gone.append(path)
+                continue
+            merged, conflict, keys, hint = _merge(path, step.before[path], chain.get(path), step.after[path],
+                                                  labels, inp.overlays_dir)  # fmt: skip
+            used += keys
+            stand_in[path] = hint
+            if conflict:
+                found.append(conflict)
+            else:
+                after[path] = merged
+        blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
+        if gone:
+            troubled[name] = set(files)
+            results.append(OverlayResult(name, NOT_APPLICABLE, files,
+                                         detail=f"{', '.join(gone)} no longer exists upstream"))  # fmt: skip
+            continue
+        chain.update(stand_in)
+        prefix[name] = dict(stand_in)
+        if found:
+            troubled[name] = set(files)
+            conflicts[name] = tuple(found)
+            hunks = tuple(Hunk(c.path, r.start, r.end) for c in found
+                          for r in merge.regions(c.merged.decode("utf-8", "surrogateescape")))  # fmt: skip
+            cause = "earlier" if blockers else "upstream"
+            detail = (f"conflicts with {inp.new_ref}" if not blockers
+                      else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files")  # fmt: skip
+            results.append(OverlayResult(name, CONFLICT, files, detail=detail, hunks=hunks, cause=cause,
+                                         blocked_by=blockers, reused=tuple(used)))  # fmt: skip
+            continue
+        unchanged = before == step.before and after == step.after
+        diff = overlay.diff if unchanged else diff_trees(before, after)
+        added, removed = _lines(diff)
+        old_added, old_removed = _lines(overlay.diff)
+        if blockers:
+            troubled[name] = set(files)
+            results.append(OverlayResult(name, BLOCKED, files, added, removed, cause="earlier", blocked_by=blockers,
+                                         detail=f"waits for {', '.join(blockers)}, which changes the same files"))  # fmt: skip
+            continue
+        if not diff.strip():
+            results.append(OverlayResult(name, UPSTREAMED, files, detail=f"{inp.new_ref} already makes this change"))
+            refreshed[name] = overlay.with_field("Applied-Upstream", inp.new_ref)
+            continue
+        new = replace(overlay, diff=diff)
+        if added + removed < old_added + old_removed:
+            state, detail = PARTLY, f"{inp.new_ref} already makes part of it; shrunk to the rest"
+            new = new.with_field("Applied-Upstream", f"partly, {inp.new_ref}")
+        elif override or used:
+            state = RESOLVED
+            detail = "reused recorded resolution " + ", ".join(used) if used else "resolved by hand"
+        elif diff == overlay.diff:
+            state, detail = CLEAN, ""
+        else:
+            state, detail = MOVED, "applies cleanly; context or line numbers moved"
+        errors = [e for p, s in after.items() if (e := _compile_error(p, s, before.get(p)))]
+        if errors:
+            state, detail = CHECK_FAILED, "; ".join(errors)
+            troubled[name] = set(files)
+        refreshed[name] = new
+        results.append(OverlayResult(name, state, files, added, removed, detail, reused=tuple(used)))
+    results = _run_pattern_checks(results, inp.checks, chain)
+    return Plan(tuple(results), refreshed, chain, prefix, conflicts)
+
+
+def _run_pattern_checks(results: list[OverlayResult], checks: tuple[Check, ...], final: State) -> list[OverlayResult]:
+    out = []
+    for result in results:
+        failures = []
+        for check in checks:
+            if check.overlay != result.name or not check.pattern or result.state in NEEDS_ACTION | {SKIPPED}:
+                continue
+            state = final.get(check.path or "")
+            text = state.data.decode("utf-8", "surrogateescape") if state else ""
+            if not re.search(check.pattern, text, re.MULTILINE):
+                failures.append(f"{check.path} lacks /{check.pattern}/")
+        if failures:
+            result = replace(result, state=CHECK_FAILED, detail="check failed: " + "; ".join(failures))
+        out.append(result)
+    return out
