@@ -212,6 +212,28 @@ def overlay_status(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
     _out(status_json(report) if json_output else status_text(report, _colour()))
 
 
+@app.command()
+def demo(
+    directory: Annotated[Optional[Path], typer.Argument(help="Build the example here (default: a temporary folder).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary folder to explore it.")] = False,
+) -> None:
+    """Walk through forkman on a built-in AutoGPT-like example (offline, nothing else needed)."""
+    import shutil
+    import tempfile
+
+    from forkman.demo import run_demo
+
+    root = directory or Path(tempfile.mkdtemp(prefix="forkman-demo-"))
+    if directory is not None and directory.exists() and any(directory.iterdir()):
+        raise ForkmanError(f"{directory} is not empty", hint="give a new or empty folder")
+    try:
+        app_dir = run_demo(root.resolve(), _out)
+        _out(f"# Explore it: cd {app_dir}" if directory or keep else "# (`forkman demo DIR` keeps the example to explore)")
+    finally:
+        if directory is None and not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 # -- sync --------------------------------------------------------------------------------------
 @app.command()
 def sync(

@@ -60,12 +60,13 @@ def _checkout_paths(project: Project, paths: tuple[str, ...]) -> list[str]:
 
 
 def _author(project: Project) -> str | None:
+    """Who made the change, as git would record it (GIT_AUTHOR_* and user.* both count)."""
     try:
         with GitRepo(project.root) as app:
-            name, email = app.config_get("user.name"), app.config_get("user.email")
+            ident = app.text("var", "GIT_AUTHOR_IDENT").strip()
     except ForkmanError:
         return None
-    return f"{name} <{email}>" if name and email else name
+    return ident.rsplit(" ", 2)[0] if ident.count(" ") >= 2 else None
 
 
 def _record(project: Project, overlay: ov.Overlay, text_hash: str) -> None:
