@@ -269,6 +269,31 @@ def sync(
         raise typer.Exit(EXIT_PROBLEMS)
 
 
+# -- contributing back -------------------------------------------------------------------------
+@app.command("upstream-pr")
+def upstream_pr(
+    name: NameArg,
+    base: Annotated[Optional[str], typer.Option(help="Upstream's branch to target (default: upstream.pr_branch).")] = None,
+    branch: Annotated[Optional[str], typer.Option(help="The branch to make (default: forkman/pr/NAME).")] = None,
+    push: Annotated[bool, typer.Option("--push", help="Push the branch to your fork.")] = False,
+    remote: Annotated[Optional[str], typer.Option(help="The fork: a remote name, URL or path (default: upstream.fork_remote).")] = None,
+    open_pr: Annotated[bool, typer.Option("--open", help="After --push, run `gh pr create` when gh is installed.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the branch, message and diff; make nothing.")] = False,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+) -> None:
+    """Put one overlay on upstream's PR branch as one commit, without touching the checkout."""
+    from forkman import prbranch
+
+    project = _project(repo)
+    with _progress() as progress:
+        result = prbranch.prepare(project, name, base=base, branch=branch, push=push, remote=remote,
+                                  dry_run=dry_run, progress=progress)  # fmt: skip
+    _out(prbranch.render_json(result) if json_output else prbranch.render_text(result))
+    if open_pr and result.pushed and (note := prbranch.open_pr(result)):
+        _note(note)
+
+
 def main() -> None:
     """The entry point: one handler maps errors to exit codes and one-line messages."""
     try:

@@ -110,3 +110,18 @@ class Conflict(ForkmanError):
     """Raised only to stop a command that must not go on while conflicts remain."""
 
     exit_code = EXIT_PROBLEMS
+
+
+class PrConflict(ForkmanError):
+    """An overlay does not merge onto upstream's PR branch (or needs an earlier overlay)."""
+
+    exit_code = EXIT_PROBLEMS
+
+    def __init__(self, message: str, conflicts: Sequence[object], needs: Sequence[str], hint: str):
+        super().__init__(message, hint=hint)
+        self.conflicts = tuple(conflicts)
+        self.needs = tuple(needs)
+
+
+class PushFailed(ForkmanError):
+    """The fork refused the push or could not be reached; nothing was left behind."""

@@ -15,7 +15,7 @@ from typing import NamedTuple, NewType
 import git as gitpython
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from forkman.errors import BadRef, GitError, GitTooOld, NetworkError, NotACheckout
+from forkman.errors import BadRef, GitError, GitTooOld, NetworkError, NotACheckout, PushFailed
 
 Sha = NewType("Sha", str)
 MIN_GIT = (2, 38)
@@ -261,6 +261,48 @@ class GitRepo:
                     hint="check the network and the URL in forkman.yaml, then run the command again",
                 ) from None
             raise GitError(f"git fetch failed: {_last_line(stderr)}", where=str(self.path)) from None
+
+    # -- refs and pushing (upstream-pr) --------------------------------------------------------
+    def ref_sha(self, ref: str) -> Sha | None:
+        """The commit a full ref name points at, or None when it does not exist."""
+        out = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ok_codes=(0, 1)).decode().strip()
+        return Sha(out) if out else None
+
+    def check_branch_name(self, name: str) -> str:
+        """NAME as git spells it (`check-ref-format --branch`), or BadRef."""
+        try:
+            return self.text("check-ref-format", "--branch", name).strip()
+        except GitError:
+            raise BadRef(f"'{name}' is not a valid branch name",
+                         hint="see `git check-ref-format --help`; e.g. forkman/pr/NAME") from None  # fmt: skip
+
+    def update_ref(self, ref: str, new: str | None, old: str | None) -> None:
+        """Point REF at NEW (delete it when None), only if it still holds OLD (None: absent)."""
+        expected = old or "0" * 40
+        if new is None:
+            self.run("update-ref", "-d", ref, expected)
+        else:
+            self.run("update-ref", ref, new, expected)
+
+    def push(self, remote: str, refspec: str, lease: str) -> None:
+        """`git push --force-with-lease=LEASE REMOTE REFSPEC`; PushFailed says why not."""
+        proc = subprocess.run(["git", "push", "--porcelain", f"--force-with-lease={lease}", remote, refspec],
+                              cwd=self.path, capture_output=True, text=True, check=False)  # fmt: skip
+        if proc.returncode == 0:
+            return
+        text = proc.stdout + proc.stderr  # porcelain's "!" line for the ref first, then git's own words
+        reason = next((ln.strip() for ln in text.splitlines() if ln.startswith(("!", "fatal:", "error:"))), "")
+        if _is_network_failure(text):
+            raise PushFailed(f"cannot reach {remote}: {reason.removeprefix('fatal: ')}",
+                             hint="check the remote's URL and your access to it")  # fmt: skip
+        stale = "stale info" in text or "fetch first" in text or "non-fast-forward" in text
+        raise PushFailed(f"{remote} rejected the push: {' '.join(reason.split()) or _last_line(text)}",
+                         hint="the fork's branch changed since forkman last pushed it; inspect it, "
+                         "or delete it there and run again" if stale else None)  # fmt: skip
+
+    def range_diff(self, old: str, new: str) -> str:
+        """`git range-diff` of two single-commit branches: OLD^..OLD against NEW^..NEW."""
+        return self.text(*STABLE_DIFF_CONFIG, "range-diff", "--no-color", f"{old}^..{old}", f"{new}^..{new}")
 
 
 def _progress_kwargs(progress: ProgressFn | None) -> dict[str, object]:
