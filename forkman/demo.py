@@ -121,5 +121,13 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.run("forkman", "sync", "--continue")
     walk.run("forkman", "overlay", "status")
     walk.run("git", "status", "--short")
+    walk.run("git", "add", "-A")
+    walk.run("git", "commit", "-q", "-m", f"Sync to {tags[2]}")
+
+    walk.say("Send the loader change upstream: a PR branch on upstream's dev, pushed to our fork.")
+    walk.run("git", "init", "-q", "--bare", str(root / "fork.git"))
+    walk.run("forkman", "upstream-pr", "loader-symlink", "--dry-run")
+    walk.run("forkman", "upstream-pr", "loader-symlink", "--push", "--remote", str(root / "fork.git"))
+    walk.run("git", "log", "--oneline", "-2", "forkman/pr/loader-symlink", cwd=root / "fork.git")
     walk.say("Done: three overlays carried across two releases, conflicts resolved once and recorded.")
     return walk.app
