@@ -336,6 +336,8 @@ def clone(
     options = ["--no-checkout"]
     if filter_spec:
         options.append(f"--filter={filter_spec}")
+        if os.path.isdir(url):  # git ignores --filter for a plain local path; a file:// URL keeps it
+            url = Path(url).resolve().as_uri()
     try:
         gitpython.Repo.clone_from(url, dest, multi_options=options, **_progress_kwargs(progress)).close()
     except GitCommandError as exc:
