@@ -294,6 +294,63 @@ def upstream_pr(
         _note(note)
 
 
+# -- guard and blocks --------------------------------------------------------------------------
+blocks_app = typer.Typer(help="Our AutoGPT blocks: scaffold a new one, check ids and module names.",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(blocks_app, name="blocks")
+
+
+def _findings(lines: list[str], notes: tuple[str, ...] = ()) -> None:
+    """One finding a line (`path:line: message (hint)`), exit 1 if there is any."""
+    for note in notes:
+        _note(f"forkman: {note}")
+    for line in lines:
+        _out(line)
+    if lines:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def guard(
+    files: Annotated[Optional[list[str]], typer.Argument(help="Staged files (pre-commit passes them).")] = None,
+    install_upstream_hook: Annotated[bool, typer.Option("--install-upstream-hook",
+        help="Also install a hook in the checkout that refuses direct commits.")] = False,  # fmt: skip
+    repo: RepoOpt = None,
+) -> None:
+    """The pre-commit check: no upstream code or uncaptured upstream edits, sound overlays and blocks."""
+    from forkman.guard import guard as run_guard
+    from forkman.guard import install_upstream_hook as install
+
+    project = _project(repo)
+    if install_upstream_hook:
+        hook = install(project)
+        kept = f"; kept the existing hook as {hook.legacy.name} and chained to it" if hook.legacy else ""
+        _note(f"installed {hook.path}{kept}")
+    report = run_guard(project, tuple(files or ()), Path.cwd())
+    _findings([f.text() for f in report.findings], report.notes)
+
+
+@blocks_app.command("new")
+def blocks_new(name: Annotated[str, typer.Argument(help="snake_case module name, e.g. word_count.")],
+               repo: RepoOpt = None) -> None:  # fmt: skip
+    """Scaffold blocks/customized/NAME.py: a minimal block with a fresh uuid4 id."""
+    from forkman.blocks import class_name, new_block
+
+    project = _project(repo)
+    path = new_block(project, name)
+    _out(f"wrote {os.path.relpath(path)} ({class_name(name)})")
+
+
+@blocks_app.command("check")
+def blocks_check(repo: RepoOpt = None) -> None:
+    """Check our block ids (valid, unique, not upstream's) and module names."""
+    from forkman.blocks import check_blocks
+
+    project = _project(repo)
+    _findings([f.text() for f in check_blocks(project)])
+    _out("blocks ok")
+
+
 def main() -> None:
     """The entry point: one handler maps errors to exit codes and one-line messages."""
     try:

@@ -52,7 +52,7 @@ def default_checkout_path(url: str) -> str:
 
 def _same_url(a: str, b: str) -> bool:
     def norm(u: str) -> str:
-        u = u.rstrip("/").removesuffix(".git")
+        u = u.removeprefix("file://").rstrip("/").removesuffix(".git")
         return os.path.realpath(u) if os.path.exists(u) else u.lower()
 
     return norm(a) == norm(b)
