@@ -129,5 +129,11 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.run("forkman", "upstream-pr", "loader-symlink", "--dry-run")
     walk.run("forkman", "upstream-pr", "loader-symlink", "--push", "--remote", str(root / "fork.git"))
     walk.run("git", "log", "--oneline", "-2", "forkman/pr/loader-symlink", cwd=root / "fork.git")
+    walk.say("A direct edit to upstream code is caught by the pre-commit guard until it is captured.")
+    llm = walk.checkout / example.LLM_PY
+    llm.write_text(llm.read_text() + "\n# Local: qwen2.5 runs on our own Ollama server.\n")
+    walk.run("forkman", "guard", expect=(1,))
+    walk.run("forkman", "overlay", "refresh", "llm-models")
+    walk.run("forkman", "guard")
     walk.say("Done: three overlays carried across two releases, conflicts resolved once and recorded.")
     return walk.app
