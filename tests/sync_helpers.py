@@ -20,7 +20,13 @@ def git(cwd: Path, *args: str) -> str:
 
 def make_app(app: Path, upstream: Path, names: tuple[str, ...] = tuple(OVERLAYS)) -> Project:
     """`forkman init` at v0.6.8, then each overlay edited in the checkout and captured, then committed."""
-    init(app, url=str(upstream), ref=RELEASES[0], release_pattern=RELEASE_PATTERN, pr_branch=PR_BRANCH)
+    init(
+        app,
+        url=str(upstream),
+        ref=RELEASES[0],
+        release_pattern=RELEASE_PATTERN,
+        pr_branch=PR_BRANCH,
+    )
     project = open_project(app)
     for name in names:
         subject, body, edit = OVERLAYS[name]
@@ -31,7 +37,7 @@ def make_app(app: Path, upstream: Path, names: tuple[str, ...] = tuple(OVERLAYS)
     return project
 
 
-def snapshot(project: Project) -> dict[str, object]:
+def snapshot(project: Project, refs: bool = True) -> dict[str, object]:
     """Everything a sync may touch: overlay files, lock, and the checkout's HEAD, index, refs and files."""
     files = {}
     for path in sorted(project.overlays_dir.rglob("*")):
@@ -41,14 +47,16 @@ def snapshot(project: Project) -> dict[str, object]:
     for line in git(project.checkout, "ls-files", "-z", "--others", "--cached").split("\0"):
         full = project.checkout / line
         if line and (full.is_file() or full.is_symlink()):
-            checkout[line] = hashlib.sha256(full.read_bytes() if not full.is_symlink() else str(full.readlink()).encode()).hexdigest()
+            checkout[line] = hashlib.sha256(
+                full.read_bytes() if not full.is_symlink() else str(full.readlink()).encode()
+            ).hexdigest()
     return {
         "overlays": files,
         "lock": project.lock_path.read_bytes(),
         "head": git(project.checkout, "rev-parse", "HEAD"),
         "index": git(project.checkout, "ls-files", "-s"),
         "status": git(project.checkout, "status", "--porcelain"),
-        "refs": git(project.checkout, "for-each-ref"),
+        "refs": git(project.checkout, "for-each-ref") if refs else None,
         "files": checkout,
         "app_status": git(project.root, "status", "--porcelain"),
     }

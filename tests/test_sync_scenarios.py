@@ -22,7 +22,12 @@ def _release(upstream: Path, release: dict) -> None:
     for edit in release["edits"]:
         if "overlay" in edit:
             OVERLAYS[edit["overlay"]][2](upstream)
-            changed.update({p: (upstream / p).read_text() for p in git(upstream, "diff", "--name-only").split()})
+            changed.update(
+                {
+                    p: (upstream / p).read_text()
+                    for p in git(upstream, "diff", "--name-only").split()
+                }
+            )
         elif edit.get("delete"):
             changed[edit["path"]] = None
         else:
@@ -34,7 +39,9 @@ def _release(upstream: Path, release: dict) -> None:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario(scenario: Path, upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_scenario(
+    scenario: Path, upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = yaml.safe_load(scenario.read_text())
     project = make_app(app_repo, upstream, tuple(spec.get("overlays", OVERLAYS)))
     for extra in spec.get("extra_overlays", []):
@@ -81,5 +88,9 @@ def test_scenario(scenario: Path, upstream: Path, app_repo: Path, capsys: pytest
         head = project.overlay_text(name).split("\n\n", 1)[0]
         assert header in head.splitlines()
     for name, count in expect.get("patch_lines", {}).items():
-        added = [ln for ln in project.overlay_text(name).splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+        added = [
+            ln
+            for ln in project.overlay_text(name).splitlines()
+            if ln.startswith("+") and not ln.startswith("+++")
+        ]
         assert len(added) == count
