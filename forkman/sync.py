@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -127,6 +129,32 @@ def _inputs(project: Project, repo: GitRepo, journal_data: dict, overlays: tuple
     )  # fmt: skip
 
 
+@contextlib.contextmanager
+def _refs_kept(repo: GitRepo, always: bool) -> Iterator[None]:
+    """Undo what the fetch did to refs when the sync changes nothing: --check, or refused before it began."""
+    saved = _refs(repo)
+    try:
+        yield
+    except BaseException:
+        _restore_refs(repo, saved)
+        raise
+    if always:
+        _restore_refs(repo, saved)
+
+
+def _refs(repo: GitRepo) -> dict[str, str]:
+    lines = repo.text("for-each-ref", "--format=%(objectname) %(refname)").splitlines()
+    return {ref: sha for sha, ref in (line.split(" ", 1) for line in lines)}
+
+
+def _restore_refs(repo: GitRepo, before: dict[str, str]) -> None:
+    now = _refs(repo)
+    commands = [f"delete {ref}" for ref in now if ref not in before]
+    commands += [f"update {ref} {sha}" for ref, sha in before.items() if now.get(ref) != sha]
+    if commands:
+        repo.run("update-ref", "--no-deref", "--stdin", stdin=("\n".join(commands) + "\n").encode())
+
+
 def start(project: Project, *, to: str | None = None, pre: bool = False, check: bool = False,
           fetch: bool = True, progress: ProgressFn | None = None) -> tuple[SyncReport, Plan | None]:  # fmt: skip
     """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing."""
@@ -137,23 +165,24 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
     overlays = project.overlays()
     repo, _ = open_checkout(project, lock, progress)
     with repo:
-        if fetch:
-            fetch_upstream(repo, project.config.url, progress)
-        ref, commit = _resolve_target(repo, project, to, pre)
-        data = {"from": {"ref": lock.ref, "commit": lock.commit}, "to": {"ref": ref, "commit": commit},
-                "head": repo.head(), "overrides": {}, "skipped": [], "warnings": [], "resolutions": []}  # fmt: skip
-        if commit == lock.commit and not check:
-            return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
-        the_plan = plan(_inputs(project, repo, data, overlays))
-        if check:
-            return SyncReport(lock.ref, lock.commit, ref, commit, "check", the_plan.results), the_plan
-        old = build_stack(repo.read_tree_files(lock.commit, touched_paths(overlays)), overlays)
-        if repo.head() != lock.commit:
-            raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]}",
-                               where=str(project.checkout), hint="run `forkman apply` first")  # fmt: skip
-        found = drift(repo, old, ignore=link_targets(project))
-        if found.paths:
-            raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
+        with _refs_kept(repo, always=check):
+            if fetch:
+                fetch_upstream(repo, project.config.url, progress)
+            ref, commit = _resolve_target(repo, project, to, pre)
+            data = {"from": {"ref": lock.ref, "commit": lock.commit}, "to": {"ref": ref, "commit": commit},
+                    "head": repo.head(), "overrides": {}, "skipped": [], "warnings": [], "resolutions": []}  # fmt: skip
+            if commit == lock.commit and not check:
+                return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
+            the_plan = plan(_inputs(project, repo, data, overlays))
+            if check:
+                return SyncReport(lock.ref, lock.commit, ref, commit, "check", the_plan.results), the_plan
+            old = build_stack(repo.read_tree_files(lock.commit, touched_paths(overlays)), overlays)
+            if repo.head() != lock.commit:
+                raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]}",
+                                   where=str(project.checkout), hint="run `forkman apply` first")  # fmt: skip
+            found = drift(repo, old, ignore=link_targets(project))
+            if found.paths:
+                raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
         return _execute(project, repo, journal, the_plan), the_plan
 

@@ -1,0 +1,96 @@
+"""Sync scenarios written as data (tests/scenarios/*.yaml): releases, overlays, the expected result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from sync_helpers import forkman, git, make_app
+
+from forkman.edit import capture
+from forkman.example import OVERLAYS, commit_files
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+
+
+def _release(upstream: Path, release: dict) -> None:
+    """Commit RELEASE's edits on top of its `base` ref in the upstream, and tag it."""
+    git(upstream, "checkout", "-q", "--detach", release["base"])
+    changed: dict[str, str | None] = {}
+    for edit in release["edits"]:
+        if "overlay" in edit:
+            OVERLAYS[edit["overlay"]][2](upstream)
+            changed.update(
+                {
+                    p: (upstream / p).read_text()
+                    for p in git(upstream, "diff", "--name-only").split()
+                }
+            )
+        elif edit.get("delete"):
+            changed[edit["path"]] = None
+        else:
+            text = (upstream / edit["path"]).read_text()
+            assert edit["old"] in text, edit
+            changed[edit["path"]] = text.replace(edit["old"], edit["new"], 1)
+    commit_files(upstream, release.get("message", "release"), changed, tag=release["tag"])
+    git(upstream, "checkout", "-q", "master")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(
+    scenario: Path, upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = yaml.safe_load(scenario.read_text())
+    project = make_app(app_repo, upstream, tuple(spec.get("overlays", OVERLAYS)))
+    for extra in spec.get("extra_overlays", []):
+        for edit in extra["edits"]:
+            file = project.checkout / edit["path"]
+            file.write_text(file.read_text().replace(edit["old"], edit["new"], 1))
+        capture(project, extra["name"], extra["name"])
+    for release in spec.get("releases", []):
+        _release(upstream, release)
+
+    code, out = forkman(capsys, "sync", "--json", *spec["sync"], repo=app_repo)
+
+    expect = spec["expect"]
+    report = json.loads(out)
+    assert code == expect["exit"], out
+    assert report["phase"] == expect["phase"]
+    if "to" in expect:
+        assert report["to"]["ref"] == expect["to"]
+    if "current" in expect:
+        assert report["current"] == expect["current"]
+    by_name = {o["name"]: o for o in report["overlays"]}
+    assert {n: o["state"] for n, o in by_name.items()} == expect["overlays"]
+    for name, cause in expect.get("cause", {}).items():
+        assert by_name[name]["cause"] == cause
+    for name, blockers in expect.get("blocked_by", {}).items():
+        assert by_name[name]["blocked_by"] == blockers
+    for name, state in by_name.items():
+        if state["state"] == "conflict":
+            assert state["hunks"] and all(h["start"] <= h["end"] for h in state["hunks"])
+    lock = json.loads(project.lock_path.read_text())
+    if expect["phase"] == "done":
+        assert lock["upstream"]["commit"] == report["to"]["commit"]
+        assert git(project.checkout, "rev-parse", "HEAD").strip() == report["to"]["commit"]
+        assert sorted(lock["overlays"]) == sorted(expect["series"])
+    else:
+        assert lock["upstream"]["ref"] == "autogpt-platform-beta-v0.6.8"
+    if "series" in expect:
+        assert project.series() == tuple(expect["series"])
+    for name in expect.get("archived", []):
+        archive = project.overlays_dir / "upstreamed" / f"{name}.patch"
+        assert f"Applied-Upstream: {report['to']['ref']}" in archive.read_text()
+        assert not project.overlay_path(name).exists()
+    for name, header in expect.get("header", {}).items():
+        head = project.overlay_text(name).split("\n\n", 1)[0]
+        assert header in head.splitlines()
+    for name, count in expect.get("patch_lines", {}).items():
+        added = [
+            ln
+            for ln in project.overlay_text(name).splitlines()
+            if ln.startswith("+") and not ln.startswith("+++")
+        ]
+        assert len(added) == count
