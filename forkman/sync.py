@@ -16,11 +16,11 @@ from forkman.checkout import drift, ensure_links, link_targets, read_worktree, w
 from forkman.config import atomic_write
 from forkman.errors import DirtyCheckout, ForkmanError, SyncStateError
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
-from forkman.overlay import parse
+from forkman.overlay import parse, render
 from forkman.project import Project
 from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
-from forkman.syncplan import CHECK_FAILED, CONFLICT, SKIPPED, UPSTREAMED, OverlayResult, Plan, PlanInput, plan
+from forkman.syncplan import CHECK_FAILED, CONFLICT, DROPPED, GONE, SKIPPED, UPSTREAMED, OverlayResult, Plan, PlanInput, plan
 from forkman.upstream import fetch_upstream, open_checkout
 
 
@@ -233,12 +233,18 @@ def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, bef
         found = merge.extract_resolutions(conflict.merged.decode("utf-8", "surrogateescape"), resolved)
         if found is None:
             warnings.append(f"{name}: could not record the resolution of {conflict.path} (lines around it changed)")
-            continue
+            whole = tuple(resolved.splitlines(keepends=True))
+            found = [(region, whole) for region in merge.regions(conflict.merged.decode("utf-8", "surrogateescape"))]
+            record = False
+        else:
+            record = True
         for region, lines in found:
             key = region.key(conflict.path)
-            data["resolutions"].append({"key": key, "overlay": name, "path": conflict.path,
-                                        "region": [list(region.upstream), list(region.base), list(region.overlay),
-                                                   region.start, region.end], "lines": list(lines)})  # fmt: skip
+            if record:
+                data["resolutions"].append({"key": key, "overlay": name, "path": conflict.path,
+                                            "region": [list(region.upstream), list(region.base),
+                                                       list(region.overlay), region.start, region.end],
+                                            "lines": list(lines)})  # fmt: skip
             upstream_lost, overlay_lost = merge.lost_lines(region, lines)
             for line in upstream_lost:
                 warnings.append(f"{name}: {conflict.path}: the resolution drops a line upstream added: {line}")
@@ -256,7 +262,7 @@ def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: i
             continue
         owner = None
         for result in current.results:
-            if path in result.files and result.state not in (SKIPPED, UPSTREAMED):
+            if path in result.files and result.state not in GONE:
                 owner = result.name
         if owner:
             overrides[owner] = {**overrides.get(owner, {}), path: [state.mode, base64.b64encode(state.data).decode()]
@@ -317,7 +323,7 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
     for result in the_plan.results:
         failures = []
         for check in project.config.checks:
-            if check.overlay == result.name and check.run and result.state not in (SKIPPED, UPSTREAMED):
+            if check.overlay == result.name and check.run and result.state not in GONE:
                 proc = subprocess.run(check.run, shell=True, cwd=project.checkout, capture_output=True, text=True)
                 if proc.returncode:
                     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
@@ -333,13 +339,11 @@ def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None
         if result.state == SKIPPED:
             continue
         overlay = the_plan.overlays[result.name]
-        if result.state == UPSTREAMED:
-            text = project.overlay_path(result.name)
-            archive = project.overlays_dir / "upstreamed" / f"{result.name}.patch"
-            from forkman.overlay import render
-
+        if result.state in (UPSTREAMED, DROPPED):
+            folder = "upstreamed" if result.state == UPSTREAMED else "dropped"
+            archive = project.overlays_dir / folder / f"{result.name}.patch"
             atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))
-            text.unlink(missing_ok=True)
+            project.overlay_path(result.name).unlink(missing_ok=True)
             continue
         project.write_overlay(overlay)
         series.append(result.name)

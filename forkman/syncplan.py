@@ -23,6 +23,8 @@ BLOCKED = "blocked"  # merges, but only on top of an earlier overlay that confli
 NOT_APPLICABLE = "not-applicable"
 CHECK_FAILED = "check-failed"
 SKIPPED = "skipped"
+DROPPED = "dropped"  # a person's resolution kept none of the overlay
+GONE = frozenset({UPSTREAMED, DROPPED, SKIPPED})  # no longer in the series after the sync
 NEEDS_ACTION = frozenset({CONFLICT, BLOCKED, NOT_APPLICABLE, CHECK_FAILED})
 
 
@@ -210,6 +212,11 @@ def plan(inp: PlanInput) -> Plan:
             troubled[name] = set(files)
             results.append(OverlayResult(name, BLOCKED, files, added, removed, cause="earlier", blocked_by=blockers,
                                          detail=f"waits for {', '.join(blockers)}, which changes the same files"))  # fmt: skip
+            continue
+        if not diff.strip() and override:
+            results.append(OverlayResult(name, DROPPED, files, detail="the resolution keeps none of it: dropped "
+                                         "from the series, kept in overlays/dropped/"))  # fmt: skip
+            refreshed[name] = overlay
             continue
         if not diff.strip():
             results.append(OverlayResult(name, UPSTREAMED, files, detail=f"{inp.new_ref} already makes this change"))
