@@ -15,7 +15,7 @@ STATE_COLOUR = {
     "applied": "green", "clean": "green", "not-applied": "yellow", "modified": "yellow",
     "moved": "green", "upstreamed": "blue", "partly-upstreamed": "blue", "resolved": "green",
     "does-not-apply": "red", "conflict": "red", "blocked": "yellow", "not-applicable": "red",
-    "check-failed": "red", "unknown": "dim", "skipped": "dim", "pending": "dim",
+    "check-failed": "red", "unknown": "dim", "skipped": "dim", "pending": "dim", "dropped": "yellow",
 }  # fmt: skip
 
 
