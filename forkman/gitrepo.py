@@ -70,7 +70,9 @@ def require_git() -> None:
 
 
 def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    """Git's last word on a failure; GitPython wraps stderr as "stderr: '...'", which is unwrapped."""
+    text = re.sub(r"^\s*stderr: '", "", text).rstrip().removesuffix("'")
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and ln.strip() != "'"]
     return lines[-1] if lines else ""
 
 
