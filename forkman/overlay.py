@@ -13,6 +13,12 @@ import unidiff
 from forkman.errors import PatchError
 from forkman.gitrepo import FileState
 
+# The lines git may write between `diff --git` and the first hunk; anything else there is corrupt.
+_GIT_HEADER = re.compile(
+    r"^(diff --git |(old|new|deleted file|new file) mode |index |(dis)?similarity index |"
+    r"(rename|copy) (from|to) |Binary files )"
+)
+
 # Header fields written in this order; others keep their place after these.
 KNOWN_FIELDS = ("From", "Subject", "Forwarded", "Applied-Upstream")
 
@@ -131,7 +137,13 @@ def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> un
                          hint="regenerate it with `forkman overlay refresh` or fix it by hand") from None  # fmt: skip
     if not len(patch) and diff.strip():
         raise PatchError("the diff holds no file changes", where=f"{where}:{first_line}")
+    lines = io.StringIO(diff).readlines()
     for pf in patch:
+        stray = next((ln for ln in pf.patch_info or () if not _GIT_HEADER.match(ln)), None)
+        if stray is not None:  # unidiff skips a mangled hunk header and its lines; git would not
+            number = lines.index(stray, (pf.diff_line_no or 1) - 1) + first_line
+            raise PatchError(f"unexpected line in the diff of {pf.path}: {stray.rstrip()!r}",
+                             where=f"{where}:{number}", hint="a hunk starts with `@@ -N,N +N,N @@`")  # fmt: skip
         if pf.is_binary_file:
             raise PatchError(f"binary change to {pf.path} is not supported", where=where)
         for raw in (pf.source_file, pf.target_file):
