@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -334,7 +335,8 @@ def diff_trees(before: Tree, after: Tree) -> str:
         if proc.returncode not in (0, 1):
             raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
     text = proc.stdout.decode("utf-8", "surrogateescape")
-    return "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("index "))
+    lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
+    return "".join(ln for ln in lines if not ln.startswith("index "))
 
 
 def _materialise(target: Path, state: FileState) -> None:

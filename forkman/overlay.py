@@ -89,7 +89,7 @@ def render(overlay: Overlay) -> str:
 def parse(name: str, text: str, where: str = "") -> Overlay:
     """Parse an overlay file; PatchError names the file and line where it goes wrong."""
     where = where or f"overlays/{name}.patch"
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text).readlines()  # only "\n" ends a line, as in git (not \f, \r, \u2028)
     start = next((i for i, ln in enumerate(lines) if ln.startswith("diff --git ")), None)
     if start is None:
         raise PatchError("no `diff --git` section found", where=f"{where}:1",
@@ -198,7 +198,7 @@ def apply_file(state: FileState | None, pf: unidiff.PatchedFile) -> FileState | 
     elif not pf.is_added_file and state is None:
         raise HunkMismatch(path, 1, 1)
     old = state.data.decode("utf-8", "surrogateescape") if state else ""
-    lines = old.splitlines(keepends=True)
+    lines = io.StringIO(old).readlines()
     delta = 0
     for number, hunk in enumerate(pf, 1):
         source, target = _hunk_sides(hunk)
