@@ -122,3 +122,11 @@ def test_init_partial_records_the_filter(app_repo: Path, upstream: Path, forkman
     assert yaml.safe_load((app_repo / "forkman.yaml").read_text())["upstream"]["filter"] == "blob:none"
     assert git(app_repo / CHECKOUT, "config", "remote.origin.promisor") == "true"
     assert git(app_repo / CHECKOUT, "status", "--porcelain") == ""
+
+
+def test_init_at_the_upstreams_head_fills_the_checkout(app_repo: Path, upstream: Path, forkman_run) -> None:
+    forkman_run(*init_args(upstream, "--ref", "master", "--path", CHECKOUT), cwd=app_repo)
+
+    checkout = app_repo / CHECKOUT
+    assert (checkout / "README.md").is_file()
+    assert git(checkout, "status", "--porcelain") == ""
