@@ -157,3 +157,23 @@ def test_apply_and_link_create_the_configured_links(app_with_overlays: Path, for
     link.unlink()
     forkman_run("link", cwd=app_with_overlays)
     assert link.is_symlink()
+
+
+def test_apply_in_a_sparse_partial_checkout(app_repo: Path, upstream: Path, tmp_path: Path,
+                                            forkman_run) -> None:  # fmt: skip
+    git(upstream, "config", "uploadpack.allowFilter", "true")
+    forkman_run("init", "--upstream", upstream.as_uri(), "--ref", RELEASES[0], "--path", CHECKOUT,
+                "--sparse", "autogpt_platform/backend", "--partial", cwd=app_repo)  # fmt: skip
+    for name, (subject, body, edit) in OVERLAYS.items():
+        edit(app_repo / CHECKOUT)
+        forkman_run("overlay", "capture", name, "-m", subject, cwd=app_repo)
+    git(app_repo, "add", "-A")
+    git(app_repo, "commit", "-q", "-m", "sparse fork")
+    clone = tmp_path / "teammate"
+    git(tmp_path, "clone", "-q", str(app_repo), str(clone))
+
+    forkman_run("apply", cwd=clone)
+
+    assert tree_snapshot(clone / CHECKOUT) == tree_snapshot(app_repo / CHECKOUT)
+    assert not (clone / CHECKOUT / "classic").exists()
+    assert status_json(forkman_run, clone)["clean"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from helpers import BASE_REF, CHECKOUT, assert_one_line_error, run_subprocess, tree_snapshot
 
 from forkman.example import LLM_PY
@@ -26,30 +25,35 @@ def hand_patch(path_a: str, path_b: str) -> str:
             "@@ -1 +1 @@\n-old\n+new\n")  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "a/../../outside.txt", "a/.git/hooks/pre-commit",
-                                  "a/docs/../../../x"])  # fmt: skip
-def test_a_patch_whose_paths_leave_the_checkout(app_with_overlays: Path, forkman_run, path: str) -> None:
-    b_path = "b/" + path[2:] if path.startswith("a/") else path
-    add_overlay(app_with_overlays, "evil", hand_patch(path, b_path))
-    before = snapshot(app_with_overlays)
-
-    for command in (["apply"], ["overlay", "status"], ["overlay", "show", "evil"]):
-        result = forkman_run(*command, cwd=app_with_overlays, expect=2)
-        assert_one_line_error(result, "evil.patch")
-
-    assert snapshot(app_with_overlays) == before
-    assert not (app_with_overlays / "outside.txt").exists()
+BAD_PATHS = ["/etc/passwd", "a/../../outside.txt", "a/.git/hooks/pre-commit", "a/docs/../../../x"]
+BAD_NAMES = ["Loader", "has space", "a..b", "-dash", "trailing-", "x.lock", "a/b", "ünïcode", "",
+             "name~1", "a@{b"]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["Loader", "has space", "a..b", "-dash", "trailing-", "x.lock",
-                                  "a/b", "ünïcode", "", "name~1", "a@{b"])  # fmt: skip
-def test_a_bad_overlay_name(initialised_app: Path, forkman_run, name: str) -> None:
+def test_a_patch_whose_paths_leave_the_checkout(initialised_app: Path, forkman_run) -> None:
+    for number, path in enumerate(BAD_PATHS):
+        name = f"evil{number}"
+        b_path = "b/" + path[2:] if path.startswith("a/") else path
+        add_overlay(initialised_app, name, hand_patch(path, b_path))
+        before = snapshot(initialised_app)
+
+        for command in (["apply"], ["overlay", "status"], ["overlay", "show", name]):
+            result = forkman_run(*command, cwd=initialised_app, expect=2)
+            assert_one_line_error(result, f"{name}.patch")
+
+        assert snapshot(initialised_app) == before
+        assert not (initialised_app / "outside.txt").exists()
+        (initialised_app / "overlays" / "series").write_text("")
+
+
+def test_a_bad_overlay_name(initialised_app: Path, forkman_run) -> None:
     (initialised_app / CHECKOUT / "README.md").write_text("edit\n")
     before = snapshot(initialised_app)
 
-    result = forkman_run("overlay", "capture", "--", name, cwd=initialised_app, expect=2)
+    for name in BAD_NAMES:
+        result = forkman_run("overlay", "capture", "--", name, cwd=initialised_app, expect=2)
+        assert_one_line_error(result)
 
-    assert_one_line_error(result)
     assert snapshot(initialised_app) == before
 
 
@@ -80,13 +84,13 @@ def test_series_with_a_bad_name(app_with_overlays: Path, forkman_run) -> None:
     assert_one_line_error(forkman_run("overlay", "list", cwd=app_with_overlays, expect=2), "series:2")
 
 
-@pytest.mark.parametrize("command", [["show"], ["refresh"], ["drop"]])
-def test_an_unknown_overlay(app_with_overlays: Path, forkman_run, command: list[str]) -> None:
+def test_an_unknown_overlay(app_with_overlays: Path, forkman_run) -> None:
     before = snapshot(app_with_overlays)
 
-    result = forkman_run("overlay", *command, "nope", cwd=app_with_overlays, expect=2)
+    for command in ("show", "refresh", "drop"):
+        result = forkman_run("overlay", command, "nope", cwd=app_with_overlays, expect=2)
+        assert_one_line_error(result, "nope", "loader-symlink", "llm-models", "cost-config")
 
-    assert_one_line_error(result, "nope", "loader-symlink", "llm-models", "cost-config")
     assert snapshot(app_with_overlays) == before
 
 

@@ -184,3 +184,55 @@ def test_drop_then_capture_again_gives_the_same_bytes(app_with_overlays: Path, f
 
     assert (app_with_overlays / "overlays" / "cost-config.patch").read_bytes() == before
     assert git(app_with_overlays, "status", "--porcelain") == ""
+
+
+def test_a_second_overlay_on_the_same_file(app_with_overlays: Path, forkman_run) -> None:
+    llm = app_with_overlays / CHECKOUT / LLM_PY
+    llm.write_text(llm.read_text().replace("# Groq models", "# Groq models (cloud)"))
+
+    forkman_run("overlay", "capture", "llm-comments", cwd=app_with_overlays)
+
+    patch = (app_with_overlays / "overlays" / "llm-comments.patch").read_text()
+    assert "+    # Groq models (cloud)\n" in patch and "QWEN" not in patch.split("---\n", 1)[1].replace(
+        " LlmModel.OLLAMA_QWEN", "")  # only context may mention the earlier overlay's lines
+    by_hand = llm.read_bytes()
+    llm.unlink()
+    git(app_with_overlays / CHECKOUT, "checkout", "--", LLM_PY)  # back to the pin
+    forkman_run("apply", cwd=app_with_overlays)
+    assert llm.read_bytes() == by_hand
+
+
+
+def test_drop_refuses_when_a_later_overlay_needs_it(app_with_overlays: Path, forkman_run) -> None:
+    llm = app_with_overlays / CHECKOUT / LLM_PY
+    llm.write_text(llm.read_text().replace('"qwen2.5:7b"', '"qwen2.5:7b"  # runs on our GPU box'))
+    forkman_run("overlay", "capture", "qwen-note", cwd=app_with_overlays)
+    before = llm.read_bytes()
+
+    result = forkman_run("overlay", "drop", "llm-models", cwd=app_with_overlays, expect=2)
+
+    assert_one_line_error(result, "qwen-note")
+    assert series(app_with_overlays) == [*NAMES, "qwen-note"]
+    assert llm.read_bytes() == before
+
+
+def test_refresh_refuses_an_edit_that_belongs_to_a_later_overlay(app_with_overlays: Path,
+                                                                forkman_run) -> None:  # fmt: skip
+    llm = app_with_overlays / CHECKOUT / LLM_PY
+    llm.write_text(llm.read_text().replace("# Groq models", "# Groq models (cloud)"))
+    forkman_run("overlay", "capture", "llm-comments", cwd=app_with_overlays)
+    llm.write_text(llm.read_text().replace("# Groq models (cloud)", "# Groq models (in the cloud)"))
+    before = (app_with_overlays / "overlays" / "llm-models.patch").read_bytes()
+
+    result = forkman_run("overlay", "refresh", "llm-models", cwd=app_with_overlays, expect=2)
+
+    assert_one_line_error(result, "llm-comments")
+    assert (app_with_overlays / "overlays" / "llm-models.patch").read_bytes() == before
+    forkman_run("overlay", "refresh", "llm-comments", cwd=app_with_overlays)
+    assert "(in the cloud)" in (app_with_overlays / "overlays" / "llm-comments.patch").read_text()
+
+
+def test_commands_work_from_a_subfolder_of_the_app(app_with_overlays: Path, forkman_run) -> None:
+    listing = forkman_run("overlay", "list", cwd=app_with_overlays / "overlays").stdout
+
+    assert [line.split("\t")[0] for line in listing.splitlines()] == NAMES
