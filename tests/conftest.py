@@ -98,9 +98,9 @@ def bare_fork(tmp_path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- forkman itself
-from helpers import BASE_REF, CHECKOUT, PR_BRANCH, RELEASE_PATTERN, Run, run_main  # noqa: E402
+from helpers import BASE_REF, CHECKOUT, PR_BRANCH, RELEASE_PATTERN, Run, run_main
 
-from forkman.example import OVERLAYS  # noqa: E402
+from forkman.example import OVERLAYS
 
 
 class ForkmanRunner(Protocol):
@@ -123,8 +123,9 @@ def forkman_run() -> ForkmanRunner:
 @pytest.fixture
 def initialised_app(app_repo: Path, upstream: Path, forkman_run: ForkmanRunner) -> Path:
     """The app repo after `forkman init` on the example upstream (pinned at v0.6.8), committed."""
-    forkman_run("init", "--upstream", str(upstream), "--ref", BASE_REF, "--release-pattern",
-                RELEASE_PATTERN, "--pr-branch", PR_BRANCH, "--path", CHECKOUT, cwd=app_repo)  # fmt: skip
+    forkman_run("init", "--upstream", str(upstream), "--ref", BASE_REF,
+                "--release-pattern", RELEASE_PATTERN, "--pr-branch", PR_BRANCH,
+                "--path", CHECKOUT, cwd=app_repo)  # fmt: skip
     run_git(app_repo, "add", "-A")
     run_git(app_repo, "commit", "-q", "-m", "Track AutoGPT with forkman")
     return app_repo
@@ -132,7 +133,7 @@ def initialised_app(app_repo: Path, upstream: Path, forkman_run: ForkmanRunner) 
 
 @pytest.fixture
 def app_with_overlays(initialised_app: Path, forkman_run: ForkmanRunner) -> Path:
-    """The initialised app with the three example edits captured as overlays, in order, committed."""
+    """The initialised app with the three example edits captured as overlays, committed."""
     for name, (subject, body, edit) in OVERLAYS.items():
         edit(initialised_app / CHECKOUT)
         forkman_run("overlay", "capture", name, "-m", f"{subject}\n\n{body}", cwd=initialised_app)

@@ -1,4 +1,4 @@
-"""Run forkman like a user would (in-process through `main()`, or as a subprocess) and look at trees."""
+"""Run forkman as a user would (in-process through `main()`, or as a subprocess); read trees."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class Run:
 
 
 def run_main(args: list[str], cwd: Path) -> Run:
-    """`forkman ARGS` in CWD, in-process through `forkman.cli.main()` (so errors map to exit codes)."""
+    """`forkman ARGS` in CWD, in-process through `forkman.cli.main()` (errors -> exit codes)."""
     from forkman.cli import main
 
     out, err = io.StringIO(), io.StringIO()
@@ -51,7 +51,9 @@ def run_main(args: list[str], cwd: Path) -> Run:
 def run_subprocess(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """`python -m forkman ARGS` in CWD, with this repo first on PYTHONPATH."""
     full_env = dict(os.environ if env is None else env)
-    full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [full_env.get("PYTHONPATH")])])
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [full_env.get("PYTHONPATH")])]
+    )
     proc = subprocess.run([sys.executable, "-m", "forkman", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, check=False)  # fmt: skip
     return Run(proc.returncode, proc.stdout, proc.stderr)
@@ -75,7 +77,7 @@ def checkout(app: Path) -> Path:
 
 
 def tree_snapshot(root: Path, skip: tuple[str, ...] = (".git",)) -> dict[str, tuple[str, bytes]]:
-    """Every file under ROOT (outside SKIP): relative path -> (git-style mode, bytes or link target)."""
+    """Every file under ROOT (outside SKIP): relative path -> (git mode, bytes or link target)."""
     snap: dict[str, tuple[str, bytes]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root)
@@ -91,7 +93,10 @@ def tree_snapshot(root: Path, skip: tuple[str, ...] = (".git",)) -> dict[str, tu
             if stat.S_ISLNK(info.st_mode):
                 snap[rel] = ("120000", os.readlink(full).encode())
             else:
-                snap[rel] = ("100755" if info.st_mode & stat.S_IXUSR else "100644", full.read_bytes())
+                snap[rel] = (
+                    "100755" if info.st_mode & stat.S_IXUSR else "100644",
+                    full.read_bytes(),
+                )
     return snap
 
 

@@ -1,4 +1,4 @@
-"""`forkman apply` and `forkman link`: the checkout becomes the pin plus every overlay, and nothing else."""
+"""`forkman apply` and `forkman link`: the checkout becomes the pin plus every overlay."""
 
 from __future__ import annotations
 
@@ -27,11 +27,15 @@ def test_done_when_apply_rebuilds_the_hand_edited_tree(initialised_app: Path, fo
     forkman_run("apply", cwd=initialised_app)
 
     assert tree_snapshot(checkout) == by_hand
-    assert git(checkout, "rev-parse", "HEAD") == json.loads(
-        (initialised_app / "forkman.lock").read_text())["upstream"]["commit"]
+    assert (
+        git(checkout, "rev-parse", "HEAD")
+        == json.loads((initialised_app / "forkman.lock").read_text())["upstream"]["commit"]
+    )
     (checkout / "README.md").write_text("an uncaptured edit\n")
     report = status_json(forkman_run, initialised_app)
-    assert [(o["name"], o["state"]) for o in report["overlays"]] == [(n, "applied") for n in OVERLAYS]
+    assert [(o["name"], o["state"]) for o in report["overlays"]] == [
+        (n, "applied") for n in OVERLAYS
+    ]
     assert report["uncaptured"] == ["README.md"]
 
 
@@ -63,7 +67,9 @@ def test_apply_twice_changes_nothing(app_with_overlays: Path, forkman_run) -> No
     assert {p: (checkout / p).stat().st_mtime_ns for p in mtimes} == mtimes
 
 
-def test_apply_writes_overlays_onto_a_pristine_checkout(app_with_overlays: Path, forkman_run) -> None:
+def test_apply_writes_overlays_onto_a_pristine_checkout(
+    app_with_overlays: Path, forkman_run
+) -> None:
     checkout = app_with_overlays / CHECKOUT
     edited = tree_snapshot(checkout)
     git(checkout, "checkout", "--", ".")  # back to the bare pin, as a plain clone would be
@@ -110,7 +116,9 @@ def test_apply_follows_a_teammates_new_overlay_and_drop(app_with_overlays: Path,
     assert status_json(forkman_run, clone)["clean"]
 
 
-def test_apply_moves_the_checkout_to_a_new_pin(initialised_app: Path, upstream: Path, forkman_run) -> None:
+def test_apply_moves_the_checkout_to_a_new_pin(
+    initialised_app: Path, upstream: Path, forkman_run
+) -> None:
     lock_path = initialised_app / "forkman.lock"
     lock = json.loads(lock_path.read_text())
     newer = git(upstream, "rev-parse", f"{RELEASES[1]}^{{commit}}")
@@ -134,8 +142,11 @@ def test_apply_warns_about_a_hand_edited_overlay(app_with_overlays: Path, forkma
 
 def add_link(app: Path, source: str, target: str) -> None:
     config = app / "forkman.yaml"
-    config.write_text(config.read_text().replace(
-        "links: []", f"links:\n  - source: {source}\n    target: {target}"))
+    config.write_text(
+        config.read_text().replace(
+            "links: []", f"links:\n  - source: {source}\n    target: {target}"
+        )
+    )
 
 
 def test_apply_and_link_create_the_configured_links(app_with_overlays: Path, forkman_run) -> None:
@@ -149,8 +160,12 @@ def test_apply_and_link_create_the_configured_links(app_with_overlays: Path, for
 
     link = app_with_overlays / CHECKOUT / target
     assert link.is_symlink() and (link / "calculator.py").read_text() == "# our block\n"
-    assert git(app_with_overlays / CHECKOUT, "status", "--porcelain") != ""  # overlays are uncommitted...
-    assert "customized" not in git(app_with_overlays / CHECKOUT, "status", "--porcelain")  # ...links excluded
+    assert (
+        git(app_with_overlays / CHECKOUT, "status", "--porcelain") != ""
+    )  # overlays are uncommitted...
+    assert "customized" not in git(
+        app_with_overlays / CHECKOUT, "status", "--porcelain"
+    )  # ...links excluded
     assert status_json(forkman_run, app_with_overlays)["clean"]
     assert "already" in forkman_run("link", cwd=app_with_overlays).stdout
 

@@ -81,7 +81,9 @@ def test_config_missing_a_field(app_with_overlays: Path, forkman_run) -> None:
 def test_series_with_a_bad_name(app_with_overlays: Path, forkman_run) -> None:
     (app_with_overlays / "overlays" / "series").write_text("loader-symlink\nBad Name\n")
 
-    assert_one_line_error(forkman_run("overlay", "list", cwd=app_with_overlays, expect=2), "series:2")
+    assert_one_line_error(
+        forkman_run("overlay", "list", cwd=app_with_overlays, expect=2), "series:2"
+    )
 
 
 def test_an_unknown_overlay(app_with_overlays: Path, forkman_run) -> None:
@@ -103,7 +105,9 @@ def test_a_patch_that_does_not_parse(app_with_overlays: Path, forkman_run) -> No
 
     assert_one_line_error(result, "llm-models.patch:11")
     for command in (["overlay", "status"], ["overlay", "show", "llm-models"]):
-        assert_one_line_error(forkman_run(*command, cwd=app_with_overlays, expect=2), "llm-models.patch:11")
+        assert_one_line_error(
+            forkman_run(*command, cwd=app_with_overlays, expect=2), "llm-models.patch:11"
+        )
 
 
 def test_a_patch_with_a_bad_header(app_with_overlays: Path, forkman_run) -> None:
@@ -137,7 +141,9 @@ def test_a_path_that_is_not_a_git_checkout(app_repo: Path, upstream: Path, forkm
     (plain / "file.txt").write_text("not a repo\n")
     before = snapshot(app_repo)
 
-    result = forkman_run("init", "--upstream", str(upstream), "--path", "vendor", cwd=app_repo, expect=2)
+    result = forkman_run(
+        "init", "--upstream", str(upstream), "--path", "vendor", cwd=app_repo, expect=2
+    )
 
     assert_one_line_error(result, "vendor")
     assert snapshot(app_repo) == before

@@ -1,4 +1,4 @@
-"""`forkman overlay capture|refresh|drop|list|show`: edits in the checkout become overlay files and back."""
+"""`forkman overlay capture|refresh|drop|list|show`: checkout edits become overlay files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from pathlib import Path
 
 from helpers import CHECKOUT, assert_one_line_error, git
 
-from forkman.example import BLOCKS_INIT, COST_CONFIG, LLM_PY, OVERLAYS, edit_cost_config, edit_llm_models
+from forkman.example import (
+    BLOCKS_INIT,
+    COST_CONFIG,
+    LLM_PY,
+    OVERLAYS,
+    edit_cost_config,
+    edit_llm_models,
+)
 
 NAMES = list(OVERLAYS)
 
@@ -36,7 +43,7 @@ def test_capture_writes_the_overlay_and_appends_it(initialised_app: Path, forkma
     assert "Forwarded: no\n" in patch
     assert "\n\nWe run it locally.\n" in patch
     assert f"diff --git a/{LLM_PY} b/{LLM_PY}\n" in patch
-    assert "+    OLLAMA_QWEN2_5_7B = \"qwen2.5:7b\"\n" in patch
+    assert '+    OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n' in patch
     assert "\nindex " not in patch
     assert series(initialised_app) == ["llm-models"]
     digest = hashlib.sha256(patch.encode()).hexdigest()
@@ -68,14 +75,18 @@ def test_capture_only_the_paths_given(initialised_app: Path, forkman_run) -> Non
     assert status["uncaptured"] == [LLM_PY]
 
 
-def test_capture_paths_relative_to_where_the_user_stands(initialised_app: Path, forkman_run) -> None:
+def test_capture_paths_relative_to_where_the_user_stands(
+    initialised_app: Path, forkman_run
+) -> None:
     checkout = initialised_app / CHECKOUT
     edit_llm_models(checkout)
     edit_cost_config(checkout)
     blocks = checkout / "autogpt_platform/backend/backend/blocks"
 
     forkman_run("overlay", "capture", "llm-models", "llm.py", cwd=blocks)
-    forkman_run("overlay", "capture", "cost-config", str(checkout / COST_CONFIG), cwd=initialised_app)
+    forkman_run(
+        "overlay", "capture", "cost-config", str(checkout / COST_CONFIG), cwd=initialised_app
+    )
 
     assert LLM_PY in (initialised_app / "overlays" / "llm-models.patch").read_text()
     assert COST_CONFIG in (initialised_app / "overlays" / "cost-config.patch").read_text()
@@ -109,7 +120,9 @@ def test_refresh_folds_further_edits_in(app_with_overlays: Path, forkman_run) ->
     patch = (app_with_overlays / "overlays" / "llm-models.patch").read_text()
     assert "+    # Ollama models (local)\n" in patch
     assert "refreshed" in result.stdout
-    assert lock_overlays(app_with_overlays)["llm-models"] == hashlib.sha256(patch.encode()).hexdigest()
+    assert (
+        lock_overlays(app_with_overlays)["llm-models"] == hashlib.sha256(patch.encode()).hexdigest()
+    )
     status = json.loads(forkman_run("overlay", "status", "--json", cwd=app_with_overlays).stdout)
     assert status["clean"], status
 
@@ -121,13 +134,22 @@ def test_refresh_unchanged_is_byte_identical(app_with_overlays: Path, forkman_ru
     for name in NAMES:
         assert "unchanged" in forkman_run("overlay", "refresh", name, cwd=app_with_overlays).stdout
 
-    assert {n: (app_with_overlays / "overlays" / f"{n}.patch").read_bytes() for n in NAMES} == before
+    assert {
+        n: (app_with_overlays / "overlays" / f"{n}.patch").read_bytes() for n in NAMES
+    } == before
     assert (app_with_overlays / "forkman.lock").read_bytes() == lock_before
     assert git(app_with_overlays, "status", "--porcelain") == ""
 
 
 def test_refresh_with_a_new_message(app_with_overlays: Path, forkman_run) -> None:
-    forkman_run("overlay", "refresh", "cost-config", "-m", "Price qwen\n\nOne credit.", cwd=app_with_overlays)
+    forkman_run(
+        "overlay",
+        "refresh",
+        "cost-config",
+        "-m",
+        "Price qwen\n\nOne credit.",
+        cwd=app_with_overlays,
+    )
 
     patch = (app_with_overlays / "overlays" / "cost-config.patch").read_text()
     assert "Subject: Price qwen\n" in patch and "One credit." in patch
@@ -160,7 +182,10 @@ def test_drop_removes_the_overlay_and_its_change(app_with_overlays: Path, forkma
     assert (checkout / LLM_PY).read_bytes() == pinned(app_with_overlays, LLM_PY)
     assert "glob.glob" in (checkout / BLOCKS_INIT).read_text()  # the others stay applied
     status = json.loads(forkman_run("overlay", "status", "--json", cwd=app_with_overlays).stdout)
-    assert status["clean"] and [o["name"] for o in status["overlays"]] == ["loader-symlink", "cost-config"]
+    assert status["clean"] and [o["name"] for o in status["overlays"]] == [
+        "loader-symlink",
+        "cost-config",
+    ]
 
 
 def test_drop_refuses_to_lose_edits(app_with_overlays: Path, forkman_run) -> None:
@@ -180,7 +205,9 @@ def test_drop_then_capture_again_gives_the_same_bytes(app_with_overlays: Path, f
 
     forkman_run("overlay", "drop", "cost-config", cwd=app_with_overlays)
     edit(app_with_overlays / CHECKOUT)
-    forkman_run("overlay", "capture", "cost-config", "-m", f"{subject}\n\n{body}", cwd=app_with_overlays)
+    forkman_run(
+        "overlay", "capture", "cost-config", "-m", f"{subject}\n\n{body}", cwd=app_with_overlays
+    )
 
     assert (app_with_overlays / "overlays" / "cost-config.patch").read_bytes() == before
     assert git(app_with_overlays, "status", "--porcelain") == ""
@@ -193,14 +220,14 @@ def test_a_second_overlay_on_the_same_file(app_with_overlays: Path, forkman_run)
     forkman_run("overlay", "capture", "llm-comments", cwd=app_with_overlays)
 
     patch = (app_with_overlays / "overlays" / "llm-comments.patch").read_text()
-    assert "+    # Groq models (cloud)\n" in patch and "QWEN" not in patch.split("---\n", 1)[1].replace(
-        " LlmModel.OLLAMA_QWEN", "")  # only context may mention the earlier overlay's lines
+    assert "+    # Groq models (cloud)\n" in patch and "QWEN" not in patch.split("---\n", 1)[
+        1
+    ].replace(" LlmModel.OLLAMA_QWEN", "")  # only context may mention the earlier overlay's lines
     by_hand = llm.read_bytes()
     llm.unlink()
     git(app_with_overlays / CHECKOUT, "checkout", "--", LLM_PY)  # back to the pin
     forkman_run("apply", cwd=app_with_overlays)
     assert llm.read_bytes() == by_hand
-
 
 
 def test_drop_refuses_when_a_later_overlay_needs_it(app_with_overlays: Path, forkman_run) -> None:
@@ -236,3 +263,16 @@ def test_commands_work_from_a_subfolder_of_the_app(app_with_overlays: Path, fork
     listing = forkman_run("overlay", "list", cwd=app_with_overlays / "overlays").stdout
 
     assert [line.split("\t")[0] for line in listing.splitlines()] == NAMES
+
+
+def test_capture_keeps_comments_in_the_series(app_with_overlays: Path, forkman_run) -> None:
+    text = "# our overlays\nloader-symlink  # upstream PR pending\nllm-models\ncost-config\n"
+    (app_with_overlays / "overlays" / "series").write_text(text)
+    (app_with_overlays / CHECKOUT / "README.md").write_text("ours\n")
+
+    forkman_run("overlay", "capture", "readme", cwd=app_with_overlays)
+    forkman_run("overlay", "drop", "llm-models", cwd=app_with_overlays)
+
+    assert (app_with_overlays / "overlays" / "series").read_text() == (
+        "# our overlays\nloader-symlink  # upstream PR pending\ncost-config\nreadme\n"
+    )

@@ -23,7 +23,10 @@ def test_init_clones_pins_and_writes_files(app_repo: Path, upstream: Path, forkm
     checkout = app_repo / CHECKOUT
     pinned = git(upstream, "rev-parse", f"{BASE_REF}^{{commit}}")
     assert git(checkout, "rev-parse", "HEAD") == pinned
-    assert subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=checkout).returncode != 0  # detached
+    assert (
+        subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=checkout, check=False).returncode
+        != 0
+    )  # detached
     assert git(checkout, "status", "--porcelain") == ""
 
     config = yaml.safe_load((app_repo / "forkman.yaml").read_text())
@@ -40,17 +43,22 @@ def test_init_clones_pins_and_writes_files(app_repo: Path, upstream: Path, forkm
     status = git(app_repo, "status", "--porcelain", "--untracked-files=all")
     assert "upstream/" not in status
     assert {"forkman.yaml", "forkman.lock", "overlays/series", ".gitignore"} <= {
-        line[3:] for line in status.splitlines()}
+        line[3:] for line in status.splitlines()
+    }
 
 
-def test_default_ref_is_newest_release_by_version(app_repo: Path, upstream: Path, forkman_run) -> None:
+def test_default_ref_is_newest_release_by_version(
+    app_repo: Path, upstream: Path, forkman_run
+) -> None:
     forkman_run(*init_args(upstream), cwd=app_repo)
 
     lock = json.loads((app_repo / "forkman.lock").read_text())
     # v0.6.10 beats v0.6.9 (not a string sort) and the -rc1 pre-release is skipped
     assert lock["upstream"]["ref"] == RELEASES[2] == "autogpt-platform-beta-v0.6.10"
     checkout = app_repo / "upstream" / "upstream"  # default path: upstream/<name of the URL>
-    assert git(checkout, "rev-parse", "HEAD") == git(upstream, "rev-parse", f"{RELEASES[2]}^{{commit}}")
+    assert git(checkout, "rev-parse", "HEAD") == git(
+        upstream, "rev-parse", f"{RELEASES[2]}^{{commit}}"
+    )
 
 
 def test_init_adopts_an_existing_checkout(app_repo: Path, upstream: Path, tmp_path: Path,
@@ -59,11 +67,15 @@ def test_init_adopts_an_existing_checkout(app_repo: Path, upstream: Path, tmp_pa
     git(tmp_path, "clone", "-q", str(upstream), str(existing))
     git(existing, "config", "forkman-test.marker", "kept")  # proves it is not re-cloned
 
-    result = forkman_run(*init_args(upstream, "--ref", BASE_REF, "--path", str(existing)), cwd=app_repo)
+    result = forkman_run(
+        *init_args(upstream, "--ref", BASE_REF, "--path", str(existing)), cwd=app_repo
+    )
 
     assert "warning" not in result.stderr
     assert git(existing, "config", "forkman-test.marker") == "kept"
-    assert git(existing, "rev-parse", "HEAD") == git(upstream, "rev-parse", f"{BASE_REF}^{{commit}}")
+    assert git(existing, "rev-parse", "HEAD") == git(
+        upstream, "rev-parse", f"{BASE_REF}^{{commit}}"
+    )
     config = yaml.safe_load((app_repo / "forkman.yaml").read_text())
     assert config["upstream"]["path"] == "../my-autogpt"
     # outside the app repo: nothing to ignore
@@ -110,7 +122,8 @@ def test_init_sparse_checks_out_only_the_cone(app_repo: Path, upstream: Path, fo
     assert not (checkout / "classic").exists()
     assert not (checkout / "autogpt_platform/frontend").exists()
     assert yaml.safe_load((app_repo / "forkman.yaml").read_text())["upstream"]["sparse"] == [
-        "autogpt_platform/backend"]
+        "autogpt_platform/backend"
+    ]
 
 
 def test_init_partial_records_the_filter(app_repo: Path, upstream: Path, forkman_run) -> None:
@@ -119,12 +132,16 @@ def test_init_partial_records_the_filter(app_repo: Path, upstream: Path, forkman
     forkman_run(*init_args(upstream.as_uri(), "--ref", BASE_REF, "--path", CHECKOUT, "--partial"),
                 cwd=app_repo)  # fmt: skip
 
-    assert yaml.safe_load((app_repo / "forkman.yaml").read_text())["upstream"]["filter"] == "blob:none"
+    assert (
+        yaml.safe_load((app_repo / "forkman.yaml").read_text())["upstream"]["filter"] == "blob:none"
+    )
     assert git(app_repo / CHECKOUT, "config", "remote.origin.promisor") == "true"
     assert git(app_repo / CHECKOUT, "status", "--porcelain") == ""
 
 
-def test_init_at_the_upstreams_head_fills_the_checkout(app_repo: Path, upstream: Path, forkman_run) -> None:
+def test_init_at_the_upstreams_head_fills_the_checkout(
+    app_repo: Path, upstream: Path, forkman_run
+) -> None:
     forkman_run(*init_args(upstream, "--ref", "master", "--path", CHECKOUT), cwd=app_repo)
 
     checkout = app_repo / CHECKOUT

@@ -1,4 +1,4 @@
-"""Overlay files: plain `git apply`/`git am` take them, and their bytes never depend on git config."""
+"""Overlay files: plain `git apply`/`git am` take them; their bytes never depend on git config."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ HOSTILE_GITCONFIG = """\
 
 
 def edit_awkwardly(checkout: Path) -> None:
-    """One overlay with a CRLF edit, a file without final newline, a new, a deleted and an executable file."""
+    """CRLF, no final newline, a new, a deleted and an executable file: all in one overlay."""
     (checkout / "crlf.txt").write_bytes(b"one\r\nTWO\r\nthree\r\n")
     (checkout / "noeol.txt").write_bytes(b"first\nlast, edited")
     (checkout / "new.txt").write_bytes(b"brand new\n")
@@ -69,7 +69,9 @@ def format_app(app_repo: Path, upstream: Path, forkman_run) -> Path:
     git(upstream, "add", "-A")
     git(upstream, "commit", "-q", "-m", "Awkward files")
     git(upstream, "tag", FORMAT_REF)
-    forkman_run("init", "--upstream", str(upstream), "--ref", FORMAT_REF, "--path", CHECKOUT, cwd=app_repo)
+    forkman_run(
+        "init", "--upstream", str(upstream), "--ref", FORMAT_REF, "--path", CHECKOUT, cwd=app_repo
+    )
     return app_repo
 
 
@@ -102,7 +104,14 @@ def test_awkward_overlay_round_trips(format_app: Path, forkman_run) -> None:
 def test_awkward_overlay_applies_with_plain_git(format_app: Path, upstream: Path, tmp_path: Path,
                                                forkman_run) -> None:  # fmt: skip
     edit_awkwardly(format_app / CHECKOUT)
-    forkman_run("overlay", "capture", "awkward", "-m", "Awkward edits\n\nAll at once.", cwd=format_app)
+    forkman_run(
+        "overlay",
+        "capture",
+        "awkward",
+        "-m",
+        "Awkward édits\n\nAll at once, über-careful.",
+        cwd=format_app,
+    )
     by_hand = tree_snapshot(format_app / CHECKOUT)
     patch = str(format_app / "overlays" / "awkward.patch")
 
@@ -113,7 +122,10 @@ def test_awkward_overlay_applies_with_plain_git(format_app: Path, upstream: Path
     am = fresh_clone(upstream, FORMAT_REF, tmp_path / "with-am")
     git(am, "am", "-q", "--keep-cr", patch)
     assert tree_snapshot(am) == by_hand
-    assert git(am, "log", "-1", "--format=%s%n%b%n%an") == "Awkward edits\nAll at once.\n\nForkman Tests"
+    assert (
+        git(am, "log", "-1", "--format=%s%n%b%n%an")
+        == "Awkward édits\nAll at once, über-careful.\n\nForkman Tests"
+    )
 
 
 def test_example_overlays_apply_with_git_am_in_series_order(app_with_overlays: Path, upstream: Path,
@@ -152,7 +164,7 @@ def recapture(app: Path, name: str, forkman_run) -> bytes:
     return patch.read_bytes()
 
 
-def test_export_is_byte_stable_under_a_hostile_gitconfig(app_with_overlays: Path, hermetic_seal: Path,
+def test_export_is_stable_under_a_hostile_gitconfig(app_with_overlays: Path, hermetic_seal: Path,
                                                          forkman_run) -> None:  # fmt: skip
     before = {n: (app_with_overlays / "overlays" / f"{n}.patch").read_bytes() for n in OVERLAYS}
     with open(hermetic_seal / ".gitconfig", "a") as config:
@@ -160,14 +172,20 @@ def test_export_is_byte_stable_under_a_hostile_gitconfig(app_with_overlays: Path
 
     for name in OVERLAYS:
         forkman_run("overlay", "refresh", name, cwd=app_with_overlays)
-    assert {n: (app_with_overlays / "overlays" / f"{n}.patch").read_bytes() for n in OVERLAYS} == before
+    assert {
+        n: (app_with_overlays / "overlays" / f"{n}.patch").read_bytes() for n in OVERLAYS
+    } == before
 
     assert recapture(app_with_overlays, "cost-config", forkman_run) == before["cost-config"]
+    by_hand = tree_snapshot(app_with_overlays / CHECKOUT)
+    shutil.rmtree(app_with_overlays / CHECKOUT)
+    forkman_run("apply", cwd=app_with_overlays)
+    assert tree_snapshot(app_with_overlays / CHECKOUT) == by_hand
     json_status = forkman_run("overlay", "status", "--json", cwd=app_with_overlays).stdout
     assert '"clean": true' in json_status
 
 
-def test_awkward_export_is_byte_stable_under_a_hostile_gitconfig(format_app: Path, hermetic_seal: Path,
+def test_awkward_export_is_stable_under_hostile_gitconfig(format_app: Path, hermetic_seal: Path,
                                                                  forkman_run) -> None:  # fmt: skip
     edit_awkwardly(format_app / CHECKOUT)
     forkman_run("overlay", "capture", "awkward", cwd=format_app)

@@ -1,4 +1,4 @@
-"""`forkman overlay status [--json]`: a row per overlay with its state, then the uncaptured files."""
+"""`forkman overlay status [--json]`: a row per overlay with its state, then uncaptured files."""
 
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def test_status_sees_an_overlay_not_applied(app_with_overlays: Path, forkman_run
 
 def test_status_sees_an_overlay_that_does_not_apply(app_with_overlays: Path, forkman_run) -> None:
     patch = app_with_overlays / "overlays" / "cost-config.patch"
-    patch.write_text(patch.read_text().replace(" LlmModel.OLLAMA_DOLPHIN: 1,", " LlmModel.OLLAMA_DOLPHIN: 9,"))
+    patch.write_text(
+        patch.read_text().replace(" LlmModel.OLLAMA_DOLPHIN: 1,", " LlmModel.OLLAMA_DOLPHIN: 9,")
+    )
 
     report = status(forkman_run, app_with_overlays)
 
