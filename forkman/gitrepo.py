@@ -29,7 +29,7 @@ STABLE_DIFF_CONFIG = (
     "-c", "diff.algorithm=myers", "-c", "diff.context=3", "-c", "diff.interHunkContext=0",
     "-c", "diff.indentHeuristic=true", "-c", "diff.suppressBlankEmpty=false",
     "-c", "core.abbrev=7", "-c", "color.ui=never", "-c", "diff.external=",
-    "-c", "core.quotePath=true", "-c", "diff.relative=false",
+    "-c", "core.quotePath=false", "-c", "diff.relative=false",
 )  # fmt: skip
 
 ProgressFn = Callable[[str, int, "int | None"], None]
