@@ -53,6 +53,7 @@ def edit_awkwardly(checkout: Path) -> None:
     (checkout / "crlf.txt").write_bytes(b"one\r\nTWO\r\nthree\r\n")
     (checkout / "noeol.txt").write_bytes(b"first\nlast, edited")
     (checkout / "new.txt").write_bytes(b"brand new\n")
+    (checkout / "docs" / "café.md").write_bytes(b"# Caf\xc3\xa9\n")  # a non-ASCII name
     (checkout / "old.txt").unlink()
     (checkout / "tool.sh").chmod(0o755)
     (checkout / "formfeed.py").write_bytes(b"a = 1\n\x0c\nb = 3\n\x0cindex = 5\n")
@@ -93,6 +94,7 @@ def test_awkward_overlay_round_trips(format_app: Path, forkman_run) -> None:
     assert b"new file mode 100644\n" in patch and b"deleted file mode 100644\n" in patch
     assert b"old mode 100644\nnew mode 100755\n" in patch
     assert b"\nindex " not in patch
+    assert "+++ b/docs/café.md\n".encode() in patch  # not a quoted "b/docs/caf\303\251.md"
 
     shutil.rmtree(checkout)
     forkman_run("apply", cwd=format_app)
