@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -28,7 +29,7 @@ STABLE_DIFF_CONFIG = (
     "-c", "diff.algorithm=myers", "-c", "diff.context=3", "-c", "diff.interHunkContext=0",
     "-c", "diff.indentHeuristic=true", "-c", "diff.suppressBlankEmpty=false",
     "-c", "core.abbrev=7", "-c", "color.ui=never", "-c", "diff.external=",
-    "-c", "core.quotePath=true", "-c", "diff.relative=false",
+    "-c", "core.quotePath=false", "-c", "diff.relative=false",
 )  # fmt: skip
 
 ProgressFn = Callable[[str, int, "int | None"], None]
@@ -380,7 +381,8 @@ def diff_trees(before: Tree, after: Tree) -> str:
         if proc.returncode not in (0, 1):
             raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
     text = proc.stdout.decode("utf-8", "surrogateescape")
-    return "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("index "))
+    lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
+    return "".join(ln for ln in lines if not ln.startswith("index "))
 
 
 def _materialise(target: Path, state: FileState) -> None:

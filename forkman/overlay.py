@@ -13,6 +13,12 @@ import unidiff
 from forkman.errors import PatchError
 from forkman.gitrepo import FileState
 
+# The lines git may write between `diff --git` and the first hunk; anything else there is corrupt.
+_GIT_HEADER = re.compile(
+    r"^(diff --git |(old|new|deleted file|new file) mode |index |(dis)?similarity index |"
+    r"(rename|copy) (from|to) |Binary files )"
+)
+
 # Header fields written in this order; others keep their place after these.
 KNOWN_FIELDS = ("From", "Subject", "Forwarded", "Applied-Upstream")
 
@@ -83,7 +89,7 @@ def render(overlay: Overlay) -> str:
 def parse(name: str, text: str, where: str = "") -> Overlay:
     """Parse an overlay file; PatchError names the file and line where it goes wrong."""
     where = where or f"overlays/{name}.patch"
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text).readlines()  # only "\n" ends a line, as in git (not \f, \r, \u2028)
     start = next((i for i, ln in enumerate(lines) if ln.startswith("diff --git ")), None)
     if start is None:
         raise PatchError("no `diff --git` section found", where=f"{where}:1",
@@ -131,7 +137,13 @@ def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> un
                          hint="regenerate it with `forkman overlay refresh` or fix it by hand") from None  # fmt: skip
     if not len(patch) and diff.strip():
         raise PatchError("the diff holds no file changes", where=f"{where}:{first_line}")
+    lines = io.StringIO(diff).readlines()
     for pf in patch:
+        stray = next((ln for ln in pf.patch_info or () if not _GIT_HEADER.match(ln)), None)
+        if stray is not None:  # unidiff skips a mangled hunk header and its lines; git would not
+            number = lines.index(stray, (pf.diff_line_no or 1) - 1) + first_line
+            raise PatchError(f"unexpected line in the diff of {pf.path}: {stray.rstrip()!r}",
+                             where=f"{where}:{number}", hint="a hunk starts with `@@ -N,N +N,N @@`")  # fmt: skip
         if pf.is_binary_file:
             raise PatchError(f"binary change to {pf.path} is not supported", where=where)
         for raw in (pf.source_file, pf.target_file):
@@ -186,7 +198,7 @@ def apply_file(state: FileState | None, pf: unidiff.PatchedFile) -> FileState | 
     elif not pf.is_added_file and state is None:
         raise HunkMismatch(path, 1, 1)
     old = state.data.decode("utf-8", "surrogateescape") if state else ""
-    lines = old.splitlines(keepends=True)
+    lines = io.StringIO(old).readlines()
     delta = 0
     for number, hunk in enumerate(pf, 1):
         source, target = _hunk_sides(hunk)

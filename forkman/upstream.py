@@ -92,7 +92,7 @@ def init(
     try:
         ref = ref or newest_release(repo.tags(), release_pattern)
         commit = repo.resolve(ref)
-        if repo.head() != commit:
+        if cloned or repo.head() != commit:  # a --no-checkout clone at REF still has no files
             changed = repo.changed_paths()
             if changed and not cloned:
                 raise DirtyCheckout(str(checkout), changed, "checking out the pinned release")

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -94,3 +95,48 @@ def bare_fork(tmp_path: Path) -> Path:
     repo = tmp_path / "fork.git"
     run_git(tmp_path, "init", "-q", "--bare", str(repo))
     return repo
+
+
+# --------------------------------------------------------------------------- forkman itself
+from helpers import BASE_REF, CHECKOUT, PR_BRANCH, RELEASE_PATTERN, Run, run_main
+
+from forkman.example import OVERLAYS
+
+
+class ForkmanRunner(Protocol):
+    def __call__(self, *args: str, cwd: Path, expect: int | None = 0) -> Run: ...
+
+
+@pytest.fixture
+def forkman_run() -> ForkmanRunner:
+    """`forkman_run("overlay", "list", cwd=app)`: run forkman in-process, assert its exit code."""
+
+    def run(*args: str, cwd: Path, expect: int | None = 0) -> Run:
+        result = run_main(list(args), cwd)
+        if expect is not None:
+            assert result.exit_code == expect, (args, result)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def initialised_app(app_repo: Path, upstream: Path, forkman_run: ForkmanRunner) -> Path:
+    """The app repo after `forkman init` on the example upstream (pinned at v0.6.8), committed."""
+    forkman_run("init", "--upstream", str(upstream), "--ref", BASE_REF,
+                "--release-pattern", RELEASE_PATTERN, "--pr-branch", PR_BRANCH,
+                "--path", CHECKOUT, cwd=app_repo)  # fmt: skip
+    run_git(app_repo, "add", "-A")
+    run_git(app_repo, "commit", "-q", "-m", "Track AutoGPT with forkman")
+    return app_repo
+
+
+@pytest.fixture
+def app_with_overlays(initialised_app: Path, forkman_run: ForkmanRunner) -> Path:
+    """The initialised app with the three example edits captured as overlays, committed."""
+    for name, (subject, body, edit) in OVERLAYS.items():
+        edit(initialised_app / CHECKOUT)
+        forkman_run("overlay", "capture", name, "-m", f"{subject}\n\n{body}", cwd=initialised_app)
+    run_git(initialised_app, "add", "-A")
+    run_git(initialised_app, "commit", "-q", "-m", "Capture our overlays")
+    return initialised_app
