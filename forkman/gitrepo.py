@@ -382,7 +382,19 @@ def diff_trees(before: Tree, after: Tree) -> str:
             raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
     text = proc.stdout.decode("utf-8", "surrogateescape")
     lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
-    return "".join(ln for ln in lines if not ln.startswith("index "))
+    return "".join(_header(ln) for ln in lines if not ln.startswith("index "))
+
+
+def _header(line: str) -> str:
+    """`diff --git a/P b/P` for added and deleted files too, as format-patch writes it."""
+    if not line.startswith("diff --git "):
+        return line
+    rest = line[len("diff --git ") :].rstrip("\n")
+    half = (len(rest) - 1) // 2
+    old, new = rest[:half], rest[half + 1 :]
+    if old[2:] != new[2:] or old.startswith('"'):
+        return line
+    return f"diff --git a/{old[2:]} b/{new[2:]}\n"
 
 
 def _materialise(target: Path, state: FileState) -> None:
