@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import stat
@@ -11,6 +12,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from forkman.edit import capture
+from forkman.example import OVERLAYS
+from forkman.project import Project, open_project
+from forkman.upstream import apply, init
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # What `initialised_app` passes to `forkman init`.
@@ -18,6 +24,21 @@ BASE_REF = "autogpt-platform-beta-v0.6.8"
 RELEASE_PATTERN = "autogpt-platform-beta-v*"
 PR_BRANCH = "dev"
 CHECKOUT = "upstream/autogpt"  # the checkout's folder inside the app repo
+BLOCKS = "autogpt_platform/backend/backend/blocks"
+OUR_BLOCK = """\
+from backend.data.block import Block
+
+
+class GreetBlock(Block):
+    def __init__(self):
+        super().__init__(
+            id="0b5a43e4-0c4e-4d0a-9a8e-3f2c1f1f9e11",
+            description="Says hello.",
+        )
+
+    async def run(self, input_data, **kwargs):
+        yield "greeting", "hello"
+"""
 
 
 @dataclass(frozen=True)
@@ -105,3 +126,58 @@ def git(cwd: Path, *args: str) -> str:
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr}")
     return proc.stdout.strip()
+
+
+def make_app(app: Path, upstream: Path | str, names: tuple[str, ...] = tuple(OVERLAYS), *, ref: str = BASE_REF,
+             blocks: bool = False) -> Project:  # fmt: skip
+    """`forkman init` on the example upstream at REF (with BLOCKS: our blocks folder linked in),
+    then each overlay in NAMES edited in the checkout and captured, then committed."""
+    init(app, url=str(upstream), ref=ref, path=CHECKOUT, release_pattern=RELEASE_PATTERN, pr_branch=PR_BRANCH)
+    if blocks:
+        config = app / "forkman.yaml"
+        link = f"links:\n  - source: blocks/customized\n    target: {BLOCKS}/customized\n"
+        config.write_text(config.read_text().replace("links: []\n", link))
+        (app / "blocks/customized").mkdir(parents=True)
+        (app / "blocks/customized/__init__.py").write_text("")
+        (app / "blocks/customized/greet.py").write_text(OUR_BLOCK)
+        apply(open_project(app))
+    project = open_project(app)
+    for name in names:
+        subject, body, edit = OVERLAYS[name]
+        edit(project.checkout)
+        capture(project, name, f"{subject}\n\n{body}")
+    git(app, "add", "-A")
+    git(app, "commit", "-q", "-m", "Track the upstream with overlays")
+    return project
+
+
+def snapshot(project: Project, refs: bool = True) -> dict[str, object]:
+    """Everything a sync may touch: overlay files, lock, and the checkout's HEAD, index, refs and files."""
+    files = {}
+    for path in sorted(project.overlays_dir.rglob("*")):
+        if path.is_file():
+            files[str(path.relative_to(project.root))] = path.read_bytes()
+    checkout = {}
+    for line in git(project.checkout, "ls-files", "-z", "--others", "--cached").split("\0"):
+        full = project.checkout / line
+        if line and (full.is_file() or full.is_symlink()):
+            data = full.read_bytes() if not full.is_symlink() else str(full.readlink()).encode()
+            checkout[line] = hashlib.sha256(data).hexdigest()
+    return {
+        "overlays": files,
+        "lock": project.lock_path.read_bytes(),
+        "head": git(project.checkout, "rev-parse", "HEAD"),
+        "index": git(project.checkout, "ls-files", "-s"),
+        "status": git(project.checkout, "status", "--porcelain"),
+        "refs": git(project.checkout, "for-each-ref") if refs else None,
+        "files": checkout,
+        "app_status": git(project.root, "status", "--porcelain"),
+    }
+
+
+def forkman(capsys, *args: str, repo: Path) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """`forkman ARGS --repo REPO` in-process through main(): exit code and stdout (stderr in .last_err)."""
+    capsys.readouterr()
+    run = run_main([*args, "--repo", str(repo)], cwd=repo)
+    forkman.last_err = run.stderr  # type: ignore[attr-defined]
+    return run.exit_code, run.stdout

@@ -7,7 +7,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from app_setup import BLOCKS, OUR_BLOCK, forkman, make_app
+from app_setup import forkman
+from helpers import BLOCKS, OUR_BLOCK, make_app
 
 from forkman.blocks import check_blocks, class_name, new_block, read_ids
 from forkman.errors import ForkmanError
@@ -17,10 +18,12 @@ UPSTREAM_ID = (
     "1ff065e9-88e8-4358-9d82-8dc91f622ba9"  # StoreValueBlock in the example's blocks/basic.py
 )
 
+REF = "autogpt-platform-beta-v0.6.10"
+
 
 @pytest.fixture
 def app(upstream: Path, app_repo: Path) -> Project:
-    return make_app(upstream, app_repo, overlays=())
+    return make_app(app_repo, upstream, (), ref=REF, blocks=True)
 
 
 def add_block(project: Project, name: str, block_id: str, cls: str = "CopyBlock") -> Path:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_setup import CHECKOUT, forkman, forkman_env, git, make_app
+from app_setup import forkman, forkman_env
+from helpers import CHECKOUT, git, make_app
 
 from forkman.edit import capture
 from forkman.errors import ForkmanError
@@ -19,10 +20,12 @@ from forkman.project import Project
 PRE_COMMIT = str(Path(sys.executable).with_name("pre-commit"))
 DOC = "docs/index.md"
 
+REF = "autogpt-platform-beta-v0.6.10"
+
 
 @pytest.fixture
 def app(upstream: Path, app_repo: Path) -> Project:
-    return make_app(upstream, app_repo)
+    return make_app(app_repo, upstream, ref=REF, blocks=True)
 
 
 def files(project: Project, staged: tuple[str, ...] = ()) -> set[str]:

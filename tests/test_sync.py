@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sync_helpers import forkman, git, make_app, snapshot
+from helpers import forkman, git, make_app, snapshot
 
 from forkman import edit, sync
 from forkman import upstream as up

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sync_helpers import forkman, git, make_app
+from helpers import forkman, git, make_app
 
 from forkman.edit import capture
 from forkman.example import OVERLAYS, commit_files

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_git
+from helpers import make_app
 
 from forkman import prbranch
 from forkman.edit import capture, refresh
@@ -20,29 +21,16 @@ from forkman.example import (
     LLM_PY,
     OVERLAYS,
     PR_BRANCH,
-    RELEASE_PATTERN,
-    RELEASES,
 )
-from forkman.project import Project, open_project
-from forkman.upstream import init
+from forkman.project import Project
 
 BRANCH = "forkman/pr/cost-config"
 REF = f"refs/heads/{BRANCH}"
 
 
-def setup_app(app: Path, url: str) -> Project:
-    """`forkman init` at v0.6.8 with dev as PR branch, then the three example overlays captured."""
-    init(app, url=url, ref=RELEASES[0], release_pattern=RELEASE_PATTERN, pr_branch=PR_BRANCH)
-    project = open_project(app)
-    for name, (subject, body, edit) in OVERLAYS.items():
-        edit(project.checkout)
-        capture(project, name, f"{subject}\n\n{body}")
-    return project
-
-
 @pytest.fixture
 def project(app_repo: Path, upstream: Path) -> Project:
-    return setup_app(app_repo, str(upstream))
+    return make_app(app_repo, str(upstream))
 
 
 def ref(repo: Path, name: str) -> str | None:
@@ -133,7 +121,7 @@ def test_github_fork_gets_a_compare_url_and_gh_command(hermetic_seal: Path, app_
     up_url, fork_url = "https://github.com/Significant-Gravitas/AutoGPT.git", "git@github.com:me/AutoGPT.git"
     with open(hermetic_seal / ".gitconfig", "a") as config:  # both "GitHub" repos are local folders
         config.write(f'[url "{upstream}"]\n\tinsteadOf = {up_url}\n[url "{bare_fork}"]\n\tinsteadOf = {fork_url}\n')
-    project = setup_app(app_repo, up_url)
+    project = make_app(app_repo, up_url)
     run_git(project.checkout, "remote", "add", "fork", fork_url)
     result = prbranch.prepare(project, "cost-config", push=True, remote="fork")
     url = f"https://github.com/Significant-Gravitas/AutoGPT/compare/dev...me:{BRANCH}?expand=1"
