@@ -200,6 +200,7 @@ def fresh_copy(pristine: Path, scratch: Path) -> Path:
     subprocess.run(["cp", "-a", str(pristine), str(scratch)], check=True)
     for repo in (scratch / "app", scratch / "app" / "upstream" / "autogpt", scratch / "raw"):
         subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=repo, capture_output=True)
+    os.sync()  # the copy's write-back would otherwise land inside the next timed command
     return scratch
 
 
