@@ -361,15 +361,18 @@ def diff_trees(before: Tree, after: Tree) -> str:
 
     The two sides are written to `a/` and `b/` in a temporary folder and compared with
     `git diff --no-index`, so one diff engine (git's) makes every patch forkman writes.
+    Plain paths are written flat under stand-in names (creating folders is what costs most
+    on a deep tree) and put back into the headers; git's output is otherwise the same.
     """
     require_git()
+    flat = _flat_names({*before, *after})
     with tempfile.TemporaryDirectory(prefix="forkman-diff-") as tmp:
         root = Path(tmp)
         for side, states in (("a", before), ("b", after)):
             (root / side).mkdir()
             for path, state in states.items():
                 if state is not None:
-                    _materialise(root / side / path, state)
+                    _materialise(root / side / (flat[path] if flat else path), state)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": tmp, "LC_ALL": "C"})
         proc = subprocess.run(
@@ -382,7 +385,43 @@ def diff_trees(before: Tree, after: Tree) -> str:
             raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
     text = proc.stdout.decode("utf-8", "surrogateescape")
     lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
-    return "".join(_header(ln) for ln in lines if not ln.startswith("index "))
+    lines = [ln for ln in lines if not ln.startswith("index ")]
+    return "".join(_header(ln) for ln in (_real_names(lines, flat) if flat else lines))
+
+
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_.+=,~-]+(?:/[A-Za-z0-9_.+=,~-]+)*")
+_FLAT_PATH = re.compile(r"^diff --git [ab]/(f\d{6}) ")
+
+
+def _flat_names(paths: set[str]) -> dict[str, str] | None:
+    """Stand-in names numbered in the order git walks the real folders (each level sorted).
+
+    None when a path would be quoted in a diff header, or is also another path's folder:
+    then the real layout is written.
+    """
+    if not all(_PLAIN_PATH.fullmatch(p) for p in paths):
+        return None
+    folders = {p[:i] for p in paths for i, ch in enumerate(p) if ch == "/"}
+    if folders & paths:
+        return None
+    return {p: f"f{n:06d}" for n, p in enumerate(sorted(paths, key=lambda p: p.split("/")))}
+
+
+def _real_names(lines: list[str], flat: dict[str, str]) -> list[str]:
+    """Put the real paths back into each file's header lines (those before its first hunk)."""
+    real = {v: k for k, v in flat.items()}
+    out = []
+    name = None
+    for line in lines:
+        match = _FLAT_PATH.match(line)
+        if match:
+            name = match.group(1)
+        elif line.startswith("@@"):
+            name = None
+        if name is not None:
+            line = line.replace(f"a/{name}", f"a/{real[name]}").replace(f"b/{name}", f"b/{real[name]}")
+        out.append(line)
+    return out
 
 
 def _header(line: str) -> str:

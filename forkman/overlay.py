@@ -6,6 +6,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import PurePosixPath
 
 import unidiff
@@ -50,11 +51,12 @@ class Overlay:
         kept = tuple((k, v) for k, v in self.fields if k.lower() != key.lower())
         return replace(self, fields=kept + (((key, value),) if value is not None else ()))
 
-    @property
+    # Parsed once per instance (the fields are frozen; `replace` makes a new instance). Read-only.
+    @cached_property
     def patch(self) -> unidiff.PatchSet:
         return parse_diff(self.diff, self.name)
 
-    @property
+    @cached_property
     def changes(self) -> tuple[FileChange, ...]:
         return tuple(
             FileChange(
@@ -66,7 +68,7 @@ class Overlay:
             for pf in self.patch
         )
 
-    @property
+    @cached_property
     def files(self) -> tuple[str, ...]:
         return tuple(c.path for c in self.changes)
 

@@ -76,10 +76,13 @@ class Project:
         series = self.series()
         if name not in series:
             raise UnknownOverlay(name, series)
+        return self._read_overlay(name)
+
+    def _read_overlay(self, name: str) -> ov.Overlay:
         return ov.parse(name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root)))
 
     def overlays(self) -> tuple[ov.Overlay, ...]:
-        return tuple(self.overlay(name) for name in self.series())
+        return tuple(self._read_overlay(name) for name in self.series())  # the series read once
 
     def state_dir(self) -> Path:
         """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
