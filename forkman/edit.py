@@ -62,7 +62,7 @@ def _checkout_paths(project: Project, paths: tuple[str, ...]) -> list[str]:
 def _author(project: Project) -> str | None:
     """Who made the change, as git would record it (GIT_AUTHOR_* and user.* both count)."""
     try:
-        with GitRepo(project.root) as app:
+        with GitRepo(project.root, search_parents=True) as app:
             ident = app.text("var", "GIT_AUTHOR_IDENT").strip()
     except ForkmanError:
         return None

@@ -1,4 +1,8 @@
-"""The only module that talks to git (through GitPython): returns SHAs, bytes and dataclasses."""
+"""The only module that talks to git: returns SHAs, bytes and dataclasses.
+
+Plain git processes do the reading (they start faster than GitPython imports); GitPython,
+imported only when needed, does what it is best at: clone and fetch with a progress bar.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, NewType
-
-import git as gitpython
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from forkman.errors import BadRef, GitError, GitTooOld, NetworkError, NotACheckout, PushFailed
 
@@ -91,18 +92,14 @@ def _is_network_failure(stderr: str) -> bool:
 class GitRepo:
     """A git repository (work tree or bare) addressed by path; never changes the process cwd."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, search_parents: bool = False):
         require_git()
         self.path = Path(path)
-        try:
-            self.repo = gitpython.Repo(self.path)
-        except (InvalidGitRepositoryError, NoSuchPathError):
-            raise NotACheckout(
-                "not a git checkout", where=str(self.path), hint="give the path of a git clone"
-            ) from None
+        if not _inside_repo(self.path, search_parents):
+            raise NotACheckout("not a git checkout", where=str(self.path), hint="give the path of a git clone")
 
     def close(self) -> None:
-        self.repo.close()
+        pass
 
     def __enter__(self) -> GitRepo:
         return self
@@ -143,21 +140,18 @@ class GitRepo:
     # -- refs ----------------------------------------------------------------------------------
     def resolve(self, ref: str) -> Sha:
         """The commit that REF names, or BadRef."""
-        try:
-            out = self.repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-        except GitCommandError:
+        out = self.text("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok_codes=(0, 1, 128))
+        if not re.fullmatch(r"[0-9a-f]{40,64}", out.strip()):
             raise BadRef(
                 f"unknown ref '{ref}'",
                 where=str(self.path),
                 hint="name a tag, branch or commit that exists upstream (try `git tag -l`)",
-            ) from None
+            )
         return Sha(out.strip())
 
     def head(self) -> Sha | None:
-        try:
-            return Sha(self.repo.git.rev_parse("--verify", "--quiet", "HEAD").strip())
-        except GitCommandError:
-            return None
+        out = self.text("rev-parse", "--verify", "--quiet", "HEAD", ok_codes=(0, 1, 128)).strip()
+        return Sha(out) if out else None
 
     def tags(self) -> dict[str, Sha]:
         """Every tag, peeled to its commit."""
@@ -170,11 +164,7 @@ class GitRepo:
         return tags
 
     def has_commit(self, sha: str) -> bool:
-        try:
-            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
-            return True
-        except GitCommandError:
-            return False
+        return self.text("cat-file", "-t", sha, ok_codes=(0, 1, 128)).strip() == "commit"
 
     def git_path(self, name: str) -> Path:
         """A path inside the git dir (`git rev-parse --git-path`), absolute."""
@@ -183,13 +173,15 @@ class GitRepo:
         return path if path.is_absolute() else self.path / path
 
     def remote_urls(self) -> dict[str, str]:
-        return {r.name: r.url for r in self.repo.remotes if r.urls}
+        out = self.text("config", "--get-regexp", r"^remote\..*\.url$", ok_codes=(0, 1))
+        urls = {}
+        for line in out.splitlines():
+            key, _, url = line.partition(" ")
+            urls[key[len("remote.") : -len(".url")]] = url
+        return urls
 
     def config_get(self, key: str) -> str | None:
-        try:
-            return self.repo.git.config("--get", key).strip() or None
-        except GitCommandError:
-            return None
+        return self.text("config", "--get", key, ok_codes=(0, 1)).strip() or None
 
     # -- reading content -----------------------------------------------------------------------
     def read_tree_files(self, commit: str, paths: Iterable[str]) -> dict[str, FileState | None]:
@@ -206,11 +198,29 @@ class GitRepo:
             mode, kind, sha = meta.decode().split()
             if kind == "blob":
                 entries[name.decode("utf-8", "surrogateescape")] = (mode, sha)
+        blobs = self.read_blobs(sha for _, sha in entries.values())
         result: dict[str, FileState | None] = {p: None for p in wanted}
         for path, (mode, sha) in entries.items():
-            _, _, _, data = self.repo.git.get_object_data(sha)
-            result[path] = FileState(data, mode)
+            result[path] = FileState(blobs[sha], mode)
         return result
+
+    def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]:
+        """Many objects' content through one `git cat-file --batch`."""
+        wanted = sorted(set(shas))
+        if not wanted:
+            return {}
+        out = self.run("cat-file", "--batch", stdin=("\n".join(wanted) + "\n").encode())
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        for sha in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            if len(header) != 3:
+                raise GitError(f"object {sha} is missing from the repository", where=str(self.path))
+            size = int(header[2])
+            blobs[sha] = out[end + 1 : end + 1 + size]
+            pos = end + 1 + size + 1
+        return blobs
 
     def changed_paths(self) -> list[str]:
         """Paths that differ from HEAD in the index or work tree, untracked ones included."""
@@ -253,17 +263,30 @@ class GitRepo:
     # -- network -------------------------------------------------------------------------------
     def fetch(self, source: str, refspecs: Iterable[str] = (), progress: ProgressFn | None = None) -> None:
         """Fetch from SOURCE (a remote name or URL) with tags; NetworkError when unreachable."""
-        args = ["--tags", "--force", "--progress", source, *refspecs]
-        try:
-            self.repo.git.fetch(*args, **_progress_kwargs(progress))
-        except GitCommandError as exc:
-            stderr = str(exc.stderr or "")
-            if _is_network_failure(stderr):
-                raise NetworkError(
-                    f"cannot reach upstream {source}: {_last_line(stderr)}",
-                    hint="check the network and the URL in forkman.yaml, then run the command again",
-                ) from None
-            raise GitError(f"git fetch failed: {_last_line(stderr)}", where=str(self.path)) from None
+        args = ["fetch", "--tags", "--force", "--progress", source, *refspecs]
+        if progress is None:
+            proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True)
+            failed, stderr = proc.returncode != 0, proc.stderr.decode(errors="replace")
+        else:
+            import git as gitpython
+            from git.cmd import handle_process_output
+            from git.util import finalize_process
+
+            relay = _relay(progress)
+            process = gitpython.Git(str(self.path)).execute(["git", *args], as_process=True)
+            try:
+                handle_process_output(process, None, relay.new_message_handler(), finalize_process)
+                failed, stderr = False, ""
+            except gitpython.GitCommandError:
+                failed, stderr = True, "\n".join(relay.error_lines + relay.other_lines)
+        if not failed:
+            return
+        if _is_network_failure(stderr):
+            raise NetworkError(
+                f"cannot reach upstream {source}: {_last_line(stderr)}",
+                hint="check the network and the URL in forkman.yaml, then run the command again",
+            )
+        raise GitError(f"git fetch failed: {_last_line(stderr)}", where=str(self.path))
 
     # -- refs and pushing (upstream-pr) --------------------------------------------------------
     def ref_sha(self, ref: str) -> Sha | None:
@@ -308,11 +331,21 @@ class GitRepo:
         return self.text(*STABLE_DIFF_CONFIG, "range-diff", "--no-color", f"{old}^..{old}", f"{new}^..{new}")
 
 
-def _progress_kwargs(progress: ProgressFn | None) -> dict[str, object]:
-    if progress is None:
-        return {}
+def _inside_repo(path: Path, search_parents: bool) -> bool:
+    """A work tree (its `.git` here, or above with SEARCH_PARENTS) or a bare repository."""
+    if not path.is_dir():
+        return False
+    if (path / "HEAD").is_file() and (path / "objects").is_dir():
+        return True
+    folders = (path.resolve(), *path.resolve().parents) if search_parents else (path,)
+    return any((folder / ".git").exists() for folder in folders)
 
-    class _Relay(gitpython.RemoteProgress):
+
+def _relay(progress: ProgressFn):  # type: ignore[no-untyped-def]
+    """A GitPython progress handler that passes each stage's counts to PROGRESS."""
+    import git as gitpython
+
+    class Relay(gitpython.RemoteProgress):
         def update(self, op_code: int, cur_count: object, max_count: object = None, message: str = "") -> None:
             stage = {
                 self.COUNTING: "counting objects", self.COMPRESSING: "compressing",
@@ -323,7 +356,7 @@ def _progress_kwargs(progress: ProgressFn | None) -> dict[str, object]:
             total = int(float(max_count)) if max_count not in (None, "") else None  # type: ignore[arg-type]
             progress(stage, int(float(cur_count or 0)), total)  # type: ignore[arg-type]
 
-    return {"progress": _Relay()}
+    return Relay()
 
 
 def clone(
@@ -341,9 +374,12 @@ def clone(
         options.append(f"--filter={filter_spec}")
         if os.path.isdir(url):  # git ignores --filter for a plain local path; a file:// URL keeps it
             url = Path(url).resolve().as_uri()
+    import git as gitpython
+
     try:
-        gitpython.Repo.clone_from(url, dest, multi_options=options, **_progress_kwargs(progress)).close()
-    except GitCommandError as exc:
+        relay = {"progress": _relay(progress)} if progress else {}
+        gitpython.Repo.clone_from(url, dest, multi_options=options, **relay).close()  # type: ignore[arg-type]
+    except gitpython.GitCommandError as exc:
         stderr = str(exc.stderr or "")
         raise NetworkError(
             f"cannot clone {url}: {_last_line(stderr)}",
