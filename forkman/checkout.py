@@ -81,11 +81,15 @@ class Drift:
         return tuple(sorted({*self.unexplained, *self.beyond}))
 
 
-def drift(repo: GitRepo, stack: Stack, ignore: Iterable[str] = ()) -> Drift:
-    """Edits in the checkout that neither the overlays nor forkman's last write explain."""
+def drift(repo: GitRepo, stack: Stack, ignore: Iterable[str] = (), changed_paths: list[str] | None = None) -> Drift:
+    """Edits in the checkout that neither the overlays nor forkman's last write explain.
+
+    CHANGED_PATHS is `repo.changed_paths()` when the caller already ran it (in the background).
+    """
     skip = set(ignore)
     touched = set(stack.final)
-    changed = [p for p in repo.changed_paths() if p not in skip and not any(p.startswith(s + "/") for s in skip)]
+    listed = repo.changed_paths() if changed_paths is None else changed_paths
+    changed = [p for p in listed if p not in skip and not any(p.startswith(s + "/") for s in skip)]
     on_disk = read_worktree(repo.path, touched | set(changed))
     written = read_record(repo)
     unexplained = tuple(p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p]))

@@ -11,7 +11,8 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -393,22 +394,37 @@ def clone(
 
 
 def diff_trees(before: Tree, after: Tree) -> str:
-    """A deterministic git-style patch from BEFORE to AFTER over the union of their paths.
+    """A deterministic git-style patch from BEFORE to AFTER over the union of their paths."""
+    return diff_many([(before, after)])[0]
 
-    The two sides are written to `a/` and `b/` in a temporary folder and compared with
-    `git diff --no-index`, so one diff engine (git's) makes every patch forkman writes.
+
+def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
+    """One patch per (BEFORE, AFTER) pair, all made by a single `git diff --no-index`.
+
+    Each pair's two sides are written under `a/jNNNNN/` and `b/jNNNNN/` in a temporary folder,
+    so one diff engine (git's) makes every patch forkman writes, with every setting pinned.
     Plain paths are written flat under stand-in names (creating folders is what costs most
     on a deep tree) and put back into the headers; git's output is otherwise the same.
     """
     require_git()
-    flat = _flat_names({*before, *after})
-    with tempfile.TemporaryDirectory(prefix="forkman-diff-") as tmp:
+    if not pairs:
+        return []
+    flats = [_flat_names({*before, *after}) for before, after in pairs]
+    with tempfile.TemporaryDirectory(prefix="forkman-diff-", dir=_scratch()) as tmp:
         root = Path(tmp)
-        for side, states in (("a", before), ("b", after)):
+        for side in ("a", "b"):
             (root / side).mkdir()
-            for path, state in states.items():
-                if state is not None:
-                    _materialise(root / side / (flat[path] if flat else path), state)
+        for job, ((before, after), flat) in enumerate(zip(pairs, flats)):
+            for side, states in (("a", before), ("b", after)):
+                for path, state in states.items():
+                    if state is None:
+                        continue
+                    if flat:  # no folders at all: a/j00001-f000001
+                        _materialise(root / side / f"j{job:05d}-{flat[path]}", state)
+                    else:
+                        target = root / side / f"j{job:05d}" / path
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        _materialise(target, state)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": tmp, "LC_ALL": "C"})
         proc = subprocess.run(
@@ -421,10 +437,25 @@ def diff_trees(before: Tree, after: Tree) -> str:
             raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
     text = proc.stdout.decode("utf-8", "surrogateescape")
     lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
-    lines = [ln for ln in lines if not ln.startswith("index ")]
-    return "".join(_header(ln) for ln in (_real_names(lines, flat) if flat else lines))
+    chunks: list[list[str]] = [[] for _ in pairs]
+    job = 0
+    in_header = False
+    for line in lines:
+        match = _JOB.match(line)
+        if match:
+            job, in_header = int(match.group(1)), True
+        elif line.startswith("@@"):
+            in_header = False
+        if in_header:
+            if line.startswith("index "):
+                continue
+            for sep in ("-", "/"):
+                line = line.replace(f"a/j{job:05d}{sep}", "a/").replace(f"b/j{job:05d}{sep}", "b/")
+        chunks[job].append(line)
+    return ["".join(_header(ln) for ln in (_real_names(c, flat) if flat else c)) for c, flat in zip(chunks, flats)]
 
 
+_JOB = re.compile(r'^diff --git "?[ab]/j(\d{5})[-/]')
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_.+=,~-]+(?:/[A-Za-z0-9_.+=,~-]+)*")
 _FLAT_PATH = re.compile(r"^diff --git [ab]/(f\d{6}) ")
 
@@ -473,7 +504,6 @@ def _header(line: str) -> str:
 
 
 def _materialise(target: Path, state: FileState) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
     if state.mode == "120000":
         os.symlink(state.data.decode("utf-8", "surrogateescape"), target)
         return
@@ -488,24 +518,54 @@ class MergeResult:
     conflicts: int
 
 
+@lru_cache(maxsize=1)
+def _scratch() -> str | None:
+    """Where throw-away files go: memory (/dev/shm) when the machine has it, else the temp folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+@dataclass(frozen=True)
+class MergeJob:
+    base: bytes
+    ours: bytes
+    theirs: bytes
+    labels: tuple[str, str, str]
+    favor: str | None = None  # "ours", "theirs" or "union" settles conflicts one way
+
+
 def merge_file(
-    base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, str], style: str = "diff3", favor: str | None = None
+    base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, str], favor: str | None = None
 ) -> MergeResult:
     """A 3-way merge of one file's content with `git merge-file` (no repository needed).
 
-    FAVOR ("ours", "theirs" or "union") settles conflicts one way; forkman uses it only to
-    foresee what later overlays will meet, never for a result that it writes.
+    FAVOR settles conflicts one way; forkman uses it only to foresee what later overlays will
+    meet, never for a result that it writes.
     """
-    with tempfile.TemporaryDirectory(prefix="forkman-merge-") as tmp:
-        files = []
-        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            files.append(str(path))
-        args = ["git", "merge-file", "-p", f"--{style}", "-L", labels[0], "-L", labels[1], "-L", labels[2]]
-        if favor:
-            args.append(f"--{favor}")
-        proc = subprocess.run([*args, *files], capture_output=True)
-    if proc.returncode < 0 or proc.returncode > 127:
-        raise GitError(f"git merge-file failed: {_last_line(proc.stderr.decode(errors='replace'))}")
-    return MergeResult(proc.stdout, proc.returncode)
+    return merge_many([MergeJob(base, ours, theirs, labels, favor)])[0]
+
+
+def merge_many(jobs: Sequence[MergeJob]) -> list[MergeResult]:
+    """Many independent `git merge-file` runs (diff3 style) over one temporary folder, several at once."""
+    if not jobs:
+        return []
+    with tempfile.TemporaryDirectory(prefix="forkman-merge-", dir=_scratch()) as tmp:
+
+        def run(numbered: tuple[int, MergeJob]) -> MergeResult:
+            number, job = numbered
+            files = []
+            for side, data in (("ours", job.ours), ("base", job.base), ("theirs", job.theirs)):
+                path = Path(tmp) / f"{number}.{side}"
+                path.write_bytes(data)
+                files.append(str(path))
+            args = ["git", "merge-file", "-p", "--diff3", "-L", job.labels[0], "-L", job.labels[1],
+                    "-L", job.labels[2], *([f"--{job.favor}"] if job.favor else [])]  # fmt: skip
+            proc = subprocess.run([*args, *files], capture_output=True)
+            if proc.returncode < 0 or proc.returncode > 127:
+                raise GitError(f"git merge-file failed: {_last_line(proc.stderr.decode(errors='replace'))}")
+            return MergeResult(proc.stdout, proc.returncode)
+
+        if len(jobs) == 1:
+            return [run((0, jobs[0]))]
+        with ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as pool:
+            return list(pool.map(run, enumerate(jobs)))

@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -173,14 +174,18 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
                     "head": repo.head(), "overrides": {}, "skipped": [], "warnings": [], "resolutions": []}  # fmt: skip
             if commit == lock.commit and not check:
                 return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
-            the_plan = plan(_inputs(project, repo, data, overlays))
-            if check:
+            inputs = _inputs(project, repo, data, overlays)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # `git status` over a large tree runs while the overlays are merged
+                changed = pool.submit(repo.changed_paths) if not check else None
+                the_plan = plan(inputs)
+            if check or changed is None:
                 return SyncReport(lock.ref, lock.commit, ref, commit, "check", the_plan.results), the_plan
-            old = build_stack(repo.read_tree_files(lock.commit, touched_paths(overlays)), overlays)
+            old = build_stack(inputs.old_base, overlays)
             if repo.head() != lock.commit:
                 raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]}",
                                    where=str(project.checkout), hint="run `forkman apply` first")  # fmt: skip
-            found = drift(repo, old, ignore=link_targets(project))
+            found = drift(repo, old, ignore=link_targets(project), changed_paths=changed.result())
             if found.paths:
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
         journal.begin(data, read_worktree(project.checkout, old.final), repo)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from forkman import merge
 from forkman.config import Check
-from forkman.gitrepo import FileState, diff_trees, merge_file
+from forkman.gitrepo import FileState, MergeJob, MergeResult, diff_many, merge_file, merge_many
 from forkman.overlay import Overlay
 from forkman.stack import State, build_stack
 
@@ -99,8 +99,13 @@ def _lines(overlay_diff: str) -> tuple[int, int]:
     return added, removed
 
 
+def _needs_merge(base: FileState | None, ours: FileState | None, theirs: FileState | None) -> bool:
+    return not (ours == base or ours == theirs or theirs == base or ours is None or theirs is None)
+
+
 def _merge(path: str, base: FileState | None, ours: FileState | None, theirs: FileState | None,
-           labels: tuple[str, str, str], store: Path) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:  # fmt: skip
+           labels: tuple[str, str, str], store: Path,
+           done: MergeResult | None = None) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:  # fmt: skip
     """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
 
     Returns the merged state, the conflict if any, recorded resolutions used, and a stand-in
@@ -115,7 +120,7 @@ def _merge(path: str, base: FileState | None, ours: FileState | None, theirs: Fi
         conflict = FileConflict(path, data, base, ours, theirs)
         return None, conflict, [], theirs
     mode = theirs.mode if base is None or theirs.mode != base.mode else ours.mode
-    result = merge_file(base.data if base else b"", ours.data, theirs.data, labels)
+    result = done or merge_file(base.data if base else b"", ours.data, theirs.data, labels)
     if not result.conflicts:
         merged = FileState(result.data, mode)
         return merged, None, [], merged
@@ -143,11 +148,48 @@ def _compile_error(path: str, state: FileState | None, upstream: FileState | Non
     return None
 
 
+@dataclass(frozen=True)
+class _Merged:
+    """An overlay that merged cleanly, waiting for its refreshed diff to be judged."""
+
+    index: int
+    overlay: Overlay
+    files: tuple[str, ...]
+    unchanged: bool
+    before: State
+    after: State
+    used: tuple[str, ...]
+    resolved: bool
+    blockers: tuple[str, ...]
+    errors: tuple[str, ...]
+
+
+def _premerge(inp: PlanInput, steps: tuple) -> dict[tuple[str, str], MergeResult]:  # type: ignore[type-arg]
+    """Merge, all at once, every file that no earlier overlay changes: its upstream side is known now."""
+    seen: set[str] = set()
+    keys, jobs = [], []
+    for step in steps:
+        name = step.overlay.name
+        if name in inp.skipped or not step.applies:
+            continue
+        for path in step.after:
+            if path in seen:
+                continue
+            seen.add(path)
+            base, ours, theirs = step.before[path], inp.new_base.get(path), step.after[path]
+            if _needs_merge(base, ours, theirs) and path not in inp.overrides.get(name, {}):
+                keys.append((name, path))
+                jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data,  # type: ignore[union-attr]
+                                     (inp.new_ref, inp.old_ref, f"overlay {name}")))  # fmt: skip
+    return dict(zip(keys, merge_many(jobs)))
+
+
 def plan(inp: PlanInput) -> Plan:
     old = build_stack(inp.old_base, inp.overlays)
+    done = _premerge(inp, old.steps)
     chain: State = dict(inp.new_base)
-    results: list[OverlayResult] = []
-    refreshed: dict[str, Overlay] = {}
+    results: list[OverlayResult | None] = []
+    merged: list[_Merged] = []
     prefix: dict[str, State] = {}
     conflicts: dict[str, tuple[FileConflict, ...]] = {}
     troubled: dict[str, set[str]] = {}  # overlays needing action -> their files
@@ -177,14 +219,15 @@ def plan(inp: PlanInput) -> Plan:
             if chain.get(path) is None and step.before[path] is not None and inp.old_base.get(path) is not None:
                 gone.append(path)
                 continue
-            merged, conflict, keys, hint = _merge(path, step.before[path], chain.get(path), step.after[path],
-                                                  labels, inp.overlays_dir)  # fmt: skip
+            early = done.get((name, path)) if chain.get(path) == inp.new_base.get(path) else None
+            result, conflict, keys, hint = _merge(path, step.before[path], chain.get(path), step.after[path],
+                                                  labels, inp.overlays_dir, early)  # fmt: skip
             used += keys
             stand_in[path] = hint
             if conflict:
                 found.append(conflict)
             else:
-                after[path] = merged
+                after[path] = result
         blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
         if gone:
             troubled[name] = set(files)
@@ -204,43 +247,53 @@ def plan(inp: PlanInput) -> Plan:
             results.append(OverlayResult(name, CONFLICT, files, detail=detail, hunks=hunks, cause=cause,
                                          blocked_by=blockers, reused=tuple(used)))  # fmt: skip
             continue
-        unchanged = before == step.before and after == step.after
-        diff = overlay.diff if unchanged else diff_trees(before, after)
-        added, removed = _lines(diff)
-        old_added, old_removed = _lines(overlay.diff)
-        if blockers:
+        # A merged Python file is compiled only when the merge made new text (neither side's own).
+        errors = tuple(e for p, st in after.items()
+                       if st not in (step.after[p], before.get(p)) and (e := _compile_error(p, st, before.get(p))))  # fmt: skip
+        if blockers or errors:
             troubled[name] = set(files)
-            results.append(OverlayResult(name, BLOCKED, files, added, removed, cause="earlier", blocked_by=blockers,
-                                         detail=f"waits for {', '.join(blockers)}, which changes the same files"))  # fmt: skip
-            continue
-        if not diff.strip() and override:
-            results.append(OverlayResult(name, DROPPED, files, detail="the resolution keeps none of it: dropped "
-                                         "from the series, kept in overlays/dropped/"))  # fmt: skip
-            refreshed[name] = overlay
-            continue
-        if not diff.strip():
-            results.append(OverlayResult(name, UPSTREAMED, files, detail=f"{inp.new_ref} already makes this change"))
-            refreshed[name] = overlay.with_field("Applied-Upstream", inp.new_ref)
-            continue
-        new = replace(overlay, diff=diff)
-        if added + removed < old_added + old_removed:
-            state, detail = PARTLY, f"{inp.new_ref} already makes part of it; shrunk to the rest"
-            new = new.with_field("Applied-Upstream", f"partly, {inp.new_ref}")
-        elif override or used:
-            state = RESOLVED
-            detail = "reused recorded resolution " + ", ".join(used) if used else "resolved by hand"
-        elif diff == overlay.diff:
-            state, detail = CLEAN, ""
-        else:
-            state, detail = MOVED, "applies cleanly; context or line numbers moved"
-        errors = [e for p, s in after.items() if (e := _compile_error(p, s, before.get(p)))]
-        if errors:
-            state, detail = CHECK_FAILED, "; ".join(errors)
-            troubled[name] = set(files)
-        refreshed[name] = new
-        results.append(OverlayResult(name, state, files, added, removed, detail, reused=tuple(used)))
-    results = _run_pattern_checks(results, inp.checks, chain)
-    return Plan(tuple(results), refreshed, chain, prefix, conflicts)
+        merged.append(_Merged(len(results), overlay, files, before == step.before and after == step.after,
+                              before, after, tuple(used), bool(override), blockers, errors))  # fmt: skip
+        results.append(None)
+    fresh = [m for m in merged if not m.unchanged]
+    diffs = dict(zip((m.index for m in fresh), diff_many([(m.before, m.after) for m in fresh])))
+    refreshed: dict[str, Overlay] = {}
+    for m in merged:
+        results[m.index], overlay = _judge(m, m.overlay.diff if m.unchanged else diffs[m.index], inp.new_ref)
+        if overlay is not None:
+            refreshed[m.overlay.name] = overlay
+    final = _run_pattern_checks([r for r in results if r is not None], inp.checks, chain)
+    return Plan(tuple(final), refreshed, chain, prefix, conflicts)
+
+
+def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay | None]:
+    """An overlay's state once merged cleanly, and its refreshed self (None: leaves the series)."""
+    name, overlay = m.overlay.name, m.overlay
+    added, removed = _lines(diff)
+    old_added, old_removed = _lines(overlay.diff)
+    if m.blockers:
+        return OverlayResult(name, BLOCKED, m.files, added, removed, cause="earlier", blocked_by=m.blockers,
+                             detail=f"waits for {', '.join(m.blockers)}, which changes the same files"), None  # fmt: skip
+    if not diff.strip() and m.resolved:
+        return OverlayResult(name, DROPPED, m.files, detail="the resolution keeps none of it: dropped "
+                             "from the series, kept in overlays/dropped/"), overlay  # fmt: skip
+    if not diff.strip():
+        return (OverlayResult(name, UPSTREAMED, m.files, detail=f"{new_ref} already makes this change"),
+                overlay.with_field("Applied-Upstream", new_ref))  # fmt: skip
+    new = replace(overlay, diff=diff)
+    if added + removed < old_added + old_removed:
+        state, detail = PARTLY, f"{new_ref} already makes part of it; shrunk to the rest"
+        new = new.with_field("Applied-Upstream", f"partly, {new_ref}")
+    elif m.resolved or m.used:
+        state = RESOLVED
+        detail = "reused recorded resolution " + ", ".join(m.used) if m.used else "resolved by hand"
+    elif diff == overlay.diff:
+        state, detail = CLEAN, ""
+    else:
+        state, detail = MOVED, "applies cleanly; context or line numbers moved"
+    if m.errors:
+        state, detail = CHECK_FAILED, "; ".join(m.errors)
+    return OverlayResult(name, state, m.files, added, removed, detail, reused=m.used), new
 
 
 def _run_pattern_checks(results: list[OverlayResult], checks: tuple[Check, ...], final: State) -> list[OverlayResult]:
