@@ -119,12 +119,14 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
         else:
             body_lines.append(raw)
     diff = "".join(lines[start:])
-    parse_diff(diff, name, where, first_line=start + 1)
+    patch = parse_diff(diff, name, where, first_line=start + 1)
     values = {k.lower(): v for k, v in fields}
     subject = values.get("subject") or values.get("description") or name
     author = values.get("from") or values.get("author")
     others = tuple((k, v) for k, v in fields if k.lower() not in ("subject", "description", "from", "author"))
-    return Overlay(name, subject, "".join(body_lines).strip("\n"), author, others, diff)
+    overlay = Overlay(name, subject, "".join(body_lines).strip("\n"), author, others, diff)
+    overlay.__dict__["patch"] = patch  # parsed once: fills the cached_property
+    return overlay
 
 
 def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> unidiff.PatchSet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from forkman.checkout import drift, link_targets, load_stack
@@ -91,8 +92,10 @@ def status(project: Project) -> StatusReport:
         if head != lock.commit:
             warnings.append(f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
                             f"({lock.ref}): run `forkman apply`")  # fmt: skip
-        stack = load_stack(repo, lock.commit, overlays)
-        found = drift(repo, stack, ignore=link_targets(project))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
+            stack = load_stack(repo, lock.commit, overlays)
+            found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
     rows = tuple(
         OverlayStatus(o.name, o.subject, o.files, sum(c.added for c in o.changes),
                       sum(c.removed for c in o.changes), state, detail)  # fmt: skip
