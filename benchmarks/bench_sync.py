@@ -44,7 +44,10 @@ IDENTITY = ("Forkman Bench", "bench@example.com")
 FIXED_DATE = "2025-01-01T00:00:00+00:00"
 FORKMAN = [sys.executable, "-m", "forkman"]
 STARTUP = [sys.executable, "-c", "import git, typer, yaml, unidiff"]
-SYNC_LIMITS = ((200, 0.5), (0, 1.0))  # forkman sync / rebase script: at most this, from this many overlays on
+SYNC_LIMITS = (
+    (200, 0.5),
+    (0, 1.0),
+)  # forkman sync / rebase script: at most this, from this many overlays on
 STARTUP_LIMIT = 1.5  # sync --check and overlay status / (git status + python start-up)
 
 
@@ -67,9 +70,11 @@ def seal(home: Path) -> None:
 
 
 def git(cwd: Path, *args: str, stdin: bytes | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True)
+    proc = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False)
     if proc.returncode:
-        raise RuntimeError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr.decode(errors='replace')}")
+        raise RuntimeError(
+            f"git {' '.join(args)} failed in {cwd}: {proc.stderr.decode(errors='replace')}"
+        )
     return proc.stdout.decode()
 
 
@@ -116,7 +121,11 @@ def build_upstream(dest: Path, files: dict[str, str], changed: list[str]) -> Non
     """A bare repository: OLD in one commit, then UPSTREAM_COMMITS commits changing CHANGED, then NEW."""
     git(dest.parent, "init", "-q", "--bare", dest.name)
     who = f"{IDENTITY[0]} <{IDENTITY[1]}> 1735689600 +0000"
-    out = [b"commit refs/heads/main\nmark :1\n", f"author {who}\ncommitter {who}\n".encode(), _blob("Release A")]
+    out = [
+        b"commit refs/heads/main\nmark :1\n",
+        f"author {who}\ncommitter {who}\n".encode(),
+        _blob("Release A"),
+    ]
     out += [b"M 100644 inline %s\n" % p.encode() + _blob(t) for p, t in files.items()]
     out.append(f"tag {OLD}\nfrom :1\ntagger {who}\n".encode() + _blob(f"Release {OLD}"))
     per = max(1, len(changed) // UPSTREAM_COMMITS)
@@ -124,12 +133,19 @@ def build_upstream(dest: Path, files: dict[str, str], changed: list[str]) -> Non
     for number, paths in enumerate(commits, 2):
         out += [f"commit refs/heads/main\nmark :{number}\nauthor {who}\ncommitter {who}\n".encode(),
                 _blob(f"Upstream change {number}"), f"from :{number - 1}\n".encode()]  # fmt: skip
-        out += [b"M 100644 inline %s\n" % p.encode() + _blob(upstream_change(files[p], number)) for p in paths]
-    out.append(f"tag {NEW}\nfrom :{len(commits) + 1}\ntagger {who}\n".encode() + _blob(f"Release {NEW}"))
+        out += [
+            b"M 100644 inline %s\n" % p.encode() + _blob(upstream_change(files[p], number))
+            for p in paths
+        ]
+    out.append(
+        f"tag {NEW}\nfrom :{len(commits) + 1}\ntagger {who}\n".encode() + _blob(f"Release {NEW}")
+    )
     git(dest, "fast-import", "--quiet", stdin=b"".join(out))
 
 
-def plan_files(files: dict[str, str], max_overlays: int, rng: random.Random) -> tuple[list[str], list[str]]:
+def plan_files(
+    files: dict[str, str], max_overlays: int, rng: random.Random
+) -> tuple[list[str], list[str]]:
     """The overlays' file pool (in order) and upstream's changed files: 10%, half the pool among them."""
     pool = list(files)
     rng.shuffle(pool)
@@ -186,7 +202,7 @@ def build_workspace(base: Path, upstream: Path, pool: list[str], count: int) -> 
 
 def run(cmd: Sequence[str], cwd: Path, ok: Sequence[int] = (0,)) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
     took = time.perf_counter() - start
     if proc.returncode not in ok:
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode} in {cwd}:\n"
@@ -199,7 +215,9 @@ def fresh_copy(pristine: Path, scratch: Path) -> Path:
     shutil.rmtree(scratch, ignore_errors=True)
     subprocess.run(["cp", "-a", str(pristine), str(scratch)], check=True)
     for repo in (scratch / "app", scratch / "app" / "upstream" / "autogpt", scratch / "raw"):
-        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=repo, capture_output=True)
+        subprocess.run(
+            ["git", "update-index", "-q", "--refresh"], cwd=repo, capture_output=True, check=False
+        )
     os.sync()  # the copy's write-back would otherwise land inside the next timed command
     return scratch
 
@@ -223,7 +241,9 @@ def measure(pristine: Path, scratch: Path, repeat: int) -> tuple[dict[str, float
                 f"git format-patch -q --zero-commit --no-signature -o ../out {NEW}..HEAD")  # fmt: skip
     am = sh(f"git checkout -q --detach {NEW} && git am -q -3 ../patches/*.patch")
     times = {
-        "forkman sync": median_of(repeat, prepare, lambda w: run(FORKMAN + ["sync", "--to", NEW, "--no-fetch"], app(w))),
+        "forkman sync": median_of(
+            repeat, prepare, lambda w: run(FORKMAN + ["sync", "--to", NEW, "--no-fetch"], app(w))
+        ),
         "rebase script": median_of(repeat, prepare, lambda w: run(rebase, w / "raw")),
         "git am -3": median_of(repeat, prepare, lambda w: run(am, w / "raw")),
     }
@@ -231,7 +251,11 @@ def measure(pristine: Path, scratch: Path, repeat: int) -> tuple[dict[str, float
     work = prepare()
     checkout = work / "app" / "upstream" / "autogpt"
     for label, cmd, cwd in (
-        ("forkman sync --check", FORKMAN + ["sync", "--check", "--to", NEW, "--no-fetch"], work / "app"),
+        (
+            "forkman sync --check",
+            FORKMAN + ["sync", "--check", "--to", NEW, "--no-fetch"],
+            work / "app",
+        ),
         ("forkman overlay status", FORKMAN + ["overlay", "status"], work / "app"),
         ("git status", ["git", "status"], checkout),
         ("python start-up", STARTUP, work / "app"),
@@ -263,8 +287,10 @@ def ratio_rows(times: dict[str, float]) -> dict[str, float]:
     return {
         "forkman sync / rebase script": times["forkman sync"] / times["rebase script"],
         "forkman sync / git am -3": times["forkman sync"] / times["git am -3"],
-        "sync --check / (git status + python)": times["forkman sync --check"] / times["git status + python"],
-        "overlay status / (git status + python)": times["forkman overlay status"] / times["git status + python"],
+        "sync --check / (git status + python)": times["forkman sync --check"]
+        / times["git status + python"],
+        "overlay status / (git status + python)": times["forkman overlay status"]
+        / times["git status + python"],
     }
 
 
@@ -279,25 +305,42 @@ def verdicts(runs: dict[int, dict[str, float]]) -> list[dict[str, object]]:
                   "git status + python", STARTUP_LIMIT)]  # fmt: skip
         for label, mine, ref, lim in pairs:
             ratio = times[mine] / times[ref]
-            out.append({"target": label, "ratio": round(ratio, 3), "limit": lim, "pass": ratio <= lim})
+            out.append(
+                {"target": label, "ratio": round(ratio, 3), "limit": lim, "pass": ratio <= lim}
+            )
     return out
 
 
-def text_report(info: dict, runs: dict[int, dict[str, float]], agree: dict[int, bool], checks: list) -> str:  # type: ignore[type-arg]
+def text_report(
+    info: dict, runs: dict[int, dict[str, float]], agree: dict[int, bool], checks: list
+) -> str:  # type: ignore[type-arg]
     counts = sorted(runs)
-    lines = [f"{info['files']} files, {UPSTREAM_COMMITS} upstream commits {OLD} -> {NEW}, "
-             f"median of {info['repeat']}; {info['machine']['cores']} cores, {info['machine']['git']}, "
-             f"Python {info['machine']['python']}, {info['machine']['date']}", ""]  # fmt: skip
+    lines = [
+        (
+            f"{info['files']} files, {UPSTREAM_COMMITS} upstream commits {OLD} -> {NEW}, "
+            f"median of {info['repeat']}; {info['machine']['cores']} cores, {info['machine']['git']}, "
+            f"Python {info['machine']['python']}, {info['machine']['date']}"
+        ),
+        "",
+    ]
     head = "| seconds | " + " | ".join(f"{n} overlays" for n in counts) + " |"
     lines += [head, "|---" * (len(counts) + 1) + "|"]
     for label in runs[counts[0]]:
         lines.append(f"| {label} | " + " | ".join(f"{runs[n][label]:.3f}" for n in counts) + " |")
-    lines += ["", "| ratio | " + " | ".join(f"{n} overlays" for n in counts) + " |", "|---" * (len(counts) + 1) + "|"]
+    lines += [
+        "",
+        "| ratio | " + " | ".join(f"{n} overlays" for n in counts) + " |",
+        "|---" * (len(counts) + 1) + "|",
+    ]
     for label in ratio_rows(runs[counts[0]]):
-        lines.append(f"| {label} | " + " | ".join(f"{ratio_rows(runs[n])[label]:.2f}" for n in counts) + " |")
+        lines.append(
+            f"| {label} | " + " | ".join(f"{ratio_rows(runs[n])[label]:.2f}" for n in counts) + " |"
+        )
     lines += ["", "| target | ratio | limit | |", "|---|---|---|---|"]
     for c in checks:
-        lines.append(f"| {c['target']} | {c['ratio']:.2f} | {c['limit']} | {'PASS' if c['pass'] else 'FAIL'} |")
+        lines.append(
+            f"| {c['target']} | {c['ratio']:.2f} | {c['limit']} | {'PASS' if c['pass'] else 'FAIL'} |"
+        )
     lines += ["", "forkman's synced checkout equals the rebased clone's: "
               + ", ".join(f"{n} overlays {'yes' if agree[n] else 'NO'}" for n in counts)]  # fmt: skip
     return "\n".join(lines)
@@ -309,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlays", default="3,200", help="comma-separated overlay counts")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (its path goes to stderr)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (its path goes to stderr)"
+    )
     args = parser.parse_args(argv)
     counts = sorted({int(n) for n in args.overlays.split(",")})
     if max(counts) * 2 > args.files // 2:
@@ -329,7 +374,12 @@ def main(argv: list[str] | None = None) -> int:
             pristine = build_workspace(tmp / f"ws-{count}", upstream, pool, count)
             runs[count], agree[count] = measure(pristine, tmp / "scratch", args.repeat)
             print(f"measured {count} overlays", file=sys.stderr)
-        info = {"files": args.files, "upstream_commits": UPSTREAM_COMMITS, "repeat": args.repeat, "machine": machine()}
+        info = {
+            "files": args.files,
+            "upstream_commits": UPSTREAM_COMMITS,
+            "repeat": args.repeat,
+            "machine": machine(),
+        }
         checks = verdicts(runs)
         if args.json:
             print(json.dumps({**info, "seconds": {str(n): runs[n] for n in counts},

@@ -81,7 +81,9 @@ class Drift:
         return tuple(sorted({*self.unexplained, *self.beyond}))
 
 
-def drift(repo: GitRepo, stack: Stack, ignore: Iterable[str] = (), changed_paths: list[str] | None = None) -> Drift:
+def drift(
+    repo: GitRepo, stack: Stack, ignore: Iterable[str] = (), changed_paths: list[str] | None = None
+) -> Drift:
     """Edits in the checkout that neither the overlays nor forkman's last write explain.
 
     CHANGED_PATHS is `repo.changed_paths()` when the caller already ran it (in the background).
@@ -92,12 +94,15 @@ def drift(repo: GitRepo, stack: Stack, ignore: Iterable[str] = (), changed_paths
     changed = [p for p in listed if p not in skip and not any(p.startswith(s + "/") for s in skip)]
     on_disk = read_worktree(repo.path, touched | set(changed))
     written = read_record(repo)
-    unexplained = tuple(p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p]))
+    unexplained = tuple(
+        p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p])
+    )
     beyond = tuple(
         sorted(
             p
             for p in touched
-            if on_disk[p] not in known_states(stack, p) and written.get(p, "-") != _digest(on_disk[p])
+            if on_disk[p] not in known_states(stack, p)
+            and written.get(p, "-") != _digest(on_disk[p])
         )
     )
     return Drift(unexplained, beyond, {p: on_disk[p] for p in touched})
@@ -130,7 +135,10 @@ def read_record(repo: GitRepo) -> dict[str, str | None]:
 
 def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | None]) -> None:
     files = {p: _digest(s) for p, s in sorted(states.items())}
-    atomic_write(repo.git_path("forkman-applied.json"), json.dumps({"commit": commit, "files": files}, indent=1))
+    atomic_write(
+        repo.git_path("forkman-applied.json"),
+        json.dumps({"commit": commit, "files": files}, indent=1),
+    )
 
 
 def known_states(stack: Stack, path: str) -> list[FileState | None]:
@@ -189,4 +197,10 @@ def _exclude(repo: GitRepo, targets: list[str]) -> None:
     if missing:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         prefix = "" if not text or text.endswith("\n") else "\n"
-        exclude.write_text(text + prefix + "# forkman links\n" * (not text.count("# forkman links")) + "\n".join(missing) + "\n")
+        exclude.write_text(
+            text
+            + prefix
+            + "# forkman links\n" * (not text.count("# forkman links"))
+            + "\n".join(missing)
+            + "\n"
+        )

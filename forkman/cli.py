@@ -8,12 +8,15 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from forkman import __version__
 from forkman.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PROBLEMS, ForkmanError
+
+if TYPE_CHECKING:
+    from forkman.gitrepo import ProgressFn
 
 app = typer.Typer(
     help="Keep a fork's local changes as named overlays on a tracked upstream, and sync them.",
@@ -26,8 +29,12 @@ overlay_app = typer.Typer(help="Capture, refresh, list, show, drop overlays; see
                           no_args_is_help=True)  # fmt: skip
 app.add_typer(overlay_app, name="overlay")
 
-RepoOpt = Annotated[Optional[Path], typer.Option("--repo", "-C", help="The app repo (default: found from cwd).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a stable JSON object instead of text.")]
+RepoOpt = Annotated[
+    Path | None, typer.Option("--repo", "-C", help="The app repo (default: found from cwd).")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print a stable JSON object instead of text.")
+]
 
 
 def _out(text: str = "") -> None:
@@ -49,7 +56,7 @@ def _project(repo: Path | None):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def _progress() -> Iterator[object]:
+def _progress() -> Iterator[ProgressFn | None]:
     """A progress bar for long fetches, on stderr, only when a person is watching."""
     if not sys.stderr.isatty():
         yield None
@@ -77,8 +84,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,  # fmt: skip
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Keep a fork's local changes as named overlays on a tracked upstream, and sync them."""
 
@@ -86,12 +97,20 @@ def _root(
 @app.command()
 def init(
     upstream: Annotated[str, typer.Option("--upstream", help="The upstream's git URL.")],
-    ref: Annotated[Optional[str], typer.Option(help="Tag, branch or commit to pin (default: newest release).")] = None,
-    path: Annotated[Optional[str], typer.Option(help="Checkout folder; an existing clone is adopted.")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="Tag, branch or commit to pin (default: newest release).")
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(help="Checkout folder; an existing clone is adopted.")
+    ] = None,
     release_pattern: Annotated[str, typer.Option(help="Glob of release tags.")] = "v*",
     pr_branch: Annotated[str, typer.Option(help="The branch upstream takes PRs on.")] = "main",
-    sparse: Annotated[Optional[list[str]], typer.Option(help="Sparse-checkout folder (repeatable).")] = None,
-    partial: Annotated[bool, typer.Option("--partial/--full", help="Partial clone (--filter=blob:none).")] = False,
+    sparse: Annotated[
+        list[str] | None, typer.Option(help="Sparse-checkout folder (repeatable).")
+    ] = None,
+    partial: Annotated[
+        bool, typer.Option("--partial/--full", help="Partial clone (--filter=blob:none).")
+    ] = False,
     repo: RepoOpt = None,
 ) -> None:
     """Track an upstream: clone or adopt a checkout, pin a release, write config and lock."""
@@ -106,7 +125,9 @@ def init(
         _note(f"warning: {warning}")
     how = "cloned" if result.cloned else "adopted"
     _out(f"{how} {upstream} into {result.checkout}")
-    _out(f"pinned {result.ref} ({result.commit[:12]}); wrote forkman.yaml, forkman.lock, overlays/series")
+    _out(
+        f"pinned {result.ref} ({result.commit[:12]}); wrote forkman.yaml, forkman.lock, overlays/series"
+    )
 
 
 @app.command()
@@ -126,7 +147,9 @@ def apply(repo: RepoOpt = None) -> None:
     for link in result.links:
         _out(f"linked {link}")
     if not (result.written or result.links or result.moved or result.cloned):
-        _out(f"already up to date: {result.ref} ({result.commit[:12]}) plus {len(project.series())} overlays")
+        _out(
+            f"already up to date: {result.ref} ({result.commit[:12]}) plus {len(project.series())} overlays"
+        )
     for warning in result.warnings:
         _note(f"warning: {warning}")
 
@@ -143,18 +166,24 @@ def link(repo: RepoOpt = None) -> None:
     for target in made:
         _out(f"linked {target}")
     if not made:
-        _out("links already in place" if project.config.links else "no links configured in forkman.yaml")
+        _out(
+            "links already in place"
+            if project.config.links
+            else "no links configured in forkman.yaml"
+        )
 
 
 # -- overlays ----------------------------------------------------------------------------------
 NameArg = Annotated[str, typer.Argument(help="The overlay's name, a lowercase slug.")]
-MessageOpt = Annotated[Optional[str], typer.Option("-m", "--message",
+MessageOpt = Annotated[str | None, typer.Option("-m", "--message",
                        help="Subject line, blank line, then why the change exists.")]  # fmt: skip
-PathsArg = Annotated[Optional[list[str]], typer.Argument(help="Only these files of the checkout.")]
+PathsArg = Annotated[list[str] | None, typer.Argument(help="Only these files of the checkout.")]
 
 
 @overlay_app.command("capture")
-def overlay_capture(name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None) -> None:
+def overlay_capture(
+    name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None
+) -> None:
     """Turn the edits that no overlay explains yet into overlays/NAME.patch."""
     from forkman.edit import capture
 
@@ -164,7 +193,9 @@ def overlay_capture(name: NameArg, message: MessageOpt = None, paths: PathsArg =
 
 
 @overlay_app.command("refresh")
-def overlay_refresh(name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None) -> None:
+def overlay_refresh(
+    name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None
+) -> None:
     """Fold further edits to the overlay's files (and PATHS) into it."""
     from forkman.edit import refresh
 
@@ -188,7 +219,12 @@ def overlay_list(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
 
     overlays = _project(repo).overlays()
     if json_output:
-        _out(json.dumps([{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays], indent=2))
+        _out(
+            json.dumps(
+                [{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays],
+                indent=2,
+            )
+        )
         return
     for o in overlays:
         _out(f"{o.name}\t{o.subject}")
@@ -214,8 +250,12 @@ def overlay_status(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
 
 @app.command()
 def demo(
-    directory: Annotated[Optional[Path], typer.Argument(help="Build the example here (default: a temporary folder).")] = None,
-    keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary folder to explore it.")] = False,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Build the example here (default: a temporary folder).")
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the temporary folder to explore it.")
+    ] = False,
 ) -> None:
     """Walk through forkman on a built-in AutoGPT-like example (offline, nothing else needed)."""
     import shutil
@@ -228,7 +268,11 @@ def demo(
         raise ForkmanError(f"{directory} is not empty", hint="give a new or empty folder")
     try:
         app_dir = run_demo(root.resolve(), _out)
-        _out(f"# Explore it: cd {app_dir}" if directory or keep else "# (`forkman demo DIR` keeps the example to explore)")
+        _out(
+            f"# Explore it: cd {app_dir}"
+            if directory or keep
+            else "# (`forkman demo DIR` keeps the example to explore)"
+        )
     finally:
         if directory is None and not keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -237,14 +281,30 @@ def demo(
 # -- sync --------------------------------------------------------------------------------------
 @app.command()
 def sync(
-    to: Annotated[Optional[str], typer.Option("--to", help="Any tag, branch or commit instead of the newest release.")] = None,
-    pre: Annotated[bool, typer.Option("--pre", help="Consider pre-releases (-rc1 and the like).")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Change nothing; report what a sync would do (CI canary).")] = False,
-    continue_: Annotated[bool, typer.Option("--continue", help="Take the resolved conflict and go on.")] = False,
-    abort: Annotated[bool, typer.Option("--abort", help="Put checkout, overlays and lock back as they were.")] = False,
-    skip: Annotated[bool, typer.Option("--skip", help="Leave the stopped overlay out of this sync (file kept).")] = False,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Any tag, branch or commit instead of the newest release."),
+    ] = None,
+    pre: Annotated[
+        bool, typer.Option("--pre", help="Consider pre-releases (-rc1 and the like).")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Change nothing; report what a sync would do (CI canary)."),
+    ] = False,
+    continue_: Annotated[
+        bool, typer.Option("--continue", help="Take the resolved conflict and go on.")
+    ] = False,
+    abort: Annotated[
+        bool, typer.Option("--abort", help="Put checkout, overlays and lock back as they were.")
+    ] = False,
+    skip: Annotated[
+        bool, typer.Option("--skip", help="Leave the stopped overlay out of this sync (file kept).")
+    ] = False,
     fetch: Annotated[bool, typer.Option("--fetch/--no-fetch", help="Fetch upstream first.")] = True,
-    summary: Annotated[Optional[Path], typer.Option("--summary", help="Also write a Markdown summary (a PR body).")] = None,
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Also write a Markdown summary (a PR body).")
+    ] = None,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
 ) -> None:
@@ -261,7 +321,9 @@ def sync(
         elif continue_ or skip:
             result = core.resume(project, skip=skip, progress=progress)
         else:
-            result, _ = core.start(project, to=to, pre=pre, check=check, fetch=fetch, progress=progress)
+            result, _ = core.start(
+                project, to=to, pre=pre, check=check, fetch=fetch, progress=progress
+            )
     if summary is not None and result.results:
         summary.write_text(render.sync_markdown(result))
     _out(render.sync_json(result) if json_output else render.sync_text(result, _colour()))
@@ -273,12 +335,24 @@ def sync(
 @app.command("upstream-pr")
 def upstream_pr(
     name: NameArg,
-    base: Annotated[Optional[str], typer.Option(help="Upstream's branch to target (default: upstream.pr_branch).")] = None,
-    branch: Annotated[Optional[str], typer.Option(help="The branch to make (default: forkman/pr/NAME).")] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(help="Upstream's branch to target (default: upstream.pr_branch)."),
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="The branch to make (default: forkman/pr/NAME).")
+    ] = None,
     push: Annotated[bool, typer.Option("--push", help="Push the branch to your fork.")] = False,
-    remote: Annotated[Optional[str], typer.Option(help="The fork: a remote name, URL or path (default: upstream.fork_remote).")] = None,
-    open_pr: Annotated[bool, typer.Option("--open", help="After --push, run `gh pr create` when gh is installed.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the branch, message and diff; make nothing.")] = False,
+    remote: Annotated[
+        str | None,
+        typer.Option(help="The fork: a remote name, URL or path (default: upstream.fork_remote)."),
+    ] = None,
+    open_pr: Annotated[
+        bool, typer.Option("--open", help="After --push, run `gh pr create` when gh is installed.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the branch, message and diff; make nothing.")
+    ] = False,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
 ) -> None:
@@ -312,9 +386,16 @@ def _findings(lines: list[str], notes: tuple[str, ...] = ()) -> None:
 
 @app.command()
 def guard(
-    files: Annotated[Optional[list[str]], typer.Argument(help="Staged files (pre-commit passes them).")] = None,
-    install_upstream_hook: Annotated[bool, typer.Option("--install-upstream-hook",
-        help="Also install a hook in the checkout that refuses direct commits.")] = False,  # fmt: skip
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Staged files (pre-commit passes them).")
+    ] = None,
+    install_upstream_hook: Annotated[
+        bool,
+        typer.Option(
+            "--install-upstream-hook",
+            help="Also install a hook in the checkout that refuses direct commits.",
+        ),
+    ] = False,
     repo: RepoOpt = None,
 ) -> None:
     """The pre-commit check: no upstream code or uncaptured upstream edits, sound overlays and blocks."""
@@ -324,7 +405,11 @@ def guard(
     project = _project(repo)
     if install_upstream_hook:
         hook = install(project)
-        kept = f"; kept the existing hook as {hook.legacy.name} and chained to it" if hook.legacy else ""
+        kept = (
+            f"; kept the existing hook as {hook.legacy.name} and chained to it"
+            if hook.legacy
+            else ""
+        )
         _note(f"installed {hook.path}{kept}")
     report = run_guard(project, tuple(files or ()), Path.cwd())
     _findings([f.text() for f in report.findings], report.notes)
@@ -361,11 +446,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _note("forkman: interrupted")
         sys.exit(EXIT_INTERRUPTED)
-    except Exception:  # a bug: say so, keep the details for the report
+    except Exception:  # noqa: BLE001 - a bug: say so, keep the details for the report
         log = Path(os.environ.get("TMPDIR", "/tmp")) / "forkman-crash.log"
         log.write_text(traceback.format_exc())
         _note(f"forkman: internal error (a bug); details in {log}")
         sys.exit(EXIT_INTERNAL)
 
 
-__all__ = ["app", "main", "EXIT_PROBLEMS"]
+__all__ = ["EXIT_PROBLEMS", "app", "main"]

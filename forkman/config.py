@@ -105,7 +105,9 @@ def _node_get(node: yaml.MappingNode, key: str) -> yaml.Node | None:
 
 def _fail(path: Path, node: yaml.Node | None, message: str) -> ConfigError:
     line = node.start_mark.line + 1 if node is not None else 1
-    return ConfigError(message, where=f"{path}:{line}", hint=f"edit {path.name} and run the command again")
+    return ConfigError(
+        message, where=f"{path}:{line}", hint=f"edit {path.name} and run the command again"
+    )
 
 
 def _scalar(path: Path, node: yaml.Node | None, name: str, required: bool = True) -> str | None:
@@ -123,7 +125,9 @@ def _string_list(path: Path, node: yaml.Node | None, name: str) -> tuple[str, ..
         return ()
     if isinstance(node, yaml.ScalarNode):
         return (str(node.value),)
-    if not isinstance(node, yaml.SequenceNode) or not all(isinstance(n, yaml.ScalarNode) for n in node.value):
+    if not isinstance(node, yaml.SequenceNode) or not all(
+        isinstance(n, yaml.ScalarNode) for n in node.value
+    ):
         raise _fail(path, node, f"'{name}' must be a list of strings")
     return tuple(str(n.value) for n in node.value)
 
@@ -141,7 +145,9 @@ def parse_config(text: str, path: Path) -> Config:
         raise _fail(path, root, "the config must be a mapping with an 'upstream' section")
     upstream = _node_get(root, "upstream")
     if not isinstance(upstream, yaml.MappingNode):
-        raise _fail(path, upstream or root, "missing the 'upstream' section (url, path, release_pattern)")
+        raise _fail(
+            path, upstream or root, "missing the 'upstream' section (url, path, release_pattern)"
+        )
     values: dict[str, Any] = {}
     for key in ("url", "path", "release_pattern"):
         value = _scalar(path, _node_get(upstream, key), f"upstream.{key}")
@@ -166,14 +172,22 @@ def _parse_links(path: Path, node: yaml.Node | None) -> tuple[Link, ...]:
     links = []
     for item in node.value:
         if not isinstance(item, yaml.MappingNode):
-            raise _fail(path, item, "each link needs 'source' (in this repo) and 'target' (in the checkout)")
+            raise _fail(
+                path, item, "each link needs 'source' (in this repo) and 'target' (in the checkout)"
+            )
         source = _scalar(path, _node_get(item, "source"), "links.source")
         target = _scalar(path, _node_get(item, "target"), "links.target")
         if source is None or target is None:
-            raise _fail(path, item, "each link needs 'source' (in this repo) and 'target' (in the checkout)")
+            raise _fail(
+                path, item, "each link needs 'source' (in this repo) and 'target' (in the checkout)"
+            )
         for value in (source, target):
             if value.startswith("/") or ".." in Path(value).parts:
-                raise _fail(path, item, f"link path '{value}' must be relative and stay inside its repository")
+                raise _fail(
+                    path,
+                    item,
+                    f"link path '{value}' must be relative and stay inside its repository",
+                )
         links.append(Link(source.rstrip("/"), target.rstrip("/")))
     return tuple(links)
 
@@ -189,17 +203,27 @@ def _parse_checks(path: Path, node: yaml.Node | None) -> tuple[Check, ...]:
         items = value.value if isinstance(value, yaml.SequenceNode) else [value]
         for item in items:
             if not isinstance(item, yaml.MappingNode):
-                raise _fail(path, item, f"check for '{name}' must be {{run: CMD}} or {{path: P, pattern: RE}}")
+                raise _fail(
+                    path,
+                    item,
+                    f"check for '{name}' must be {{run: CMD}} or {{path: P, pattern: RE}}",
+                )
             run = _scalar(path, _node_get(item, "run"), "run", required=False)
             file = _scalar(path, _node_get(item, "path"), "path", required=False)
             pattern = _scalar(path, _node_get(item, "pattern"), "pattern", required=False)
             if not run and not (file and pattern):
-                raise _fail(path, item, f"check for '{name}' must be {{run: CMD}} or {{path: P, pattern: RE}}")
+                raise _fail(
+                    path,
+                    item,
+                    f"check for '{name}' must be {{run: CMD}} or {{path: P, pattern: RE}}",
+                )
             if pattern:
                 try:
                     re.compile(pattern)
                 except re.error as exc:
-                    raise _fail(path, item, f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+                    raise _fail(
+                        path, item, f"pattern {pattern!r} is not a valid regular expression: {exc}"
+                    ) from None
             checks.append(Check(name, run, file, pattern))
     return tuple(checks)
 
@@ -208,7 +232,9 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("no forkman.yaml here", where=str(path), hint="run `forkman init --upstream URL`") from None
+        raise ConfigError(
+            "no forkman.yaml here", where=str(path), hint="run `forkman init --upstream URL`"
+        ) from None
     return parse_config(text, path)
 
 
@@ -243,7 +269,11 @@ def render_config(config: Config) -> str:
 
 
 def _q(value: str) -> str:
-    return json.dumps(value) if re.search(r"[:#*{}\[\],&!|>'\"%@`]|^\s|\s$", value) or not value else value
+    return (
+        json.dumps(value)
+        if re.search(r"[:#*{}\[\],&!|>'\"%@`]|^\s|\s$", value) or not value
+        else value
+    )
 
 
 # -- lock --------------------------------------------------------------------------------------
@@ -286,7 +316,9 @@ def parse_series(text: str, path: Path) -> tuple[str, ...]:
         try:
             check_overlay_name(name)
         except BadOverlayName as exc:
-            raise ConfigError(exc.message, where=f"{path}:{number}", hint="one overlay name a line") from None
+            raise ConfigError(
+                exc.message, where=f"{path}:{number}", hint="one overlay name a line"
+            ) from None
         if name in names:
             raise ConfigError(f"overlay '{name}' is listed twice", where=f"{path}:{number}")
         names.append(name)

@@ -44,13 +44,19 @@ class Walkthrough:
     def run(self, *args: str, cwd: Path | None = None, expect: tuple[int, ...] = (0,)) -> str:
         shown = " ".join(shlex.quote(a) for a in args)
         self.emit(f"$ {shown}")
-        command = [sys.executable, "-m", "forkman", *args[1:]] if args[0] == "forkman" else list(args)
-        proc = subprocess.run(command, cwd=cwd or self.app, env=self.env, capture_output=True, text=True)
+        command = (
+            [sys.executable, "-m", "forkman", *args[1:]] if args[0] == "forkman" else list(args)
+        )
+        proc = subprocess.run(
+            command, cwd=cwd or self.app, env=self.env, capture_output=True, text=True, check=False
+        )
         output = (proc.stdout + proc.stderr).rstrip()
         if output:
             self.emit("\n".join(f"  {line}" for line in output.splitlines()))
         if proc.returncode not in expect:
-            raise RuntimeError(f"`{shown}` exited {proc.returncode}: {output.splitlines()[-1:] or ''}")
+            raise RuntimeError(
+                f"`{shown}` exited {proc.returncode}: {output.splitlines()[-1:] or ''}"
+            )
         if proc.returncode:
             self.emit(f"  (exit {proc.returncode})")
         return proc.stdout
@@ -63,7 +69,7 @@ class Walkthrough:
         """What a person does by hand: take upstream's new file and make our change again."""
         for path in [p for p in (example.BLOCKS_INIT, example.LLM_PY, example.COST_CONFIG)]:
             status = subprocess.run(["git", "status", "--porcelain", "--", path], cwd=self.checkout,
-                                    capture_output=True, text=True, env=self.env).stdout  # fmt: skip
+                                    capture_output=True, text=True, env=self.env, check=False).stdout  # fmt: skip
             if status.startswith("UU"):
                 fresh = subprocess.run(["git", "show", f"{tag}:{path}"], cwd=self.checkout, capture_output=True,
                                        env=self.env, check=True).stdout  # fmt: skip
@@ -100,8 +106,18 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.run("forkman", "overlay", "status", expect=(0,))
     walk.say("Capture each change as a named overlay.")
     for name, (subject, body, _) in example.OVERLAYS.items():
-        path = {"loader-symlink": example.BLOCKS_INIT, "llm-models": example.LLM_PY}.get(name, example.COST_CONFIG)
-        walk.run("forkman", "overlay", "capture", name, "-m", f"{subject}\n\n{body}", f"upstream/autogpt/{path}")
+        path = {"loader-symlink": example.BLOCKS_INIT, "llm-models": example.LLM_PY}.get(
+            name, example.COST_CONFIG
+        )
+        walk.run(
+            "forkman",
+            "overlay",
+            "capture",
+            name,
+            "-m",
+            f"{subject}\n\n{body}",
+            f"upstream/autogpt/{path}",
+        )
     walk.run("forkman", "overlay", "status")
     walk.run("forkman", "overlay", "show", "loader-symlink")
     walk.run("git", "add", "-A")
@@ -127,13 +143,19 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.say("Send the loader change upstream: a PR branch on upstream's dev, pushed to our fork.")
     walk.run("git", "init", "-q", "--bare", str(root / "fork.git"))
     walk.run("forkman", "upstream-pr", "loader-symlink", "--dry-run")
-    walk.run("forkman", "upstream-pr", "loader-symlink", "--push", "--remote", str(root / "fork.git"))
+    walk.run(
+        "forkman", "upstream-pr", "loader-symlink", "--push", "--remote", str(root / "fork.git")
+    )
     walk.run("git", "log", "--oneline", "-2", "forkman/pr/loader-symlink", cwd=root / "fork.git")
-    walk.say("A direct edit to upstream code is caught by the pre-commit guard until it is captured.")
+    walk.say(
+        "A direct edit to upstream code is caught by the pre-commit guard until it is captured."
+    )
     llm = walk.checkout / example.LLM_PY
     llm.write_text(llm.read_text() + "\n# Local: qwen2.5 runs on our own Ollama server.\n")
     walk.run("forkman", "guard", expect=(1,))
     walk.run("forkman", "overlay", "refresh", "llm-models")
     walk.run("forkman", "guard")
-    walk.say("Done: three overlays carried across two releases, conflicts resolved once and recorded.")
+    walk.say(
+        "Done: three overlays carried across two releases, conflicts resolved once and recorded."
+    )
     return walk.app

@@ -6,9 +6,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from forkman import overlay as ov
-from forkman.checkout import drift, link_targets, load_stack, read_worktree, write_record, write_worktree
+from forkman.checkout import (
+    drift,
+    link_targets,
+    load_stack,
+    read_worktree,
+    write_record,
+    write_worktree,
+)
 from forkman.config import check_overlay_name
-from forkman.errors import ConfigError, DirtyCheckout, ForkmanError, NotACheckout, OverlayDoesNotApply
+from forkman.errors import (
+    ConfigError,
+    DirtyCheckout,
+    ForkmanError,
+    NotACheckout,
+    OverlayDoesNotApply,
+)
 from forkman.gitrepo import GitRepo, diff_trees
 from forkman.project import Project
 from forkman.stack import Stack, build_stack
@@ -74,7 +87,9 @@ def _record(project: Project, overlay: ov.Overlay, text_hash: str) -> None:
     project.write_lock(lock.with_overlays({**lock.overlays, overlay.name: text_hash}))
 
 
-def capture(project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()) -> EditResult:
+def capture(
+    project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()
+) -> EditResult:
     """Turn edits that no overlay explains into overlays/NAME.patch, appended to the series."""
     check_overlay_name(name)
     project.ensure_no_sync()
@@ -93,11 +108,15 @@ def capture(project: Project, name: str, message: str | None = None, paths: tupl
         if clean:
             raise ForkmanError(f"no uncaptured edit in {', '.join(clean)}", where=str(project.checkout),
                                hint="`forkman overlay status` lists the edited files")  # fmt: skip
-        pinned = repo.read_tree_files(project.lock().commit, [p for p in wanted if p not in stack.final])
+        pinned = repo.read_tree_files(
+            project.lock().commit, [p for p in wanted if p not in stack.final]
+        )
         before = {p: stack.final[p] if p in stack.final else pinned[p] for p in wanted}
         after = read_worktree(project.checkout, wanted)
         subject, body = split_message(message, f"Local change: {name}")
-        overlay = ov.Overlay(name, subject, body, _author(project), (("Forwarded", "no"),), diff_trees(before, after))
+        overlay = ov.Overlay(
+            name, subject, body, _author(project), (("Forwarded", "no"),), diff_trees(before, after)
+        )
         ov.parse(name, ov.render(overlay))  # never write what we cannot read back
         digest = project.write_overlay(overlay)
         project.write_series([*series, name])
@@ -105,7 +124,9 @@ def capture(project: Project, name: str, message: str | None = None, paths: tupl
     return EditResult(overlay, project.overlay_path(name))
 
 
-def refresh(project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()) -> EditResult:
+def refresh(
+    project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()
+) -> EditResult:
     """Fold further edits to NAME's files (and PATHs) into it; unchanged input, identical bytes."""
     project.ensure_no_sync()
     current = project.overlay(name)
@@ -123,14 +144,21 @@ def refresh(project: Project, name: str, message: str | None = None, paths: tupl
             if owner not in (None, name) and on_disk[path] != stack.final[path]:
                 raise ForkmanError(f"{path} is also changed by the later overlay '{owner}'",
                                    hint=f"refresh '{owner}' instead, or reorder overlays/series")  # fmt: skip
-        pinned = repo.read_tree_files(project.lock().commit, [p for p in extra if p not in stack.final])
-        before = {**step.before, **{p: stack.final[p] if p in stack.final else pinned[p] for p in extra}}
+        pinned = repo.read_tree_files(
+            project.lock().commit, [p for p in extra if p not in stack.final]
+        )
+        before = {
+            **step.before,
+            **{p: stack.final[p] if p in stack.final else pinned[p] for p in extra},
+        }
         after = {p: on_disk[p] if stack.owner(p) in (None, name) else step.after[p] for p in files}
         diff = diff_trees(before, after)
         if not diff.strip():
             raise ForkmanError(f"overlay '{name}' would be empty: its changes are gone from the checkout",
                                hint=f"drop it with `forkman overlay drop {name}`")  # fmt: skip
-        subject, body = split_message(message, current.subject) if message else (current.subject, current.body)
+        subject, body = (
+            split_message(message, current.subject) if message else (current.subject, current.body)
+        )
         overlay = replace(current, subject=subject, body=body, diff=diff)
         ov.parse(name, ov.render(overlay))
         digest = project.write_overlay(overlay)
@@ -150,7 +178,9 @@ def drop(project: Project, name: str) -> EditResult:
         with repo:
             stack = load_stack(repo, lock.commit, project.overlays())
             without = build_stack(stack.base, rest)
-            broken = [s for s in without.steps if not s.applies and stack.step(s.overlay.name).applies]
+            broken = [
+                s for s in without.steps if not s.applies and stack.step(s.overlay.name).applies
+            ]
             if broken:
                 raise ConfigError(f"overlay '{broken[0].overlay.name}' needs '{name}': without it, "
                                   f"{broken[0].error}", hint=f"drop '{broken[0].overlay.name}' first")  # fmt: skip

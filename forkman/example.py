@@ -40,21 +40,41 @@ def git(repo: Path, *args: str, date: datetime = FIRST_DATE) -> str:
     """Run ``git *args`` in ``repo`` deterministically; return stdout without trailing newlines."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     stamp = date.isoformat()
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0",
-               GIT_AUTHOR_NAME=AUTHOR[0], GIT_AUTHOR_EMAIL=AUTHOR[1], GIT_AUTHOR_DATE=stamp,
-               GIT_COMMITTER_NAME=AUTHOR[0], GIT_COMMITTER_EMAIL=AUTHOR[1],
-               GIT_COMMITTER_DATE=stamp, LC_ALL="C")
-    cmd = ["git", "-c", "init.defaultBranch=master", "-c", "commit.gpgsign=false",
-           "-c", "tag.gpgsign=false", *args]
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True,
-                          check=False)
+    env.update(
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL="/dev/null",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_AUTHOR_NAME=AUTHOR[0],
+        GIT_AUTHOR_EMAIL=AUTHOR[1],
+        GIT_AUTHOR_DATE=stamp,
+        GIT_COMMITTER_NAME=AUTHOR[0],
+        GIT_COMMITTER_EMAIL=AUTHOR[1],
+        GIT_COMMITTER_DATE=stamp,
+        LC_ALL="C",
+    )
+    cmd = [
+        "git",
+        "-c",
+        "init.defaultBranch=master",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "tag.gpgsign=false",
+        *args,
+    ]
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise GitError(f"{' '.join(cmd)} failed in {repo}: {proc.stderr.strip()}")
     return proc.stdout.rstrip("\n")
 
 
-def commit_files(repo: Path, message: str, files: Mapping[str, str | None],
-                 tag: str | None = None, branch: str | None = None) -> str:
+def commit_files(
+    repo: Path,
+    message: str,
+    files: Mapping[str, str | None],
+    tag: str | None = None,
+    branch: str | None = None,
+) -> str:
     """Commit ``files`` (path -> content, ``None`` deletes), optionally tag it; return the sha.
 
     With ``branch`` the commit lands on that branch (created from HEAD if missing) and HEAD
@@ -110,8 +130,13 @@ MISTRAL_NEMO      mistralai/mistral-nemo    open_router 128000  4096   0 Mistral
 DEEPSEEK_CHAT     deepseek/deepseek-chat    open_router 64000   2048   0 DeepSeek Chat
 """
 _MODELS = [row.split(maxsplit=6) for row in _MODEL_TABLE.strip().splitlines()]
-_PROVIDERS = {"openai": ("OpenAI", 2), "anthropic": ("Anthropic", 3), "groq": ("Groq", 1),
-              "ollama": ("Ollama", 1), "open_router": ("OpenRouter", 1)}
+_PROVIDERS = {
+    "openai": ("OpenAI", 2),
+    "anthropic": ("Anthropic", 3),
+    "groq": ("Groq", 1),
+    "ollama": ("Ollama", 1),
+    "open_router": ("OpenRouter", 1),
+}
 _COSTS = {"O3_MINI": 2, "GPT4O": 3, "GPT4_TURBO": 10, "CLAUDE_3_5_SONNET": 4, "DEEPSEEK_CHAT": 2}
 
 
@@ -154,15 +179,21 @@ def _cost_config(rel: int) -> str:
             lines.append(f"    LlmModel.{name}: {costs.get(name, 1)},")
     if rel >= 2:  # upstream appends its new Ollama model at the end, away from the others
         lines.append("    LlmModel.OLLAMA_LLAMA3_3: 1,")
-    note = "# Credits charged per LLM call, by model.\n" if rel < 2 else (
-        "# Credits charged per LLM call, by model. Keep in sync with LlmModel.\n")
+    note = (
+        "# Credits charged per LLM call, by model.\n"
+        if rel < 2
+        else ("# Credits charged per LLM call, by model. Keep in sync with LlmModel.\n")
+    )
     return (
-        "from backend.blocks.llm import LlmModel\n\n" + note
-        + "MODEL_COST: dict[LlmModel, int] = {\n" + "\n".join(lines) + "\n}\n"
+        "from backend.blocks.llm import LlmModel\n\n"
+        + note
+        + "MODEL_COST: dict[LlmModel, int] = {\n"
+        + "\n".join(lines)
+        + "\n}\n"
     )
 
 
-_DISCOVERY_OLD = '''\
+_DISCOVERY_OLD = """\
 import importlib
 import os
 import re
@@ -183,9 +214,9 @@ for module in modules:
     AVAILABLE_MODULES.append(module)
 
 __all__ = ["AVAILABLE_MODULES"]
-'''
+"""
 
-_DISCOVERY_NEW = '''\
+_DISCOVERY_NEW = """\
 import importlib
 import os
 import re
@@ -218,7 +249,7 @@ def load_all_blocks() -> dict[str, type["Block"]]:
 
 
 __all__ = ["load_all_blocks"]
-'''
+"""
 
 _BLOCK_BASE = '''\
 """Minimal stand-in for AutoGPT's Block base class."""
@@ -266,9 +297,11 @@ def _block_modules(rel: int, only: int | None = None) -> dict[str, str]:
 
 
 def _readme(rel: int) -> str:
-    text = ("# AutoGPT: Build, Deploy, and Run AI Agents\n\n"
-            f"Current platform release: `{RELEASES[rel]}`.\n\n"
-            "The platform lives in `autogpt_platform/`; the original agent in `classic/`.\n")
+    text = (
+        "# AutoGPT: Build, Deploy, and Run AI Agents\n\n"
+        f"Current platform release: `{RELEASES[rel]}`.\n\n"
+        "The platform lives in `autogpt_platform/`; the original agent in `classic/`.\n"
+    )
     if rel >= 1:
         text += "\n## Hosting\n\nSelf-host with `docker compose up -d` in `autogpt_platform/`.\n"
     return text
@@ -277,8 +310,10 @@ def _readme(rel: int) -> str:
 def _package_json(rel: int) -> str:
     version = RELEASES[rel].split("-v", 1)[1]
     next_dep = '"14.2.13"' if rel < 1 else '"14.2.25"'
-    return ('{\n  "name": "frontend",\n  "version": "' + version + '",\n  "private": true,\n'
-            '  "dependencies": {\n    "next": ' + next_dep + ',\n    "react": "18.3.1"\n  }\n}\n')
+    return (
+        '{\n  "name": "frontend",\n  "version": "' + version + '",\n  "private": true,\n'
+        '  "dependencies": {\n    "next": ' + next_dep + ',\n    "react": "18.3.1"\n  }\n}\n'
+    )
 
 
 def _tree(rel: int) -> dict[str, str]:
@@ -316,10 +351,15 @@ def build_upstream(path: Path) -> Path:
     git(path, "init", "-q")
     for rel, (tag, message) in enumerate(zip(RELEASES, _MESSAGES)):
         commit_files(path, message, _tree(rel), tag=tag)
-    commit_files(path, "docs: link the platform guide", {
-        "docs/platform.md": "# Platform guide\n\nRun `docker compose up -d`.\n"}, branch=PR_BRANCH)
-    commit_files(path, "feat(blocks): add GetCurrentTimeBlock", _block_modules(4, only=4),
-                 branch=PR_BRANCH)
+    commit_files(
+        path,
+        "docs: link the platform guide",
+        {"docs/platform.md": "# Platform guide\n\nRun `docker compose up -d`.\n"},
+        branch=PR_BRANCH,
+    )
+    commit_files(
+        path, "feat(blocks): add GetCurrentTimeBlock", _block_modules(4, only=4), branch=PR_BRANCH
+    )
     return path
 
 
@@ -348,35 +388,56 @@ def edit_loader_symlink(checkout: Path) -> None:
     """Discover block modules with glob.glob, which (unlike Path.rglob) follows symlinks."""
     init = Path(checkout) / BLOCKS_INIT
     _replace(init, "import importlib\n", "import glob\nimport importlib\n")
-    _replace(init, 'for f in current_dir.rglob("*.py")',
-             'for f in map(Path, glob.glob(f"{current_dir}/**/*.py", recursive=True))')
+    _replace(
+        init,
+        'for f in current_dir.rglob("*.py")',
+        'for f in map(Path, glob.glob(f"{current_dir}/**/*.py", recursive=True))',
+    )
 
 
 def edit_llm_models(checkout: Path) -> None:
     """Add Ollama's qwen2.5:7b to the model enum and its metadata."""
     llm = Path(checkout) / LLM_PY
     _insert_after_last(llm, r"\s+OLLAMA_\w+ = ", 'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"')
-    _insert_after_last(llm, r"\s+LlmModel\.OLLAMA_\w+: ModelMetadata\(",
-                       'LlmModel.OLLAMA_QWEN2_5_7B: ModelMetadata("ollama", 32768, None),')
+    _insert_after_last(
+        llm,
+        r"\s+LlmModel\.OLLAMA_\w+: ModelMetadata\(",
+        'LlmModel.OLLAMA_QWEN2_5_7B: ModelMetadata("ollama", 32768, None),',
+    )
 
 
 def edit_cost_config(checkout: Path) -> None:
     """Give qwen2.5:7b the same cost as the other Ollama models."""
-    _insert_after_last(Path(checkout) / COST_CONFIG, r"\s+LlmModel\.OLLAMA_\w+: \d+,",
-                       "LlmModel.OLLAMA_QWEN2_5_7B: 1,")
+    _insert_after_last(
+        Path(checkout) / COST_CONFIG,
+        r"\s+LlmModel\.OLLAMA_\w+: \d+,",
+        "LlmModel.OLLAMA_QWEN2_5_7B: 1,",
+    )
 
 
 OVERLAYS: dict[str, tuple[str, str, Callable[[Path], None]]] = {
-    "loader-symlink": ("Load blocks from symlinked folders", (
-        "Path.rglob() does not descend into symlinked directories, so our blocks/customized "
-        "folder (linked into blocks/) never loaded. glob.glob(recursive=True) follows the link."
-    ), edit_loader_symlink),
-    "llm-models": ("Add Ollama qwen2.5:7b model", (
-        "We run Ollama's qwen2.5:7b locally and want it selectable in LLM blocks, "
-        "so it gets an enum member and a metadata entry."
-    ), edit_llm_models),
-    "cost-config": ("Price qwen2.5:7b like the other Ollama models", (
-        "Every LlmModel needs a MODEL_COST entry; the new local model costs 1 credit, "
-        "like the other Ollama models."
-    ), edit_cost_config),
+    "loader-symlink": (
+        "Load blocks from symlinked folders",
+        (
+            "Path.rglob() does not descend into symlinked directories, so our blocks/customized "
+            "folder (linked into blocks/) never loaded. glob.glob(recursive=True) follows the link."
+        ),
+        edit_loader_symlink,
+    ),
+    "llm-models": (
+        "Add Ollama qwen2.5:7b model",
+        (
+            "We run Ollama's qwen2.5:7b locally and want it selectable in LLM blocks, "
+            "so it gets an enum member and a metadata entry."
+        ),
+        edit_llm_models,
+    ),
+    "cost-config": (
+        "Price qwen2.5:7b like the other Ollama models",
+        (
+            "Every LlmModel needs a MODEL_COST entry; the new local model costs 1 credit, "
+            "like the other Ollama models."
+        ),
+        edit_cost_config,
+    ),
 }

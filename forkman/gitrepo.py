@@ -11,12 +11,15 @@ import os
 import re
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple, NewType
+from typing import TYPE_CHECKING, NamedTuple, NewType
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 from forkman.errors import BadRef, GitError, GitTooOld, NetworkError, NotACheckout, PushFailed
 
@@ -97,12 +100,14 @@ class GitRepo:
         require_git()
         self.path = Path(path)
         if not _inside_repo(self.path, search_parents):
-            raise NotACheckout("not a git checkout", where=str(self.path), hint="give the path of a git clone")
+            raise NotACheckout(
+                "not a git checkout", where=str(self.path), hint="give the path of a git clone"
+            )
 
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> GitRepo:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -126,6 +131,7 @@ class GitRepo:
             env=full_env,
             input=stdin,
             capture_output=True,
+            check=False,
         )
         if proc.returncode not in tuple(ok_codes):
             stderr = proc.stderr.decode(errors="replace")
@@ -141,7 +147,14 @@ class GitRepo:
     # -- refs ----------------------------------------------------------------------------------
     def resolve(self, ref: str) -> Sha:
         """The commit that REF names, or BadRef."""
-        out = self.text("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", ok_codes=(0, 1, 128))
+        out = self.text(
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+            ok_codes=(0, 1, 128),
+        )
         if not re.fullmatch(r"[0-9a-f]{40,64}", out.strip()):
             raise BadRef(
                 f"unknown ref '{ref}'",
@@ -156,7 +169,9 @@ class GitRepo:
 
     def tags(self) -> dict[str, Sha]:
         """Every tag, peeled to its commit."""
-        out = self.text("for-each-ref", "--format=%(refname:short) %(objectname) %(*objectname)", "refs/tags")
+        out = self.text(
+            "for-each-ref", "--format=%(refname:short) %(objectname) %(*objectname)", "refs/tags"
+        )
         tags: dict[str, Sha] = {}
         for line in out.splitlines():
             parts = line.split()
@@ -252,21 +267,27 @@ class GitRepo:
                 else:
                     info.append(f"{state.mode} {self.hash_blob(state.data)}\t{path}")
             if info:
-                self.run("update-index", "--index-info", env=env, stdin=("\n".join(info) + "\n").encode())
+                self.run(
+                    "update-index", "--index-info", env=env, stdin=("\n".join(info) + "\n").encode()
+                )
             return Sha(self.text("write-tree", "--missing-ok", env=env).strip())
 
-    def commit_tree(self, tree: str, parents: Iterable[str], message: str, env: Mapping[str, str] | None = None) -> Sha:
+    def commit_tree(
+        self, tree: str, parents: Iterable[str], message: str, env: Mapping[str, str] | None = None
+    ) -> Sha:
         args = ["commit-tree", tree]
         for parent in parents:
             args += ["-p", parent]
         return Sha(self.text(*args, "-F", "-", stdin=message.encode(), env=env).strip())
 
     # -- network -------------------------------------------------------------------------------
-    def fetch(self, source: str, refspecs: Iterable[str] = (), progress: ProgressFn | None = None) -> None:
+    def fetch(
+        self, source: str, refspecs: Iterable[str] = (), progress: ProgressFn | None = None
+    ) -> None:
         """Fetch from SOURCE (a remote name or URL) with tags; NetworkError when unreachable."""
         args = ["fetch", "--tags", "--force", "--progress", source, *refspecs]
         if progress is None:
-            proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True)
+            proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True, check=False)
             failed, stderr = proc.returncode != 0, proc.stderr.decode(errors="replace")
         else:
             import git as gitpython
@@ -292,7 +313,11 @@ class GitRepo:
     # -- refs and pushing (upstream-pr) --------------------------------------------------------
     def ref_sha(self, ref: str) -> Sha | None:
         """The commit a full ref name points at, or None when it does not exist."""
-        out = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ok_codes=(0, 1)).decode().strip()
+        out = (
+            self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", ok_codes=(0, 1))
+            .decode()
+            .strip()
+        )
         return Sha(out) if out else None
 
     def check_branch_name(self, name: str) -> str:
@@ -317,8 +342,12 @@ class GitRepo:
                               cwd=self.path, capture_output=True, text=True, check=False)  # fmt: skip
         if proc.returncode == 0:
             return
-        text = proc.stdout + proc.stderr  # porcelain's "!" line for the ref first, then git's own words
-        reason = next((ln.strip() for ln in text.splitlines() if ln.startswith(("!", "fatal:", "error:"))), "")
+        text = (
+            proc.stdout + proc.stderr
+        )  # porcelain's "!" line for the ref first, then git's own words
+        reason = next(
+            (ln.strip() for ln in text.splitlines() if ln.startswith(("!", "fatal:", "error:"))), ""
+        )
         if _is_network_failure(text):
             raise PushFailed(f"cannot reach {remote}: {reason.removeprefix('fatal: ')}",
                              hint="check the remote's URL and your access to it")  # fmt: skip
@@ -329,7 +358,9 @@ class GitRepo:
 
     def range_diff(self, old: str, new: str) -> str:
         """`git range-diff` of two single-commit branches: OLD^..OLD against NEW^..NEW."""
-        return self.text(*STABLE_DIFF_CONFIG, "range-diff", "--no-color", f"{old}^..{old}", f"{new}^..{new}")
+        return self.text(
+            *STABLE_DIFF_CONFIG, "range-diff", "--no-color", f"{old}^..{old}", f"{new}^..{new}"
+        )
 
 
 def _inside_repo(path: Path, search_parents: bool) -> bool:
@@ -347,7 +378,9 @@ def _relay(progress: ProgressFn):  # type: ignore[no-untyped-def]
     import git as gitpython
 
     class Relay(gitpython.RemoteProgress):
-        def update(self, op_code: int, cur_count: object, max_count: object = None, message: str = "") -> None:
+        def update(
+            self, op_code: int, cur_count: object, max_count: object = None, message: str = ""
+        ) -> None:
             stage = {
                 self.COUNTING: "counting objects", self.COMPRESSING: "compressing",
                 self.RECEIVING: "receiving objects", self.RESOLVING: "resolving deltas",
@@ -373,7 +406,9 @@ def clone(
     options = ["--no-checkout"]
     if filter_spec:
         options.append(f"--filter={filter_spec}")
-        if os.path.isdir(url):  # git ignores --filter for a plain local path; a file:// URL keeps it
+        if os.path.isdir(
+            url
+        ):  # git ignores --filter for a plain local path; a file:// URL keeps it
             url = Path(url).resolve().as_uri()
     import git as gitpython
 
@@ -426,12 +461,19 @@ def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         _materialise(target, state)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": tmp, "LC_ALL": "C"})
+        env.update(
+            {
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_CONFIG_GLOBAL": os.devnull,
+                "HOME": tmp,
+                "LC_ALL": "C",
+            }
+        )
         proc = subprocess.run(
             ["git", *STABLE_DIFF_CONFIG, "diff", "--no-index", "--no-color", "--no-ext-diff",
              "--no-textconv", "--no-renames", "--diff-algorithm=myers", "--indent-heuristic",
              "-U3", "--inter-hunk-context=0", "--no-prefix", "a", "b"],
-            cwd=root, env=env, capture_output=True,
+            cwd=root, env=env, capture_output=True, check=False,
         )  # fmt: skip
         if proc.returncode not in (0, 1):
             raise GitError(f"git diff failed: {_last_line(proc.stderr.decode(errors='replace'))}")
@@ -452,7 +494,10 @@ def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
             for sep in ("-", "/"):
                 line = line.replace(f"a/j{job:05d}{sep}", "a/").replace(f"b/j{job:05d}{sep}", "b/")
         chunks[job].append(line)
-    return ["".join(_header(ln) for ln in (_real_names(c, flat) if flat else c)) for c, flat in zip(chunks, flats)]
+    return [
+        "".join(_header(ln) for ln in (_real_names(c, flat) if flat else c))
+        for c, flat in zip(chunks, flats)
+    ]
 
 
 _JOB = re.compile(r'^diff --git "?[ab]/j(\d{5})[-/]')
@@ -486,7 +531,9 @@ def _real_names(lines: list[str], flat: dict[str, str]) -> list[str]:
         elif line.startswith("@@"):
             name = None
         if name is not None:
-            line = line.replace(f"a/{name}", f"a/{real[name]}").replace(f"b/{name}", f"b/{real[name]}")
+            line = line.replace(f"a/{name}", f"a/{real[name]}").replace(
+                f"b/{name}", f"b/{real[name]}"
+            )
         out.append(line)
     return out
 
@@ -560,9 +607,11 @@ def merge_many(jobs: Sequence[MergeJob]) -> list[MergeResult]:
                 files.append(str(path))
             args = ["git", "merge-file", "-p", "--diff3", "-L", job.labels[0], "-L", job.labels[1],
                     "-L", job.labels[2], *([f"--{job.favor}"] if job.favor else [])]  # fmt: skip
-            proc = subprocess.run([*args, *files], capture_output=True)
+            proc = subprocess.run([*args, *files], capture_output=True, check=False)
             if proc.returncode < 0 or proc.returncode > 127:
-                raise GitError(f"git merge-file failed: {_last_line(proc.stderr.decode(errors='replace'))}")
+                raise GitError(
+                    f"git merge-file failed: {_last_line(proc.stderr.decode(errors='replace'))}"
+                )
             return MergeResult(proc.stdout, proc.returncode)
 
         if len(jobs) == 1:

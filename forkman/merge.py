@@ -46,7 +46,9 @@ def split_conflicts(text: str) -> list[tuple[str, ...] | Region]:
         elif sides is not None and line.rstrip("\r\n") == MID and part in (0, 1):
             part = 2
         elif sides is not None and line.startswith(END) and part == 2:
-            segments.append(Region(tuple(sides[0]), tuple(sides[1]), tuple(sides[2]), start, number))
+            segments.append(
+                Region(tuple(sides[0]), tuple(sides[1]), tuple(sides[2]), start, number)
+            )
             sides = None
         elif sides is not None:
             sides[part].append(line)
@@ -62,12 +64,12 @@ def regions(text: str) -> list[Region]:
 
 def has_markers(data: bytes) -> bool:
     text = data.decode("utf-8", "surrogateescape")
-    return any(
-        ln.startswith(START) or ln.startswith(END) or ln.rstrip("\r\n") == MID for ln in text.splitlines()
-    )
+    return any(ln.startswith((START, END)) or ln.rstrip("\r\n") == MID for ln in text.splitlines())
 
 
-def extract_resolutions(conflicted: str, resolved: str) -> list[tuple[Region, tuple[str, ...]]] | None:
+def extract_resolutions(
+    conflicted: str, resolved: str
+) -> list[tuple[Region, tuple[str, ...]]] | None:
     """What the person put in place of each conflict, found between the unchanged runs around it.
 
     None when the runs around the conflicts were edited too, so the regions cannot be told apart.
@@ -117,9 +119,15 @@ def lost_lines(region: Region, resolution: tuple[str, ...]) -> tuple[list[str], 
         return any(line in k or (len(k) > 8 and k in line) for k in kept)
 
     def added(side: tuple[str, ...]) -> list[str]:
-        return [ln.strip() for ln in side if ln.strip() and ln.strip() not in base and not held(ln.strip())]
+        return [
+            ln.strip()
+            for ln in side
+            if ln.strip() and ln.strip() not in base and not held(ln.strip())
+        ]
 
-    upstream = [ln for ln in added(region.upstream) if not any(r in ln or ln in r for r in replaced)]
+    upstream = [
+        ln for ln in added(region.upstream) if not any(r in ln or ln in r for r in replaced)
+    ]
     return upstream, added(region.overlay)
 
 
@@ -129,7 +137,9 @@ class _Literal(yaml.SafeDumper):
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    )
 
 
 _Literal.add_representer(str, _str)
@@ -158,7 +168,9 @@ def save(overlays_dir: Path, resolution: Resolution) -> Path:
         "overlay_side": "".join(region.overlay),
         "resolution": "".join(resolution.lines),
     }
-    text = "# A conflict resolved during `forkman sync`; reused when the same conflict comes back.\n"
+    text = (
+        "# A conflict resolved during `forkman sync`; reused when the same conflict comes back.\n"
+    )
     text += yaml.dump(data, Dumper=_Literal, sort_keys=False, allow_unicode=True, width=1000)
     path = store_path(overlays_dir, resolution.key)
     atomic_write(path, text)

@@ -123,7 +123,9 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
     values = {k.lower(): v for k, v in fields}
     subject = values.get("subject") or values.get("description") or name
     author = values.get("from") or values.get("author")
-    others = tuple((k, v) for k, v in fields if k.lower() not in ("subject", "description", "from", "author"))
+    others = tuple(
+        (k, v) for k, v in fields if k.lower() not in ("subject", "description", "from", "author")
+    )
     overlay = Overlay(name, subject, "".join(body_lines).strip("\n"), author, others, diff)
     overlay.__dict__["patch"] = patch  # parsed once: fills the cached_property
     return overlay
@@ -160,7 +162,12 @@ def check_path(raw: str, where: str) -> None:
         return
     path = raw[2:] if raw[:2] in ("a/", "b/") else raw
     parts = PurePosixPath(path).parts
-    if raw.startswith("/") or path.startswith("/") or ".." in parts or (parts and parts[0] == ".git"):
+    if (
+        raw.startswith("/")
+        or path.startswith("/")
+        or ".." in parts
+        or (parts and parts[0] == ".git")
+    ):
         raise PatchError(f"path '{path}' leaves the checkout", where=where,
                          hint="overlay paths must be relative paths inside the upstream checkout")  # fmt: skip
 
@@ -197,9 +204,7 @@ def apply_file(state: FileState | None, pf: unidiff.PatchedFile) -> FileState | 
     if pf.is_removed_file:
         if state is None:
             raise HunkMismatch(path, 1, 1)
-    elif pf.is_added_file and state is not None:
-        raise HunkMismatch(path, 1, 1)
-    elif not pf.is_added_file and state is None:
+    elif pf.is_added_file and state is not None or not pf.is_added_file and state is None:
         raise HunkMismatch(path, 1, 1)
     old = state.data.decode("utf-8", "surrogateescape") if state else ""
     lines = io.StringIO(old).readlines()

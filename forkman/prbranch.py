@@ -94,7 +94,9 @@ def _merge(before: FileState | None, ours: FileState | None, after: FileState | 
     result = merge_file(before.data if before else b"", ours.data, after.data, labels)
     if result.conflicts:
         return None, _regions(result.data) or ((1, 1),)
-    return FileState(result.data, after.mode if before is None or after.mode != before.mode else ours.mode), ()
+    return FileState(
+        result.data, after.mode if before is None or after.mode != before.mode else ours.mode
+    ), ()
 
 
 def _author_env(author: str | None) -> dict[str, str]:
@@ -116,7 +118,9 @@ def prepare(project: Project, name: str, *, base: str | None = None, branch: str
     base = base or project.config.pr_branch
     remote = remote or project.config.fork_remote
     if push and not remote:
-        raise ForkmanError("no fork to push to", hint="pass --remote NAME|URL or set upstream.fork_remote")
+        raise ForkmanError(
+            "no fork to push to", hint="pass --remote NAME|URL or set upstream.fork_remote"
+        )
     lock = project.lock()
     with GitRepo(project.checkout) as repo:
         branch = repo.check_branch_name(branch or f"forkman/pr/{name}")
@@ -141,7 +145,9 @@ def prepare(project: Project, name: str, *, base: str | None = None, branch: str
             raise ForkmanError(f"upstream's {base} already holds overlay '{name}'",
                                hint="record it with an `Applied-Upstream:` line in the overlay's header")  # fmt: skip
         files = ov.Overlay(name, overlay.subject, diff=diff).changes
-        message = overlay.subject + (f"\n\n{overlay.body.strip()}" if overlay.body.strip() else "") + "\n"
+        message = (
+            overlay.subject + (f"\n\n{overlay.body.strip()}" if overlay.body.strip() else "") + "\n"
+        )
         result = PrResult(name, branch, base, base_commit, None, overlay.subject, message,
                           pr_body(overlay, files), files, diff, dry_run=dry_run)  # fmt: skip
         if dry_run:
@@ -149,7 +155,9 @@ def prepare(project: Project, name: str, *, base: str | None = None, branch: str
         return _commit_and_push(project, repo, result, merged, push, remote)
 
 
-def _apply(stack: Stack, name: str, base: str, ours: Mapping[str, FileState | None]) -> dict[str, FileState | None]:
+def _apply(
+    stack: Stack, name: str, base: str, ours: Mapping[str, FileState | None]
+) -> dict[str, FileState | None]:
     """Each of NAME's files 3-way merged onto upstream's; PrConflict names what clashes."""
     step = stack.step(name)
     earlier = [s for s in stack.steps[: stack.steps.index(step)] if s.applies]
@@ -159,7 +167,11 @@ def _apply(stack: Stack, name: str, base: str, ours: Mapping[str, FileState | No
     for path in step.after:
         state, regions = _merge(step.before.get(path), ours[path], step.after[path], labels)
         if regions:
-            conflicts.append(FileConflict(path, regions, tuple(s.overlay.name for s in earlier if path in s.after)))
+            conflicts.append(
+                FileConflict(
+                    path, regions, tuple(s.overlay.name for s in earlier if path in s.after)
+                )
+            )
         else:
             merged[path] = state
     if conflicts:
@@ -169,7 +181,9 @@ def _apply(stack: Stack, name: str, base: str, ours: Mapping[str, FileState | No
 
 def _conflict_error(name: str, base: str, conflicts: list[FileConflict]) -> PrConflict:
     needs = tuple(dict.fromkeys(n for c in conflicts for n in c.needs))
-    where = "; ".join(f"{c.path} (lines {', '.join(f'{a}-{b}' for a, b in c.regions)})" for c in conflicts)
+    where = "; ".join(
+        f"{c.path} (lines {', '.join(f'{a}-{b}' for a, b in c.regions)})" for c in conflicts
+    )
     if needs:
         listing = ", ".join(f"'{n}'" for n in needs)
         return PrConflict(f"overlay '{name}' needs overlay {listing}: without it, it conflicts with "
@@ -183,7 +197,11 @@ def _commit_and_push(project: Project, repo: GitRepo, result: PrResult, merged: 
                      push: bool, remote: str | None) -> PrResult:  # fmt: skip
     ref = f"refs/heads/{result.branch}"
     old = repo.ref_sha(ref)
-    if old and repo.text("rev-list", "--count", old, "--not", "--remotes=forkman-upstream").strip() != "1":
+    if (
+        old
+        and repo.text("rev-list", "--count", old, "--not", "--remotes=forkman-upstream").strip()
+        != "1"
+    ):
         raise ForkmanError(f"branch {result.branch} exists and is not a single commit on upstream",
                            where=str(project.checkout), hint="pass another --branch, or delete that branch")  # fmt: skip
     tree = repo.tree_with(result.base_commit, merged)
@@ -211,20 +229,30 @@ def _commit_and_push(project: Project, repo: GitRepo, result: PrResult, merged: 
     repo.update_ref(f"{PUSHED}/{result.branch}", commit, pushed_before)
     fork_url = repo.remote_urls().get(remote, remote)
     url = compare_url(project.config.url, fork_url, result.base, result.branch)
-    forwarded = url or (f"{remote}/{result.branch}" if remote in repo.remote_urls() else f"{remote} {result.branch}")
+    forwarded = url or (
+        f"{remote}/{result.branch}" if remote in repo.remote_urls() else f"{remote} {result.branch}"
+    )
     _record_forwarded(project, result.overlay, forwarded)
     up, fork = github_repo(project.config.url), github_repo(fork_url)
     gh: tuple[str, ...] = ()
     if up and fork:
         gh = ("gh", "pr", "create", "--repo", f"{up[0]}/{up[1]}", "--base", result.base,
               "--head", f"{fork[0]}:{result.branch}", "--title", result.title, "--body", result.body)  # fmt: skip
-    return replace(result, pushed=True, remote=remote, compare_url=url, gh_command=gh, forwarded=forwarded)
+    return replace(
+        result, pushed=True, remote=remote, compare_url=url, gh_command=gh, forwarded=forwarded
+    )
 
 
-def _same_commit(repo: GitRepo, sha: str, tree: str, parent: str, message: str, author: str | None) -> bool:
+def _same_commit(
+    repo: GitRepo, sha: str, tree: str, parent: str, message: str, author: str | None
+) -> bool:
     head, _, body = repo.text("show", "-s", "--format=%T %P%n%an <%ae>%n%B", sha).partition("\n")
     who, _, text = body.partition("\n")
-    return head == f"{tree} {parent}" and text.rstrip("\n") == message.rstrip("\n") and author in (None, who)
+    return (
+        head == f"{tree} {parent}"
+        and text.rstrip("\n") == message.rstrip("\n")
+        and author in (None, who)
+    )
 
 
 def _record_forwarded(project: Project, name: str, value: str) -> None:
@@ -249,16 +277,25 @@ def open_pr(result: PrResult) -> str | None:
 def render_text(result: PrResult) -> str:
     files = "\n".join(f"  {f.path}  +{f.added} -{f.removed}" for f in result.files)
     if result.dry_run:
-        return (f"would create {result.branch} on upstream {result.base} ({result.base_commit[:12]})\n{files}\n\n"
-                + "\n".join(f"    {ln}" for ln in result.message.splitlines()) + f"\n\n{result.diff}")
+        return (
+            f"would create {result.branch} on upstream {result.base} ({result.base_commit[:12]})\n{files}\n\n"
+            + "\n".join(f"    {ln}" for ln in result.message.splitlines())
+            + f"\n\n{result.diff}"
+        )
     head = f"{result.branch}: {(result.commit or '?')[:12]} on upstream {result.base} ({result.base_commit[:12]})"
     lines = [head, files]
     if result.range_diff:
-        lines += [f"changed since {result.previous[:12] if result.previous else '?'}:", result.range_diff.rstrip()]
+        lines += [
+            f"changed since {result.previous[:12] if result.previous else '?'}:",
+            result.range_diff.rstrip(),
+        ]
     if result.pushed:
         lines.append(f"pushed to {result.remote}; Forwarded: {result.forwarded}")
     if result.compare_url:
-        lines += [f"open the pull request: {result.compare_url}", f"or: {shlex.join(result.gh_command)}"]
+        lines += [
+            f"open the pull request: {result.compare_url}",
+            f"or: {shlex.join(result.gh_command)}",
+        ]
     return "\n".join(lines)
 
 

@@ -46,7 +46,11 @@ class Project:
 
     @property
     def checkout(self) -> Path:
-        return (self.root / self.config.path).resolve() if not Path(self.config.path).is_absolute() else Path(self.config.path)
+        return (
+            (self.root / self.config.path).resolve()
+            if not Path(self.config.path).is_absolute()
+            else Path(self.config.path)
+        )
 
     def overlay_path(self, name: str) -> Path:
         return self.overlays_dir / f"{name}.patch"
@@ -79,7 +83,9 @@ class Project:
         return self._read_overlay(name)
 
     def _read_overlay(self, name: str) -> ov.Overlay:
-        return ov.parse(name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root)))
+        return ov.parse(
+            name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root))
+        )
 
     def overlays(self) -> tuple[ov.Overlay, ...]:
         return tuple(self._read_overlay(name) for name in self.series())  # the series read once
@@ -119,7 +125,10 @@ class Project:
         atomic_write(self.series_path, reorder_series(old, list(names)))
 
     def hashes(self) -> dict[str, str]:
-        return {n: ov.file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape")) for n in self.series()}
+        return {
+            n: ov.file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape"))
+            for n in self.series()
+        }
 
 
 def _entry(line: str) -> str:
@@ -134,7 +143,7 @@ def reorder_series(old: str, names: list[str]) -> str:
     out: list[str | None] = [ln if not _entry(ln) else None for ln in lines]
     for slot, name in zip(slots, names):
         out[slot] = original.get(name, name)
-    tail = [original.get(n, n) for n in names[len(slots):]]
+    tail = [original.get(n, n) for n in names[len(slots) :]]
     return "".join(f"{ln}\n" for ln in [*(x for x in out if x is not None), *tail])
 
 

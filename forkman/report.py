@@ -42,7 +42,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], colours: Sequen
 
 
 def status_text(report: StatusReport, colour: bool = False) -> str:
-    head = f"upstream {report.url} at {report.ref} ({report.commit[:12]})\ncheckout {report.checkout}"
+    head = (
+        f"upstream {report.url} at {report.ref} ({report.commit[:12]})\ncheckout {report.checkout}"
+    )
     if not report.overlays:
         body = "no overlays yet: edit files in the checkout, then `forkman overlay capture NAME`"
     else:
@@ -50,11 +52,15 @@ def status_text(report: StatusReport, colour: bool = False) -> str:
             (o.name, o.state, f"+{o.added} -{o.removed}", ", ".join(o.files), o.detail)
             for o in report.overlays
         ]
-        body = table(("overlay", "state", "lines", "files", "detail"), rows, colour=colour, state_column=1)
+        body = table(
+            ("overlay", "state", "lines", "files", "detail"), rows, colour=colour, state_column=1
+        )
     lines = [head, "", body, ""]
     if report.uncaptured:
         lines.append(paint("uncaptured edits: ", "red", colour) + ", ".join(report.uncaptured))
-        lines.append("  capture them with `forkman overlay capture NAME` or `forkman overlay refresh NAME`")
+        lines.append(
+            "  capture them with `forkman overlay capture NAME` or `forkman overlay refresh NAME`"
+        )
     else:
         lines.append("uncaptured edits: none")
     for warning in report.warnings:
@@ -66,9 +72,14 @@ def status_json(report: StatusReport) -> str:
     """The stable object documented in README ("overlay status --json")."""
     data: dict[str, Any] = {
         "version": JSON_VERSION,
-        "upstream": {"url": report.url, "ref": report.ref, "commit": report.commit,
-                     "checkout": report.checkout, "head": report.head,
-                     "at_pin": report.head == report.commit},  # fmt: skip
+        "upstream": {
+            "url": report.url,
+            "ref": report.ref,
+            "commit": report.commit,
+            "checkout": report.checkout,
+            "head": report.head,
+            "at_pin": report.head == report.commit,
+        },
         "overlays": [asdict(o) | {"files": list(o.files)} for o in report.overlays],
         "uncaptured": list(report.uncaptured),
         "warnings": list(report.warnings),
@@ -79,10 +90,22 @@ def status_json(report: StatusReport) -> str:
 
 # -- sync --------------------------------------------------------------------------------------
 def _sync_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in results:
-        where = ", ".join(f"{h.path}:{h.start}-{h.end}" for h in r.hunks) if r.hunks else ", ".join(r.files)
-        rows.append((r.name, r.state, f"+{r.added} -{r.removed}" if r.added or r.removed else "", where, r.detail))
+        where = (
+            ", ".join(f"{h.path}:{h.start}-{h.end}" for h in r.hunks)
+            if r.hunks
+            else ", ".join(r.files)
+        )
+        rows.append(
+            (
+                r.name,
+                r.state,
+                f"+{r.added} -{r.removed}" if r.added or r.removed else "",
+                where,
+                r.detail,
+            )
+        )
     return rows
 
 
@@ -129,12 +152,19 @@ def sync_json(report: Any) -> str:
         "current": report.current,
         "overlays": [
             {
-                "name": r.name, "state": r.state, "files": list(r.files), "added": r.added, "removed": r.removed,
-                "detail": r.detail, "cause": r.cause, "blocked_by": list(r.blocked_by), "reused": list(r.reused),
+                "name": r.name,
+                "state": r.state,
+                "files": list(r.files),
+                "added": r.added,
+                "removed": r.removed,
+                "detail": r.detail,
+                "cause": r.cause,
+                "blocked_by": list(r.blocked_by),
+                "reused": list(r.reused),
                 "hunks": [{"path": h.path, "start": h.start, "end": h.end} for h in r.hunks],
             }
             for r in report.results
-        ],  # fmt: skip
+        ],
         "warnings": list(report.warnings),
     }
     return json.dumps(data, indent=2)
@@ -149,6 +179,15 @@ def sync_markdown(report: Any) -> str:
         lines.append("| " + " | ".join(c.replace("|", "\\|") or " " for c in row) + " |")
     if report.warnings:
         lines += ["", "### Warnings", *[f"- {w}" for w in report.warnings]]
-    needs = [r.name for r in report.results if r.state in ("conflict", "blocked", "not-applicable", "check-failed")]
-    lines += ["", f"**Needs attention:** {', '.join(needs)}" if needs else "All overlays carried over cleanly."]
+    needs = [
+        r.name
+        for r in report.results
+        if r.state in ("conflict", "blocked", "not-applicable", "check-failed")
+    ]
+    lines += [
+        "",
+        f"**Needs attention:** {', '.join(needs)}"
+        if needs
+        else "All overlays carried over cleanly.",
+    ]
     return "\n".join(lines) + "\n"

@@ -81,12 +81,21 @@ def status(project: Project) -> StatusReport:
     warnings: list[str] = []
     if not project.checkout.exists():
         rows = tuple(
-            OverlayStatus(o.name, o.subject, o.files, sum(c.added for c in o.changes),
-                          sum(c.removed for c in o.changes), UNKNOWN, "no checkout")  # fmt: skip
+            OverlayStatus(
+                o.name,
+                o.subject,
+                o.files,
+                sum(c.added for c in o.changes),
+                sum(c.removed for c in o.changes),
+                UNKNOWN,
+                "no checkout",
+            )
             for o in overlays
         )
         warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
-        return StatusReport(lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings))
+        return StatusReport(
+            lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)
+        )
     with GitRepo(project.checkout) as repo:
         head = repo.head()
         if head != lock.commit:
@@ -97,8 +106,15 @@ def status(project: Project) -> StatusReport:
             stack = load_stack(repo, lock.commit, overlays)
             found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
     rows = tuple(
-        OverlayStatus(o.name, o.subject, o.files, sum(c.added for c in o.changes),
-                      sum(c.removed for c in o.changes), state, detail)  # fmt: skip
+        OverlayStatus(
+            o.name,
+            o.subject,
+            o.files,
+            sum(c.added for c in o.changes),
+            sum(c.removed for c in o.changes),
+            state,
+            detail,
+        )
         for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))
     )
     return StatusReport(lock.url, lock.ref, lock.commit, str(project.checkout), head, rows,

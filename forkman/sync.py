@@ -7,13 +7,20 @@ import contextlib
 import json
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import Any
 
 from forkman import merge
-from forkman.checkout import drift, ensure_links, link_targets, read_worktree, write_record, write_worktree
+from forkman.checkout import (
+    drift,
+    ensure_links,
+    link_targets,
+    read_worktree,
+    write_record,
+    write_worktree,
+)
 from forkman.config import atomic_write
 from forkman.errors import DirtyCheckout, ForkmanError, SyncStateError
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
@@ -21,7 +28,18 @@ from forkman.overlay import parse, render
 from forkman.project import Project
 from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
-from forkman.syncplan import CHECK_FAILED, CONFLICT, DROPPED, GONE, SKIPPED, UPSTREAMED, OverlayResult, Plan, PlanInput, plan
+from forkman.syncplan import (
+    CHECK_FAILED,
+    CONFLICT,
+    DROPPED,
+    GONE,
+    SKIPPED,
+    UPSTREAMED,
+    OverlayResult,
+    Plan,
+    PlanInput,
+    plan,
+)
 from forkman.upstream import fetch_upstream, open_checkout
 
 
@@ -44,11 +62,16 @@ class SyncReport:
 
 
 def _encode(states: State) -> dict[str, list[str] | None]:
-    return {p: None if s is None else [s.mode, base64.b64encode(s.data).decode()] for p, s in states.items()}
+    return {
+        p: None if s is None else [s.mode, base64.b64encode(s.data).decode()]
+        for p, s in states.items()
+    }
 
 
 def _decode(data: dict[str, list[str] | None]) -> State:
-    return {p: None if v is None else FileState(base64.b64decode(v[1]), v[0]) for p, v in data.items()}
+    return {
+        p: None if v is None else FileState(base64.b64decode(v[1]), v[0]) for p, v in data.items()
+    }
 
 
 class Journal:
@@ -170,7 +193,7 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
             if fetch:
                 fetch_upstream(repo, project.config.url, progress)
             ref, commit = _resolve_target(repo, project, to, pre)
-            data = {"from": {"ref": lock.ref, "commit": lock.commit}, "to": {"ref": ref, "commit": commit},
+            data: dict[str, Any] = {"from": {"ref": lock.ref, "commit": lock.commit}, "to": {"ref": ref, "commit": commit},
                     "head": repo.head(), "overrides": {}, "skipped": [], "warnings": [], "resolutions": []}  # fmt: skip
             if commit == lock.commit and not check:
                 return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
@@ -180,7 +203,9 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
                 changed = pool.submit(repo.changed_paths) if not check else None
                 the_plan = plan(inputs)
             if check or changed is None:
-                return SyncReport(lock.ref, lock.commit, ref, commit, "check", the_plan.results), the_plan
+                return SyncReport(
+                    lock.ref, lock.commit, ref, commit, "check", the_plan.results
+                ), the_plan
             old = build_stack(inputs.old_base, overlays)
             if repo.head() != lock.commit:
                 raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]}",
@@ -192,7 +217,9 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
         return _execute(project, repo, journal, the_plan), the_plan
 
 
-def resume(project: Project, *, skip: bool = False, progress: ProgressFn | None = None) -> SyncReport:
+def resume(
+    project: Project, *, skip: bool = False, progress: ProgressFn | None = None
+) -> SyncReport:
     """`--continue` (and `--skip`): take the person's resolution into the overlay, and go on."""
     journal = Journal(project)
     data = journal.load()
@@ -205,7 +232,7 @@ def resume(project: Project, *, skip: bool = False, progress: ProgressFn | None 
             conflicts = before.conflicts.get(current, ())
             if not skip and not conflicts:
                 raise SyncStateError(f"overlay '{current}' cannot be carried to {data['to']['ref']} as it is",
-                                     hint=f"leave it out with `forkman sync --skip` (its file is kept) "
+                                     hint="leave it out with `forkman sync --skip` (its file is kept) "
                                      "or give up with `forkman sync --abort`")  # fmt: skip
             if skip:
                 data["skipped"].append(current)
@@ -225,7 +252,7 @@ def resume(project: Project, *, skip: bool = False, progress: ProgressFn | None 
 
 def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, before: Plan,  # type: ignore[type-arg]
                      conflicts: tuple) -> dict:  # type: ignore[type-arg]  # fmt: skip
-    files = [r for r in before.results if r.name == name][0].files
+    files = next(r for r in before.results if r.name == name).files
     on_disk = read_worktree(project.checkout, files)
     marked = [p for p, s in on_disk.items() if s is not None and merge.has_markers(s.data)]
     if marked:
@@ -235,11 +262,18 @@ def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, bef
     for conflict in conflicts:
         state = on_disk.get(conflict.path)
         resolved = state.data.decode("utf-8", "surrogateescape") if state else ""
-        found = merge.extract_resolutions(conflict.merged.decode("utf-8", "surrogateescape"), resolved)
+        found = merge.extract_resolutions(
+            conflict.merged.decode("utf-8", "surrogateescape"), resolved
+        )
         if found is None:
-            warnings.append(f"{name}: could not record the resolution of {conflict.path} (lines around it changed)")
+            warnings.append(
+                f"{name}: could not record the resolution of {conflict.path} (lines around it changed)"
+            )
             whole = tuple(resolved.splitlines(keepends=True))
-            found = [(region, whole) for region in merge.regions(conflict.merged.decode("utf-8", "surrogateescape"))]
+            found = [
+                (region, whole)
+                for region in merge.regions(conflict.merged.decode("utf-8", "surrogateescape"))
+            ]
             record = False
         else:
             record = True
@@ -252,10 +286,18 @@ def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, bef
                                             "lines": list(lines)})  # fmt: skip
             upstream_lost, overlay_lost = merge.lost_lines(region, lines)
             for line in upstream_lost:
-                warnings.append(f"{name}: {conflict.path}: the resolution drops a line upstream added: {line}")
+                warnings.append(
+                    f"{name}: {conflict.path}: the resolution drops a line upstream added: {line}"
+                )
             for line in overlay_lost:
-                warnings.append(f"{name}: {conflict.path}: the resolution drops a line the overlay added: {line}")
-    return {**data, "overrides": {**data["overrides"], name: _encode(on_disk)}, "warnings": warnings}
+                warnings.append(
+                    f"{name}: {conflict.path}: the resolution drops a line the overlay added: {line}"
+                )
+    return {
+        **data,
+        "overrides": {**data["overrides"], name: _encode(on_disk)},
+        "warnings": warnings,
+    }
 
 
 def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: ignore[type-arg]
@@ -301,7 +343,9 @@ def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) 
     return _report(data, "done", the_plan)
 
 
-def _show_conflict(project: Project, repo: GitRepo, data: dict, the_plan: Plan, stop: OverlayResult) -> None:  # type: ignore[type-arg]
+def _show_conflict(
+    project: Project, repo: GitRepo, data: dict, the_plan: Plan, stop: OverlayResult
+) -> None:  # type: ignore[type-arg]
     """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
     repo.run("checkout", "-q", "--force", "--detach", data["to"]["commit"])
     backup = _decode(data["checkout_backup"])
@@ -311,7 +355,12 @@ def _show_conflict(project: Project, repo: GitRepo, data: dict, the_plan: Plan, 
         if result.name == stop.name:
             break
     conflicts = the_plan.conflicts.get(stop.name, ())
-    desired.update({c.path: FileState(c.merged, (c.overlay or c.upstream or FileState(b"")).mode) for c in conflicts})
+    desired.update(
+        {
+            c.path: FileState(c.merged, (c.overlay or c.upstream or FileState(b"")).mode)
+            for c in conflicts
+        }
+    )
     write_worktree(project.checkout, desired)
     info = []
     for c in conflicts:
@@ -329,11 +378,22 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
         failures = []
         for check in project.config.checks:
             if check.overlay == result.name and check.run and result.state not in GONE:
-                proc = subprocess.run(check.run, shell=True, cwd=project.checkout, capture_output=True, text=True)
+                proc = subprocess.run(
+                    check.run,
+                    shell=True,
+                    cwd=project.checkout,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
                 if proc.returncode:
-                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [
+                        f"exit {proc.returncode}"
+                    ]
                     failures.append(f"`{check.run}` failed: {tail[0]}")
-        results.append(replace(result, state=CHECK_FAILED, detail="; ".join(failures)) if failures else result)
+        results.append(
+            replace(result, state=CHECK_FAILED, detail="; ".join(failures)) if failures else result
+        )
     return replace(the_plan, results=tuple(results))
 
 
@@ -380,4 +440,10 @@ def abort(project: Project) -> SyncReport:
         shutil.copytree(backup / "overlays", project.overlays_dir, symlinks=True)
     atomic_write(project.lock_path, (backup / "forkman.lock").read_bytes())
     shutil.rmtree(journal.dir, ignore_errors=True)
-    return SyncReport(data["from"]["ref"], data["from"]["commit"], data["to"]["ref"], data["to"]["commit"], "aborted")
+    return SyncReport(
+        data["from"]["ref"],
+        data["from"]["commit"],
+        data["to"]["ref"],
+        data["to"]["commit"],
+        "aborted",
+    )

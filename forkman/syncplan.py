@@ -53,7 +53,9 @@ class OverlayResult:
     removed: int = 0
     detail: str = ""
     hunks: tuple[Hunk, ...] = ()
-    cause: str | None = None  # for conflicts: "upstream", or "earlier" when an earlier overlay is why
+    cause: str | None = (
+        None  # for conflicts: "upstream", or "earlier" when an earlier overlay is why
+    )
     blocked_by: tuple[str, ...] = ()
     reused: tuple[str, ...] = ()  # keys of recorded resolutions applied
     warnings: tuple[str, ...] = ()
@@ -67,7 +69,9 @@ class PlanInput:
     old_base: State
     new_base: State
     overlays_dir: Path
-    overrides: Mapping[str, State] = field(default_factory=dict)  # a person's resolutions, by overlay
+    overrides: Mapping[str, State] = field(
+        default_factory=dict
+    )  # a person's resolutions, by overlay
     skipped: frozenset[str] = frozenset()
     checks: tuple[Check, ...] = ()
 
@@ -128,7 +132,9 @@ def _merge(path: str, base: FileState | None, ours: FileState | None, theirs: Fi
     if not merge.regions(text):
         merged = FileState(text.encode("utf-8", "surrogateescape"), mode)
         return merged, None, used, merged
-    stand_in = merge_file(base.data if base else b"", ours.data, theirs.data, labels, favor="theirs")
+    stand_in = merge_file(
+        base.data if base else b"", ours.data, theirs.data, labels, favor="theirs"
+    )
     conflict = FileConflict(path, text.encode("utf-8", "surrogateescape"), base, ours, theirs)
     return None, conflict, used, FileState(stand_in.data, mode)
 
@@ -197,7 +203,9 @@ def plan(inp: PlanInput) -> Plan:
         overlay, name = step.overlay, step.overlay.name
         files = tuple(step.after) or overlay.files
         if name in inp.skipped:
-            results.append(OverlayResult(name, SKIPPED, files, detail="left out of this sync (--skip)"))
+            results.append(
+                OverlayResult(name, SKIPPED, files, detail="left out of this sync (--skip)")
+            )
             continue
         if not step.applies:
             troubled[name] = set(files)
@@ -216,7 +224,11 @@ def plan(inp: PlanInput) -> Plan:
             if path in override:
                 after[path] = stand_in[path] = override[path]
                 continue
-            if chain.get(path) is None and step.before[path] is not None and inp.old_base.get(path) is not None:
+            if (
+                chain.get(path) is None
+                and step.before[path] is not None
+                and inp.old_base.get(path) is not None
+            ):
                 gone.append(path)
                 continue
             early = done.get((name, path)) if chain.get(path) == inp.new_base.get(path) else None
@@ -259,9 +271,11 @@ def plan(inp: PlanInput) -> Plan:
     diffs = dict(zip((m.index for m in fresh), diff_many([(m.before, m.after) for m in fresh])))
     refreshed: dict[str, Overlay] = {}
     for m in merged:
-        results[m.index], overlay = _judge(m, m.overlay.diff if m.unchanged else diffs[m.index], inp.new_ref)
-        if overlay is not None:
-            refreshed[m.overlay.name] = overlay
+        results[m.index], kept = _judge(
+            m, m.overlay.diff if m.unchanged else diffs[m.index], inp.new_ref
+        )
+        if kept is not None:
+            refreshed[m.overlay.name] = kept
     final = _run_pattern_checks([r for r in results if r is not None], inp.checks, chain)
     return Plan(tuple(final), refreshed, chain, prefix, conflicts)
 
@@ -296,18 +310,26 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
     return OverlayResult(name, state, m.files, added, removed, detail, reused=m.used), new
 
 
-def _run_pattern_checks(results: list[OverlayResult], checks: tuple[Check, ...], final: State) -> list[OverlayResult]:
+def _run_pattern_checks(
+    results: list[OverlayResult], checks: tuple[Check, ...], final: State
+) -> list[OverlayResult]:
     out = []
     for result in results:
         failures = []
         for check in checks:
-            if check.overlay != result.name or not check.pattern or result.state in NEEDS_ACTION | {SKIPPED}:
+            if (
+                check.overlay != result.name
+                or not check.pattern
+                or result.state in NEEDS_ACTION | {SKIPPED}
+            ):
                 continue
             state = final.get(check.path or "")
             text = state.data.decode("utf-8", "surrogateescape") if state else ""
             if not re.search(check.pattern, text, re.MULTILINE):
                 failures.append(f"{check.path} lacks /{check.pattern}/")
         if failures:
-            result = replace(result, state=CHECK_FAILED, detail="check failed: " + "; ".join(failures))
+            result = replace(
+                result, state=CHECK_FAILED, detail="check failed: " + "; ".join(failures)
+            )
         out.append(result)
     return out

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forkman import gitrepo
-from forkman.checkout import drift, ensure_links, link_targets, load_stack, write_record, write_worktree
+from forkman.checkout import (
+    drift,
+    ensure_links,
+    link_targets,
+    load_stack,
+    write_record,
+    write_worktree,
+)
 from forkman.config import (
     CONFIG_FILE,
     LOCK_FILE,
@@ -87,7 +94,9 @@ def init(
             warnings.append(f"the checkout's remotes ({listing}) differ from --upstream {url}; "
                             "forkman fetches from the URL in forkman.yaml")  # fmt: skip
     else:
-        repo = gitrepo.clone(url, checkout, filter_spec=filter_spec, sparse=sparse, progress=progress)
+        repo = gitrepo.clone(
+            url, checkout, filter_spec=filter_spec, sparse=sparse, progress=progress
+        )
         cloned = True
     try:
         ref = ref or newest_release(repo.tags(), release_pattern)
@@ -130,16 +139,22 @@ def _ignore_checkout(root: Path, checkout: Path) -> None:
     text = gitignore.read_text() if gitignore.exists() else ""
     entry = f"/{rel.as_posix()}/"
     if entry not in text.splitlines():
-        atomic_write(gitignore, text + ("" if not text or text.endswith("\n") else "\n") + entry + "\n")
+        atomic_write(
+            gitignore, text + ("" if not text or text.endswith("\n") else "\n") + entry + "\n"
+        )
 
 
-def open_checkout(project: Project, lock: Lock, progress: ProgressFn | None = None) -> tuple[GitRepo, bool]:
+def open_checkout(
+    project: Project, lock: Lock, progress: ProgressFn | None = None
+) -> tuple[GitRepo, bool]:
     """The checkout, cloned first when missing; the pinned commit fetched when absent."""
     checkout = project.checkout
     cloned = False
     if not checkout.exists() or not any(checkout.iterdir()):
         cfg = project.config
-        repo = gitrepo.clone(cfg.url, checkout, filter_spec=cfg.filter, sparse=cfg.sparse, progress=progress)
+        repo = gitrepo.clone(
+            cfg.url, checkout, filter_spec=cfg.filter, sparse=cfg.sparse, progress=progress
+        )
         cloned = True
     else:
         repo = GitRepo(checkout)
@@ -179,7 +194,11 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         found = drift(repo, stack, ignore=link_targets(project))
         if found.paths:
             raise DirtyCheckout(str(project.checkout), list(found.paths), "apply")
-        stale = [p for p in repo.changed_paths() if p not in stack.final and p not in link_targets(project)]
+        stale = [
+            p
+            for p in repo.changed_paths()
+            if p not in stack.final and p not in link_targets(project)
+        ]
         desired = dict(repo.read_tree_files(lock.commit, stale))
         moved = head != lock.commit
         if moved:

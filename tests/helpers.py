@@ -132,7 +132,14 @@ def make_app(app: Path, upstream: Path | str, names: tuple[str, ...] = tuple(OVE
              blocks: bool = False) -> Project:  # fmt: skip
     """`forkman init` on the example upstream at REF (with BLOCKS: our blocks folder linked in),
     then each overlay in NAMES edited in the checkout and captured, then committed."""
-    init(app, url=str(upstream), ref=ref, path=CHECKOUT, release_pattern=RELEASE_PATTERN, pr_branch=PR_BRANCH)
+    init(
+        app,
+        url=str(upstream),
+        ref=ref,
+        path=CHECKOUT,
+        release_pattern=RELEASE_PATTERN,
+        pr_branch=PR_BRANCH,
+    )
     if blocks:
         config = app / "forkman.yaml"
         link = f"links:\n  - source: blocks/customized\n    target: {BLOCKS}/customized\n"

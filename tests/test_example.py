@@ -30,8 +30,9 @@ OVERLAY_FILES = {"loader-symlink": BLOCKS_INIT, "llm-models": LLM_PY, "cost-conf
 
 
 def show(repo: Path, rev: str, path: str) -> str:
-    out = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=repo, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["git", "show", f"{rev}:{path}"], cwd=repo, capture_output=True, text=True, check=True
+    )
     return out.stdout
 
 
@@ -47,8 +48,13 @@ def merge_file(tmp: Path, base: str, ours: str, theirs: str) -> tuple[int, str]:
     """3-way merge with `git merge-file`; returns (number of conflicts, merged text)."""
     for name, text in (("base", base), ("ours", ours), ("theirs", theirs)):
         (tmp / name).write_text(text)
-    proc = subprocess.run(["git", "merge-file", "-p", "ours", "base", "theirs"], cwd=tmp,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "merge-file", "-p", "ours", "base", "theirs"],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode >= 0, proc.stderr
     return proc.returncode, proc.stdout
 
@@ -79,7 +85,8 @@ def test_commit_dates_one_day_per_commit(upstream: Path) -> None:
     assert dates[0] == "2025-06-01T12:00:00+00:00 2025-06-01T12:00:00+00:00"
     assert [d.split()[0][:10] for d in dates] == [f"2025-06-0{i}" for i in range(1, 7)]
     assert set(git(upstream, "log", "--format=%an <%ae>|%cn <%ce>", PR_BRANCH).splitlines()) == {
-        "AutoGPT Upstream <upstream@example.com>|AutoGPT Upstream <upstream@example.com>"}
+        "AutoGPT Upstream <upstream@example.com>|AutoGPT Upstream <upstream@example.com>"
+    }
 
 
 @pytest.mark.parametrize("rev", [*RELEASES, PR_BRANCH])
@@ -87,8 +94,12 @@ def test_python_compiles_at_every_release(upstream: Path, rev: str) -> None:
     files = git(upstream, "ls-tree", "-r", "--name-only", rev).splitlines()
     py_files = [f for f in files if f.endswith(".py")]
     assert {BLOCKS_INIT, LLM_PY, COST_CONFIG} <= set(py_files)
-    assert {"README.md", "docs/index.md", "classic/README.md",
-            "autogpt_platform/frontend/package.json"} <= set(files)
+    assert {
+        "README.md",
+        "docs/index.md",
+        "classic/README.md",
+        "autogpt_platform/frontend/package.json",
+    } <= set(files)
     for path in py_files:
         compile(show(upstream, rev, path), f"{rev}:{path}", "exec")
 
@@ -99,7 +110,8 @@ def test_release_contents(upstream: Path) -> None:
     assert 'def load_all_blocks() -> dict[str, type["Block"]]:' in loader
     assert 'ModelMetadata("ollama", 8192, None),' in show(upstream, BASE, LLM_PY)
     assert 'ModelMetadata("ollama", 8192, None, "Llama 3.2", "Ollama", 1)' in show(
-        upstream, V0610, LLM_PY)
+        upstream, V0610, LLM_PY
+    )
     assert 'O3_MINI = "o3-mini"' not in show(upstream, BASE, LLM_PY)
     assert 'O3_MINI = "o3-mini"' in show(upstream, V069, LLM_PY)
     assert "iteration.py" in git(upstream, "ls-tree", "-r", "--name-only", V069)
@@ -129,7 +141,8 @@ def test_edit_results(upstream: Path) -> None:
     assert llm[j + 1] == '    LlmModel.OLLAMA_QWEN2_5_7B: ModelMetadata("ollama", 32768, None),'
     cost = files[COST_CONFIG].splitlines()
     assert cost[cost.index("    LlmModel.OLLAMA_DOLPHIN: 1,") + 1] == (
-        "    LlmModel.OLLAMA_QWEN2_5_7B: 1,")
+        "    LlmModel.OLLAMA_QWEN2_5_7B: 1,"
+    )
     assert 'glob.glob(f"{current_dir}/**/*.py", recursive=True)' in files[BLOCKS_INIT]
 
 
@@ -142,8 +155,10 @@ def test_edited_loader_follows_symlinks(upstream: Path, tmp_path: Path) -> None:
     (custom / "my_block.py").write_text("")
     (blocks / "customized").symlink_to(custom, target_is_directory=True)
     found = {}
-    for label, source in (("new", (upstream / BLOCKS_INIT).read_text()),
-                          ("old", show(upstream, BASE, BLOCKS_INIT))):
+    for label, source in (
+        ("new", (upstream / BLOCKS_INIT).read_text()),
+        ("old", show(upstream, BASE, BLOCKS_INIT)),
+    ):
         code = source.split("for module in modules:")[0].replace("Path(__file__)", "Path(init)")
         scope = {"init": str(blocks / "__init__.py")}
         exec(compile(code, label, "exec"), scope)  # noqa: S102 - our own fixture code
@@ -168,17 +183,22 @@ def test_edits_fail_loudly_without_anchor(upstream: Path) -> None:
 
 
 # --------------------------------------------------------------------------- 3-way merges
-@pytest.mark.parametrize(("target", "conflicting"), [
-    (V069, set()),
-    (V0610, {BLOCKS_INIT, LLM_PY}),
-    (RC, {BLOCKS_INIT, LLM_PY}),
-])
-def test_merge_file_onto_release(upstream: Path, tmp_path: Path, target: str,
-                                 conflicting: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("target", "conflicting"),
+    [
+        (V069, set()),
+        (V0610, {BLOCKS_INIT, LLM_PY}),
+        (RC, {BLOCKS_INIT, LLM_PY}),
+    ],
+)
+def test_merge_file_onto_release(
+    upstream: Path, tmp_path: Path, target: str, conflicting: set[str]
+) -> None:
     ours = edited_at_base(upstream)
     for path, text in ours.items():
-        conflicts, merged = merge_file(tmp_path, show(upstream, BASE, path), text,
-                                       show(upstream, target, path))
+        conflicts, merged = merge_file(
+            tmp_path, show(upstream, BASE, path), text, show(upstream, target, path)
+        )
         assert (conflicts > 0) == (path in conflicting), path
         if not conflicts:
             compile(merged, path, "exec")
@@ -193,10 +213,13 @@ def test_v069_moves_lines_but_merges(upstream: Path) -> None:
     assert git(upstream, "diff", "--name-only", BASE, V069).split() != []
 
 
-@pytest.mark.parametrize(("target", "conflicting"), [
-    (V069, set()),
-    (V0610, {"loader-symlink", "llm-models"}),
-])
+@pytest.mark.parametrize(
+    ("target", "conflicting"),
+    [
+        (V069, set()),
+        (V0610, {"loader-symlink", "llm-models"}),
+    ],
+)
 def test_cherry_pick_overlays(upstream: Path, target: str, conflicting: set[str]) -> None:
     git(upstream, "checkout", "-q", "-b", "overlays", BASE)
     commits = {}
@@ -222,13 +245,16 @@ def ref_hashes(repo: Path) -> str:
     return git(repo, "for-each-ref", "--format=%(objectname) %(refname)")
 
 
-def test_hashes_identical_across_builds(tmp_path: Path, upstream: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hashes_identical_across_builds(
+    tmp_path: Path, upstream: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = build_upstream(tmp_path / "one")
     # a hostile user environment must not change anything
     hostile = tmp_path / "hostile.gitconfig"
-    hostile.write_text("[user]\n\tname = Mallory\n[init]\n\tdefaultBranch = trunk\n"
-                       "[commit]\n\tgpgsign = true\n[core]\n\tautocrlf = true\n")
+    hostile.write_text(
+        "[user]\n\tname = Mallory\n[init]\n\tdefaultBranch = trunk\n"
+        "[commit]\n\tgpgsign = true\n[core]\n\tautocrlf = true\n"
+    )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(hostile))
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Mallory")
     monkeypatch.setenv("GIT_COMMITTER_DATE", "2030-01-01T00:00:00+00:00")
@@ -240,14 +266,21 @@ def test_hashes_identical_across_builds(tmp_path: Path, upstream: Path,
 
 def test_commit_files(upstream: Path) -> None:
     before = git(upstream, "rev-parse", "HEAD")
-    sha = commit_files(upstream, "Release v0.6.12", {"docs/index.md": None, "NEW.md": "new\n"},
-                       tag="autogpt-platform-beta-v0.6.12", branch="release")
+    sha = commit_files(
+        upstream,
+        "Release v0.6.12",
+        {"docs/index.md": None, "NEW.md": "new\n"},
+        tag="autogpt-platform-beta-v0.6.12",
+        branch="release",
+    )
     assert git(upstream, "symbolic-ref", "--short", "HEAD") == "master"  # HEAD stays put
     assert git(upstream, "rev-parse", "HEAD") == before
     assert git(upstream, "rev-parse", "autogpt-platform-beta-v0.6.12^{commit}") == sha
     assert git(upstream, "rev-parse", "release") == sha
     assert git(upstream, "diff", "--name-status", before, sha).splitlines() == [
-        "A\tNEW.md", "D\tdocs/index.md"]
+        "A\tNEW.md",
+        "D\tdocs/index.md",
+    ]
     assert git(upstream, "log", "-1", "--format=%aI", sha) == "2025-06-07T12:00:00+00:00"
     # on the current branch
     sha2 = commit_files(upstream, "tweak", {"README.md": "hi\n"})
@@ -259,22 +292,26 @@ def test_upstream_can_adopt_our_change(upstream: Path) -> None:
     """Tests can make a release where upstream adds qwen2.5 itself, exactly as we did."""
     files = edited_at_base(upstream)
     git(upstream, "checkout", "-q", "-f", "-b", "adopt", BASE)
-    sha = commit_files(upstream, "feat: add qwen2.5", {LLM_PY: files[LLM_PY]},
-                       tag="autogpt-platform-beta-v0.6.8-1")
+    sha = commit_files(
+        upstream, "feat: add qwen2.5", {LLM_PY: files[LLM_PY]}, tag="autogpt-platform-beta-v0.6.8-1"
+    )
     assert show(upstream, sha, LLM_PY) == files[LLM_PY]
 
 
 # --------------------------------------------------------------------------- fixtures
-def test_sealed_environment_and_fixtures(hermetic_seal: Path, app_repo: Path,
-                                         bare_fork: Path) -> None:
+def test_sealed_environment_and_fixtures(
+    hermetic_seal: Path, app_repo: Path, bare_fork: Path
+) -> None:
     def sealed_git(cwd: Path, *args: str) -> str:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     assert Path.home() == hermetic_seal
     assert sealed_git(app_repo, "config", "user.name") == "Forkman Tests"
     assert sealed_git(app_repo, "log", "--format=%an|%aI|%s") == (
-        "Forkman Tests|2025-01-01T00:00:00+00:00|Initial commit")
+        "Forkman Tests|2025-01-01T00:00:00+00:00|Initial commit"
+    )
     assert sealed_git(app_repo, "symbolic-ref", "--short", "HEAD") == "main"
     assert sealed_git(app_repo, "ls-files") == "README.md"
     assert sealed_git(bare_fork, "rev-parse", "--is-bare-repository") == "true"

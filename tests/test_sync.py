@@ -354,7 +354,9 @@ def test_sync_json_in_a_subprocess(project: Project) -> None:
     assert report["to"]["commit"] == git(project.checkout, "rev-parse", "HEAD").strip()
 
 
-def test_resolution_keeping_none_of_the_overlay_drops_it_not_upstreamed(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_resolution_keeping_none_of_the_overlay_drops_it_not_upstreamed(
+    project: Project, capsys
+) -> None:  # type: ignore[no-untyped-def]
     run(capsys, project)
     git(project.checkout, "checkout", "--ours", "--", BLOCKS_INIT)  # upstream's file, none of ours
     code, report = run(capsys, project, "--continue")
@@ -368,8 +370,10 @@ def test_resolution_keeping_none_of_the_overlay_drops_it_not_upstreamed(project:
     assert (project.overlays_dir / "llm-models.patch").exists()  # skipped: kept, out of the series
 
 
-def test_whole_file_resolution_still_warns_about_lost_upstream_lines(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_whole_file_resolution_still_warns_about_lost_upstream_lines(
+    project: Project, capsys
+) -> None:  # type: ignore[no-untyped-def]
     run(capsys, project)
     git(project.checkout, "checkout", "--theirs", "--", BLOCKS_INIT)  # the overlay's whole old file
-    code, report = run(capsys, project, "--continue")
+    _, report = run(capsys, project, "--continue")
     assert any("upstream added" in w and "load_all_blocks" in w for w in report["warnings"])

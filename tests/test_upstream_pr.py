@@ -72,15 +72,27 @@ def test_one_commit_on_dev_and_the_checkout_is_untouched(project: Project, upstr
     assert snapshot(checkout) == before
     dev = run_git(upstream, "rev-parse", PR_BRANCH).strip()
     assert result.base_commit == dev and ref(checkout, REF) == result.commit
-    assert run_git(checkout, "rev-list", "--parents", "-n", "1", REF).split() == [result.commit, dev]
+    assert run_git(checkout, "rev-list", "--parents", "-n", "1", REF).split() == [
+        result.commit,
+        dev,
+    ]
     assert run_git(checkout, "diff", "--name-only", dev, REF).split() == [COST_CONFIG]
     subject, body, _ = OVERLAYS["cost-config"]
     assert run_git(checkout, "show", "-s", "--format=%B", REF) == f"{subject}\n\n{body}\n\n"
-    assert run_git(checkout, "show", "-s", "--format=%an <%ae>", REF).strip() == "Forkman Tests <tests@example.com>"
+    assert (
+        run_git(checkout, "show", "-s", "--format=%an <%ae>", REF).strip()
+        == "Forkman Tests <tests@example.com>"
+    )
     added = run_git(checkout, "diff", dev, REF).splitlines()
-    assert [ln for ln in added if ln.startswith(("+ ", "- "))] == ["+    LlmModel.OLLAMA_QWEN2_5_7B: 1,"]
+    assert [ln for ln in added if ln.startswith(("+ ", "- "))] == [
+        "+    LlmModel.OLLAMA_QWEN2_5_7B: 1,"
+    ]
     assert [(f.path, f.added, f.removed) for f in result.files] == [(COST_CONFIG, 1, 0)]
-    assert body in result.body and f"`{COST_CONFIG}` (+1 -0)" in result.body and "forkman" in result.body
+    assert (
+        body in result.body
+        and f"`{COST_CONFIG}` (+1 -0)" in result.body
+        and "forkman" in result.body
+    )
     assert not result.pushed and result.forwarded is None
     # the same input again: the same commit, nothing to show
     again = prbranch.prepare(project, "cost-config")
@@ -90,14 +102,24 @@ def test_one_commit_on_dev_and_the_checkout_is_untouched(project: Project, upstr
 def test_dry_run_makes_nothing(project: Project) -> None:
     overlay_before, refs = project.overlay_text("cost-config"), heads(project.checkout)
     result = prbranch.prepare(project, "cost-config", dry_run=True)
-    assert result.commit is None and ref(project.checkout, REF) is None and heads(project.checkout) == refs
+    assert (
+        result.commit is None
+        and ref(project.checkout, REF) is None
+        and heads(project.checkout) == refs
+    )
     assert project.overlay_text("cost-config") == overlay_before
     text = prbranch.render_text(result)
-    assert BRANCH in text and OVERLAYS["cost-config"][0] in text and "+    LlmModel.OLLAMA_QWEN2_5_7B: 1," in text
+    assert (
+        BRANCH in text
+        and OVERLAYS["cost-config"][0] in text
+        and "+    LlmModel.OLLAMA_QWEN2_5_7B: 1," in text
+    )
 
 
 # -- pushing -----------------------------------------------------------------------------------
-def test_push_records_forwarded_and_a_second_run_updates_the_branch(project: Project, bare_fork: Path) -> None:
+def test_push_records_forwarded_and_a_second_run_updates_the_branch(
+    project: Project, bare_fork: Path
+) -> None:
     run_git(project.checkout, "remote", "add", "fork", str(bare_fork))
     first = prbranch.prepare(project, "cost-config", push=True, remote="fork")
     assert first.pushed and ref(bare_fork, REF) == first.commit
@@ -112,15 +134,23 @@ def test_push_records_forwarded_and_a_second_run_updates_the_branch(project: Pro
     assert second.commit != first.commit and second.previous == first.commit
     assert ref(bare_fork, REF) == second.commit == ref(project.checkout, REF)
     assert run_git(bare_fork, "rev-list", "--count", REF, f"^{second.base_commit}").strip() == "1"
-    assert "OLLAMA_QWEN2_5_7B: 2," in second.range_diff and "OLLAMA_QWEN2_5_7B: 1," in second.range_diff
+    assert (
+        "OLLAMA_QWEN2_5_7B: 2," in second.range_diff
+        and "OLLAMA_QWEN2_5_7B: 1," in second.range_diff
+    )
     assert "changed since" in prbranch.render_text(second)
 
 
 def test_github_fork_gets_a_compare_url_and_gh_command(hermetic_seal: Path, app_repo: Path, upstream: Path,
                                                        bare_fork: Path) -> None:  # fmt: skip
-    up_url, fork_url = "https://github.com/Significant-Gravitas/AutoGPT.git", "git@github.com:me/AutoGPT.git"
+    up_url, fork_url = (
+        "https://github.com/Significant-Gravitas/AutoGPT.git",
+        "git@github.com:me/AutoGPT.git",
+    )
     with open(hermetic_seal / ".gitconfig", "a") as config:  # both "GitHub" repos are local folders
-        config.write(f'[url "{upstream}"]\n\tinsteadOf = {up_url}\n[url "{bare_fork}"]\n\tinsteadOf = {fork_url}\n')
+        config.write(
+            f'[url "{upstream}"]\n\tinsteadOf = {up_url}\n[url "{bare_fork}"]\n\tinsteadOf = {fork_url}\n'
+        )
     project = make_app(app_repo, up_url)
     run_git(project.checkout, "remote", "add", "fork", fork_url)
     result = prbranch.prepare(project, "cost-config", push=True, remote="fork")
@@ -133,9 +163,14 @@ def test_github_fork_gets_a_compare_url_and_gh_command(hermetic_seal: Path, app_
 
 
 def test_compare_url_forms() -> None:
-    for fork in ("git@github.com:me/AutoGPT.git", "https://github.com/me/AutoGPT", "ssh://git@github.com/me/AutoGPT.git"):
-        assert prbranch.compare_url("https://github.com/Significant-Gravitas/AutoGPT", fork, "dev", "b") == (
-            "https://github.com/Significant-Gravitas/AutoGPT/compare/dev...me:b?expand=1")
+    for fork in (
+        "git@github.com:me/AutoGPT.git",
+        "https://github.com/me/AutoGPT",
+        "ssh://git@github.com/me/AutoGPT.git",
+    ):
+        assert prbranch.compare_url(
+            "https://github.com/Significant-Gravitas/AutoGPT", fork, "dev", "b"
+        ) == ("https://github.com/Significant-Gravitas/AutoGPT/compare/dev...me:b?expand=1")
     assert prbranch.compare_url("/srv/autogpt", "git@github.com:me/AutoGPT.git", "dev", "b") is None
 
 
@@ -147,7 +182,11 @@ def test_cli_push_to_a_path_prints_json(project: Project, bare_fork: Path) -> No
     assert data["branch"] == BRANCH and data["base"] == "dev" and data["pushed"] is True
     assert data["files"] == [{"path": COST_CONFIG, "added": 1, "removed": 0, "status": "modified"}]
     assert ref(bare_fork, REF) == data["commit"] and data["compare_url"] is None
-    assert project.overlay("cost-config").field("Forwarded") == data["forwarded"] == f"{bare_fork} {BRANCH}"
+    assert (
+        project.overlay("cost-config").field("Forwarded")
+        == data["forwarded"]
+        == f"{bare_fork} {BRANCH}"
+    )
 
 
 # -- refusing ----------------------------------------------------------------------------------
@@ -162,8 +201,12 @@ def test_conflict_names_the_file_and_creates_nothing(project: Project) -> None:
 
 def test_needs_an_earlier_overlay(project: Project) -> None:
     path = project.checkout / LLM_PY
-    path.write_text(path.read_text().replace('OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n',
-                                             'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n    OLLAMA_QWEN2_5_14B = "qwen2.5:14b"\n'))
+    path.write_text(
+        path.read_text().replace(
+            'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n',
+            'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n    OLLAMA_QWEN2_5_14B = "qwen2.5:14b"\n',
+        )
+    )
     capture(project, "qwen-14b", "Add qwen2.5:14b")
     refs = heads(project.checkout)
     proc = forkman(project.root, "qwen-14b")
@@ -191,9 +234,13 @@ def test_bad_input_exits_non_zero_and_leaves_nothing(project: Project, tmp_path:
     assert project.overlay("cost-config").field("Forwarded") == "no"
 
 
-def test_rejected_push_puts_the_branch_back(project: Project, bare_fork: Path, upstream: Path) -> None:
+def test_rejected_push_puts_the_branch_back(
+    project: Project, bare_fork: Path, upstream: Path
+) -> None:
     first = prbranch.prepare(project, "cost-config")
-    run_git(upstream, "push", "-q", str(bare_fork), f"master:{REF}")  # someone else's branch of that name
+    run_git(
+        upstream, "push", "-q", str(bare_fork), f"master:{REF}"
+    )  # someone else's branch of that name
     bump_cost(project)
     with pytest.raises(PushFailed):
         prbranch.prepare(project, "cost-config", push=True, remote=str(bare_fork))
