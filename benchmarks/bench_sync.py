@@ -61,12 +61,21 @@ def seal(home: Path) -> None:
     )
     for var in [v for v in os.environ if v.startswith("GIT_")]:
         del os.environ[var]
-    os.environ.update({
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_AUTHOR_DATE": FIXED_DATE,
-        "GIT_COMMITTER_DATE": FIXED_DATE, "GIT_EDITOR": "false", "GIT_TERMINAL_PROMPT": "0",
-        "NO_COLOR": "1", "LC_ALL": "C", "PYTHONPATH": str(ROOT),
-    })  # fmt: skip
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+            "GIT_AUTHOR_DATE": FIXED_DATE,
+            "GIT_COMMITTER_DATE": FIXED_DATE,
+            "GIT_EDITOR": "false",
+            "GIT_TERMINAL_PROMPT": "0",
+            "NO_COLOR": "1",
+            "LC_ALL": "C",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
 
 
 def git(cwd: Path, *args: str, stdin: bytes | None = None) -> str:
@@ -81,22 +90,41 @@ def git(cwd: Path, *args: str, stdin: bytes | None = None) -> str:
 # -- the upstream ----------------------------------------------------------------------------
 def module_text(rng: random.Random, path: str) -> str:
     """A module of 50-300 lines: a docstring, imports, then small functions with unique lines."""
-    lines = [f'"""{path}: generated for the forkman benchmark."""', "from __future__ import annotations", "",
-             "import os", "", ""]  # fmt: skip
+    lines = [
+        f'"""{path}: generated for the forkman benchmark."""',
+        "from __future__ import annotations",
+        "",
+        "import os",
+        "",
+        "",
+    ]
     stem = path.rsplit("/", 1)[-1].removesuffix(".py")
     target = rng.randint(50, 300)
     index = 0
     while len(lines) < target:
-        lines += [f"def {stem}_f{index}(x, y):", f'    """Step {index} of {stem}."""',
-                  f"    value = x + {index} * {rng.randint(2, 99)}", "    if value > y:",
-                  "        return value - y", "    return value * y", "", ""]  # fmt: skip
+        lines += [
+            f"def {stem}_f{index}(x, y):",
+            f'    """Step {index} of {stem}."""',
+            f"    value = x + {index} * {rng.randint(2, 99)}",
+            "    if value > y:",
+            "        return value - y",
+            "    return value * y",
+            "",
+            "",
+        ]
         index += 1
     return "\n".join(lines) + "\n"
 
 
 def upstream_files(count: int, rng: random.Random) -> dict[str, str]:
-    tops = ["autogpt_platform/backend/backend", "autogpt_platform/frontend/src", "classic/original_autogpt",
-            "classic/forge/forge", "docs/tools", "autogpt_platform/autogpt_libs/autogpt_libs"]  # fmt: skip
+    tops = [
+        "autogpt_platform/backend/backend",
+        "autogpt_platform/frontend/src",
+        "classic/original_autogpt",
+        "classic/forge/forge",
+        "docs/tools",
+        "autogpt_platform/autogpt_libs/autogpt_libs",
+    ]
     files = {}
     for n in range(count):
         top = tops[n % len(tops)]
@@ -131,8 +159,11 @@ def build_upstream(dest: Path, files: dict[str, str], changed: list[str]) -> Non
     per = max(1, len(changed) // UPSTREAM_COMMITS)
     commits = [changed[i : i + per] for i in range(0, len(changed), per)]
     for number, paths in enumerate(commits, 2):
-        out += [f"commit refs/heads/main\nmark :{number}\nauthor {who}\ncommitter {who}\n".encode(),
-                _blob(f"Upstream change {number}"), f"from :{number - 1}\n".encode()]  # fmt: skip
+        out += [
+            f"commit refs/heads/main\nmark :{number}\nauthor {who}\ncommitter {who}\n".encode(),
+            _blob(f"Upstream change {number}"),
+            f"from :{number - 1}\n".encode(),
+        ]
         out += [
             b"M 100644 inline %s\n" % p.encode() + _blob(upstream_change(files[p], number))
             for p in paths
@@ -174,8 +205,21 @@ def build_workspace(base: Path, upstream: Path, pool: list[str], count: int) -> 
     app = base / "app"
     app.mkdir(parents=True)
     git(app, "init", "-q")
-    run(FORKMAN + ["init", "--upstream", str(upstream), "--ref", OLD, "--release-pattern", "rel-v*",
-                   "--path", "upstream/autogpt"], app)  # fmt: skip
+    run(
+        FORKMAN
+        + [
+            "init",
+            "--upstream",
+            str(upstream),
+            "--ref",
+            OLD,
+            "--release-pattern",
+            "rel-v*",
+            "--path",
+            "upstream/autogpt",
+        ],
+        app,
+    )
     project = open_project(app)
     checkout = project.checkout
     for i in range(count):
@@ -205,8 +249,10 @@ def run(cmd: Sequence[str], cwd: Path, ok: Sequence[int] = (0,)) -> float:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
     took = time.perf_counter() - start
     if proc.returncode not in ok:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode} in {cwd}:\n"
-                           f"{proc.stdout.decode(errors='replace')}{proc.stderr.decode(errors='replace')}")  # fmt: skip
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} exited {proc.returncode} in {cwd}:\n"
+            f"{proc.stdout.decode(errors='replace')}{proc.stderr.decode(errors='replace')}"
+        )
     return took
 
 
@@ -237,8 +283,10 @@ def measure(pristine: Path, scratch: Path, repeat: int) -> tuple[dict[str, float
     def app(w: Path) -> Path:
         return w / "app"
 
-    rebase = sh(f"git rebase -q --onto {NEW} {OLD} stack && "
-                f"git format-patch -q --zero-commit --no-signature -o ../out {NEW}..HEAD")  # fmt: skip
+    rebase = sh(
+        f"git rebase -q --onto {NEW} {OLD} stack && "
+        f"git format-patch -q --zero-commit --no-signature -o ../out {NEW}..HEAD"
+    )
     am = sh(f"git checkout -q --detach {NEW} && git am -q -3 ../patches/*.patch")
     times = {
         "forkman sync": median_of(
@@ -278,9 +326,13 @@ def results_agree(pristine: Path, scratch: Path) -> bool:
 
 # -- the report ------------------------------------------------------------------------------
 def machine() -> dict[str, str | int]:
-    return {"date": datetime.date.today().isoformat(), "cores": os.cpu_count() or 0,
-            "git": git(Path.cwd(), "--version").strip(), "python": platform.python_version(),
-            "platform": platform.platform()}  # fmt: skip
+    return {
+        "date": datetime.date.today().isoformat(),
+        "cores": os.cpu_count() or 0,
+        "git": git(Path.cwd(), "--version").strip(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def ratio_rows(times: dict[str, float]) -> dict[str, float]:
@@ -298,11 +350,21 @@ def verdicts(runs: dict[int, dict[str, float]]) -> list[dict[str, object]]:
     out = []
     for n, times in sorted(runs.items()):
         limit = next(lim for least, lim in SYNC_LIMITS if n >= least)
-        pairs = [(f"sync vs rebase script, {n} overlays", "forkman sync", "rebase script", limit),
-                 (f"sync --check vs git status + python, {n} overlays", "forkman sync --check",
-                  "git status + python", STARTUP_LIMIT),
-                 (f"overlay status vs git status + python, {n} overlays", "forkman overlay status",
-                  "git status + python", STARTUP_LIMIT)]  # fmt: skip
+        pairs = [
+            (f"sync vs rebase script, {n} overlays", "forkman sync", "rebase script", limit),
+            (
+                f"sync --check vs git status + python, {n} overlays",
+                "forkman sync --check",
+                "git status + python",
+                STARTUP_LIMIT,
+            ),
+            (
+                f"overlay status vs git status + python, {n} overlays",
+                "forkman overlay status",
+                "git status + python",
+                STARTUP_LIMIT,
+            ),
+        ]
         for label, mine, ref, lim in pairs:
             ratio = times[mine] / times[ref]
             out.append(
@@ -341,8 +403,11 @@ def text_report(
         lines.append(
             f"| {c['target']} | {c['ratio']:.2f} | {c['limit']} | {'PASS' if c['pass'] else 'FAIL'} |"
         )
-    lines += ["", "forkman's synced checkout equals the rebased clone's: "
-              + ", ".join(f"{n} overlays {'yes' if agree[n] else 'NO'}" for n in counts)]  # fmt: skip
+    lines += [
+        "",
+        "forkman's synced checkout equals the rebased clone's: "
+        + ", ".join(f"{n} overlays {'yes' if agree[n] else 'NO'}" for n in counts),
+    ]
     return "\n".join(lines)
 
 
@@ -382,9 +447,18 @@ def main(argv: list[str] | None = None) -> int:
         }
         checks = verdicts(runs)
         if args.json:
-            print(json.dumps({**info, "seconds": {str(n): runs[n] for n in counts},
-                              "ratios": {str(n): ratio_rows(runs[n]) for n in counts},
-                              "targets": checks, "results_agree": {str(n): agree[n] for n in counts}}, indent=1))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        **info,
+                        "seconds": {str(n): runs[n] for n in counts},
+                        "ratios": {str(n): ratio_rows(runs[n]) for n in counts},
+                        "targets": checks,
+                        "results_agree": {str(n): agree[n] for n in counts},
+                    },
+                    indent=1,
+                )
+            )
         else:
             print(text_report(info, runs, agree, checks))
         return 0 if all(c["pass"] for c in checks) and all(agree.values()) else 1

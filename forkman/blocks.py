@@ -106,8 +106,14 @@ def check_blocks(project: Project, with_upstream: bool = True) -> tuple[Finding,
     ours: dict[str, tuple[BlockFile, BlockId]] = {}
     for bf in our_block_files(project):
         if bf.loaded and not MODULE_PATH.match(bf.module):
-            findings.append(Finding(bf.shown, 0, f"AutoGPT's block loader refuses the module path '{bf.module}'",
-                                    "rename the file and folders to lowercase letters, digits and '_'"))  # fmt: skip
+            findings.append(
+                Finding(
+                    bf.shown,
+                    0,
+                    f"AutoGPT's block loader refuses the module path '{bf.module}'",
+                    "rename the file and folders to lowercase letters, digits and '_'",
+                )
+            )
         try:
             ids = read_ids(bf.path.read_text(encoding="utf-8"), str(bf.path))
         except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
@@ -120,15 +126,35 @@ def check_blocks(project: Project, with_upstream: bool = True) -> tuple[Finding,
             continue
         for block in ids:
             if block.id is None:
-                findings.append(Finding(bf.shown, block.line, f"{block.cls}: id= is not a string literal",
-                                        "write the id as a string so it can be checked"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        bf.shown,
+                        block.line,
+                        f"{block.cls}: id= is not a string literal",
+                        "write the id as a string so it can be checked",
+                    )
+                )
             elif not is_canonical_uuid(block.id):
-                findings.append(Finding(bf.shown, block.line, f"{block.cls}: id '{block.id}' is not a valid UUID "
-                                        "(lowercase xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", FRESH_ID_HINT))  # fmt: skip
+                findings.append(
+                    Finding(
+                        bf.shown,
+                        block.line,
+                        f"{block.cls}: id '{block.id}' is not a valid UUID "
+                        "(lowercase xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                        FRESH_ID_HINT,
+                    )
+                )
             elif block.id in ours:
                 other_file, other = ours[block.id]
-                findings.append(Finding(bf.shown, block.line, f"{block.cls}: id {block.id} is also used by "
-                                        f"{other.cls} ({other_file.shown}:{other.line})", FRESH_ID_HINT))  # fmt: skip
+                findings.append(
+                    Finding(
+                        bf.shown,
+                        block.line,
+                        f"{block.cls}: id {block.id} is also used by "
+                        f"{other.cls} ({other_file.shown}:{other.line})",
+                        FRESH_ID_HINT,
+                    )
+                )
             else:
                 ours[block.id] = (bf, block)
     if with_upstream and ours and project.checkout.is_dir():
@@ -160,8 +186,15 @@ def _upstream_clashes(
                 block_id, ("a block", text[: text.find(block_id)].count("\n") + 1)
             )
             bf, block = ours[block_id]
-            findings.append(Finding(bf.shown, block.line, f"{block.cls}: id {block_id} is already used by upstream "
-                                    f"{cls} ({relpath(path, project.root)}:{line})", FRESH_ID_HINT))  # fmt: skip
+            findings.append(
+                Finding(
+                    bf.shown,
+                    block.line,
+                    f"{block.cls}: id {block_id} is already used by upstream "
+                    f"{cls} ({relpath(path, project.root)}:{line})",
+                    FRESH_ID_HINT,
+                )
+            )
     return findings
 
 
@@ -174,19 +207,26 @@ def class_name(name: str) -> str:
 def new_block(project: Project, name: str) -> Path:
     """Write <first link source>/NAME.py: a minimal block with a fresh uuid4 id; never overwrite."""
     if not NEW_NAME.match(name) or keyword.iskeyword(name) or name.startswith("test_"):
-        raise ForkmanError(f"'{name}' is not a block module name",
-                           hint="use snake_case: lowercase letters, digits and '_', e.g. word_count")  # fmt: skip
+        raise ForkmanError(
+            f"'{name}' is not a block module name",
+            hint="use snake_case: lowercase letters, digits and '_', e.g. word_count",
+        )
     if not project.config.links:
-        raise ConfigError("no links in forkman.yaml, so there is no blocks folder", where=str(project.config_path),
-                          hint="add a link such as blocks/customized -> .../backend/blocks/customized")  # fmt: skip
+        raise ConfigError(
+            "no links in forkman.yaml, so there is no blocks folder",
+            where=str(project.config_path),
+            hint="add a link such as blocks/customized -> .../backend/blocks/customized",
+        )
     path = project.root / project.config.links[0].source / f"{name}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "x", encoding="utf-8") as handle:
             handle.write(render_block(name, str(uuid.uuid4())))
     except FileExistsError:
-        raise ForkmanError(f"{relpath(path, project.root)} already exists",
-                           hint="choose another name, or edit that file")  # fmt: skip
+        raise ForkmanError(
+            f"{relpath(path, project.root)} already exists",
+            hint="choose another name, or edit that file",
+        )
     return path
 
 

@@ -170,8 +170,11 @@ def ensure_links(project: Project, repo: GitRepo) -> list[str]:
 def _ensure_link(project: Project, link: Link) -> bool:
     source = project.root / link.source
     if not source.exists():
-        raise ConfigError(f"link source '{link.source}' does not exist", where=str(project.config_path),
-                          hint=f"create {link.source} or fix the `links` entry")  # fmt: skip
+        raise ConfigError(
+            f"link source '{link.source}' does not exist",
+            where=str(project.config_path),
+            hint=f"create {link.source} or fix the `links` entry",
+        )
     target = project.checkout / link.target
     wanted = os.path.relpath(source, target.parent)
     if target.is_symlink():

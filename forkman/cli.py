@@ -25,8 +25,9 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-overlay_app = typer.Typer(help="Capture, refresh, list, show, drop overlays; see their status.",
-                          no_args_is_help=True)  # fmt: skip
+overlay_app = typer.Typer(
+    help="Capture, refresh, list, show, drop overlays; see their status.", no_args_is_help=True
+)
 app.add_typer(overlay_app, name="overlay")
 
 RepoOpt = Annotated[
@@ -64,8 +65,13 @@ def _progress() -> Iterator[ProgressFn | None]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  console=Console(stderr=True), transient=True) as bar:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         tasks: dict[str, object] = {}
 
         def update(stage: str, done: int, total: int | None) -> None:
@@ -118,9 +124,17 @@ def init(
 
     root = (repo or Path.cwd()).resolve()
     with _progress() as progress:
-        result = do_init(root, url=upstream, ref=ref, path=path, release_pattern=release_pattern,
-                         pr_branch=pr_branch, sparse=tuple(sparse or ()),
-                         filter_spec="blob:none" if partial else None, progress=progress)  # fmt: skip
+        result = do_init(
+            root,
+            url=upstream,
+            ref=ref,
+            path=path,
+            release_pattern=release_pattern,
+            pr_branch=pr_branch,
+            sparse=tuple(sparse or ()),
+            filter_spec="blob:none" if partial else None,
+            progress=progress,
+        )
     for warning in result.warnings:
         _note(f"warning: {warning}")
     how = "cloned" if result.cloned else "adopted"
@@ -175,8 +189,10 @@ def link(repo: RepoOpt = None) -> None:
 
 # -- overlays ----------------------------------------------------------------------------------
 NameArg = Annotated[str, typer.Argument(help="The overlay's name, a lowercase slug.")]
-MessageOpt = Annotated[str | None, typer.Option("-m", "--message",
-                       help="Subject line, blank line, then why the change exists.")]  # fmt: skip
+MessageOpt = Annotated[
+    str | None,
+    typer.Option("-m", "--message", help="Subject line, blank line, then why the change exists."),
+]
 PathsArg = Annotated[list[str] | None, typer.Argument(help="Only these files of the checkout.")]
 
 
@@ -361,16 +377,25 @@ def upstream_pr(
 
     project = _project(repo)
     with _progress() as progress:
-        result = prbranch.prepare(project, name, base=base, branch=branch, push=push, remote=remote,
-                                  dry_run=dry_run, progress=progress)  # fmt: skip
+        result = prbranch.prepare(
+            project,
+            name,
+            base=base,
+            branch=branch,
+            push=push,
+            remote=remote,
+            dry_run=dry_run,
+            progress=progress,
+        )
     _out(prbranch.render_json(result) if json_output else prbranch.render_text(result))
     if open_pr and result.pushed and (note := prbranch.open_pr(result)):
         _note(note)
 
 
 # -- guard and blocks --------------------------------------------------------------------------
-blocks_app = typer.Typer(help="Our AutoGPT blocks: scaffold a new one, check ids and module names.",
-                         no_args_is_help=True)  # fmt: skip
+blocks_app = typer.Typer(
+    help="Our AutoGPT blocks: scaffold a new one, check ids and module names.", no_args_is_help=True
+)
 app.add_typer(blocks_app, name="blocks")
 
 
@@ -416,8 +441,10 @@ def guard(
 
 
 @blocks_app.command("new")
-def blocks_new(name: Annotated[str, typer.Argument(help="snake_case module name, e.g. word_count.")],
-               repo: RepoOpt = None) -> None:  # fmt: skip
+def blocks_new(
+    name: Annotated[str, typer.Argument(help="snake_case module name, e.g. word_count.")],
+    repo: RepoOpt = None,
+) -> None:
     """Scaffold blocks/customized/NAME.py: a minimal block with a fresh uuid4 id."""
     from forkman.blocks import class_name, new_block
 

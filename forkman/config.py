@@ -139,8 +139,11 @@ def parse_config(text: str, path: Path) -> Config:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"not valid YAML: {problem}", where=f"{path}:{line}",
-                          hint=f"fix the YAML in {path.name}") from None  # fmt: skip
+        raise ConfigError(
+            f"not valid YAML: {problem}",
+            where=f"{path}:{line}",
+            hint=f"fix the YAML in {path.name}",
+        ) from None
     if not isinstance(root, yaml.MappingNode):
         raise _fail(path, root, "the config must be a mapping with an 'upstream' section")
     upstream = _node_get(root, "upstream")
@@ -281,18 +284,29 @@ def load_lock(path: Path) -> Lock:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError("no forkman.lock here", where=str(path),
-                          hint="run `forkman init` to pin the upstream") from None  # fmt: skip
+        raise ConfigError(
+            "no forkman.lock here", where=str(path), hint="run `forkman init` to pin the upstream"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"the lock is not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}",
-                          hint="restore it with `git checkout -- forkman.lock`") from None  # fmt: skip
+        raise ConfigError(
+            f"the lock is not valid JSON: {exc.msg}",
+            where=f"{path}:{exc.lineno}",
+            hint="restore it with `git checkout -- forkman.lock`",
+        ) from None
     try:
         upstream = data["upstream"]
-        return Lock(str(upstream["url"]), str(upstream["ref"]), str(upstream["commit"]),
-                    {str(k): str(v) for k, v in data.get("overlays", {}).items()})  # fmt: skip
+        return Lock(
+            str(upstream["url"]),
+            str(upstream["ref"]),
+            str(upstream["commit"]),
+            {str(k): str(v) for k, v in data.get("overlays", {}).items()},
+        )
     except (KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"the lock lacks {exc}", where=str(path),
-                          hint="restore it with `git checkout -- forkman.lock`") from None  # fmt: skip
+        raise ConfigError(
+            f"the lock lacks {exc}",
+            where=str(path),
+            hint="restore it with `git checkout -- forkman.lock`",
+        ) from None
 
 
 def render_lock(lock: Lock) -> str:

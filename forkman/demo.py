@@ -33,10 +33,13 @@ class Walkthrough:
         self.emit = emit
         self.env = {
             **os.environ,
-            "GIT_AUTHOR_NAME": "Demo User", "GIT_AUTHOR_EMAIL": "demo@example.com",
-            "GIT_COMMITTER_NAME": "Demo User", "GIT_COMMITTER_EMAIL": "demo@example.com",
-            "NO_COLOR": "1", "COLUMNS": "200",
-        }  # fmt: skip
+            "GIT_AUTHOR_NAME": "Demo User",
+            "GIT_AUTHOR_EMAIL": "demo@example.com",
+            "GIT_COMMITTER_NAME": "Demo User",
+            "GIT_COMMITTER_EMAIL": "demo@example.com",
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
 
     def say(self, text: str) -> None:
         self.emit(f"\n# {text}")
@@ -68,11 +71,22 @@ class Walkthrough:
     def resolve(self, name: str, tag: str) -> None:
         """What a person does by hand: take upstream's new file and make our change again."""
         for path in [p for p in (example.BLOCKS_INIT, example.LLM_PY, example.COST_CONFIG)]:
-            status = subprocess.run(["git", "status", "--porcelain", "--", path], cwd=self.checkout,
-                                    capture_output=True, text=True, env=self.env, check=False).stdout  # fmt: skip
+            status = subprocess.run(
+                ["git", "status", "--porcelain", "--", path],
+                cwd=self.checkout,
+                capture_output=True,
+                text=True,
+                env=self.env,
+                check=False,
+            ).stdout
             if status.startswith("UU"):
-                fresh = subprocess.run(["git", "show", f"{tag}:{path}"], cwd=self.checkout, capture_output=True,
-                                       env=self.env, check=True).stdout  # fmt: skip
+                fresh = subprocess.run(
+                    ["git", "show", f"{tag}:{path}"],
+                    cwd=self.checkout,
+                    capture_output=True,
+                    env=self.env,
+                    check=True,
+                ).stdout
                 (self.checkout / path).write_bytes(fresh)
                 self.emit(f"  (resolved {path}: upstream's version, with our change made again)")
         example.OVERLAYS[name][2](self.checkout)
@@ -90,12 +104,29 @@ def run_demo(root: Path, emit: Emit) -> Path:
     (walk.app / "blocks" / "customized").mkdir(parents=True)
     (walk.app / "blocks" / "customized" / "__init__.py").write_text("")
     (walk.app / "blocks" / "customized" / "demo_calculator.py").write_text(
-        CALCULATOR.format(uuid="6f1b0f4e-5d47-4c55-9b7a-2d0f9e1c8a31"))  # fmt: skip
-    walk.run("forkman", "init", "--upstream", str(upstream), "--path", "upstream/autogpt", "--ref", tags[0],
-             "--release-pattern", example.RELEASE_PATTERN, "--pr-branch", example.PR_BRANCH)  # fmt: skip
+        CALCULATOR.format(uuid="6f1b0f4e-5d47-4c55-9b7a-2d0f9e1c8a31")
+    )
+    walk.run(
+        "forkman",
+        "init",
+        "--upstream",
+        str(upstream),
+        "--path",
+        "upstream/autogpt",
+        "--ref",
+        tags[0],
+        "--release-pattern",
+        example.RELEASE_PATTERN,
+        "--pr-branch",
+        example.PR_BRANCH,
+    )
     config = walk.app / "forkman.yaml"
-    config.write_text(config.read_text().replace(
-        "links: []", "links:\n  - source: blocks/customized\n    target: autogpt_platform/backend/backend/blocks/customized"))  # fmt: skip
+    config.write_text(
+        config.read_text().replace(
+            "links: []",
+            "links:\n  - source: blocks/customized\n    target: autogpt_platform/backend/backend/blocks/customized",
+        )
+    )
     walk.say("forkman.yaml now links blocks/customized into upstream's blocks folder.")
     walk.run("forkman", "link")
 

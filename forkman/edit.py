@@ -22,7 +22,8 @@ from forkman.errors import (
     NotACheckout,
     OverlayDoesNotApply,
 )
-from forkman.gitrepo import GitRepo, diff_trees
+from forkman.gitdiff import diff_trees
+from forkman.gitrepo import GitRepo
 from forkman.project import Project
 from forkman.stack import Stack, build_stack
 
@@ -43,16 +44,22 @@ def split_message(message: str | None, default_subject: str) -> tuple[str, str]:
 
 def open_repo(project: Project) -> GitRepo:
     if not project.checkout.exists():
-        raise NotACheckout("the upstream checkout is missing", where=str(project.checkout),
-                           hint="run `forkman apply` to create it")  # fmt: skip
+        raise NotACheckout(
+            "the upstream checkout is missing",
+            where=str(project.checkout),
+            hint="run `forkman apply` to create it",
+        )
     return GitRepo(project.checkout)
 
 
 def _at_pin(repo: GitRepo, project: Project) -> Stack:
     lock = project.lock()
     if repo.head() != lock.commit:
-        raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]} ({lock.ref})",
-                           where=str(project.checkout), hint="run `forkman apply` first")  # fmt: skip
+        raise ForkmanError(
+            f"the checkout is not at the pinned commit {lock.commit[:12]} ({lock.ref})",
+            where=str(project.checkout),
+            hint="run `forkman apply` first",
+        )
     return load_stack(repo, lock.commit, project.overlays())
 
 
@@ -95,19 +102,27 @@ def capture(
     project.ensure_no_sync()
     series = project.series()
     if name in series:
-        raise ForkmanError(f"overlay '{name}' already exists",
-                           hint=f"fold more edits into it with `forkman overlay refresh {name}`")  # fmt: skip
+        raise ForkmanError(
+            f"overlay '{name}' already exists",
+            hint=f"fold more edits into it with `forkman overlay refresh {name}`",
+        )
     with open_repo(project) as repo:
         stack = _at_pin(repo, project)
         found = drift(repo, stack, ignore=link_targets(project))
         wanted = _checkout_paths(project, paths) if paths else list(found.paths)
         if not wanted:
-            raise ForkmanError("nothing to capture: every edit in the checkout is already in an overlay",
-                               where=str(project.checkout), hint="edit upstream files first")  # fmt: skip
+            raise ForkmanError(
+                "nothing to capture: every edit in the checkout is already in an overlay",
+                where=str(project.checkout),
+                hint="edit upstream files first",
+            )
         clean = [p for p in wanted if p not in found.paths]
         if clean:
-            raise ForkmanError(f"no uncaptured edit in {', '.join(clean)}", where=str(project.checkout),
-                               hint="`forkman overlay status` lists the edited files")  # fmt: skip
+            raise ForkmanError(
+                f"no uncaptured edit in {', '.join(clean)}",
+                where=str(project.checkout),
+                hint="`forkman overlay status` lists the edited files",
+            )
         pinned = repo.read_tree_files(
             project.lock().commit, [p for p in wanted if p not in stack.final]
         )
@@ -142,8 +157,10 @@ def refresh(
         for path in files:
             owner = stack.owner(path)
             if owner not in (None, name) and on_disk[path] != stack.final[path]:
-                raise ForkmanError(f"{path} is also changed by the later overlay '{owner}'",
-                                   hint=f"refresh '{owner}' instead, or reorder overlays/series")  # fmt: skip
+                raise ForkmanError(
+                    f"{path} is also changed by the later overlay '{owner}'",
+                    hint=f"refresh '{owner}' instead, or reorder overlays/series",
+                )
         pinned = repo.read_tree_files(
             project.lock().commit, [p for p in extra if p not in stack.final]
         )
@@ -154,8 +171,10 @@ def refresh(
         after = {p: on_disk[p] if stack.owner(p) in (None, name) else step.after[p] for p in files}
         diff = diff_trees(before, after)
         if not diff.strip():
-            raise ForkmanError(f"overlay '{name}' would be empty: its changes are gone from the checkout",
-                               hint=f"drop it with `forkman overlay drop {name}`")  # fmt: skip
+            raise ForkmanError(
+                f"overlay '{name}' would be empty: its changes are gone from the checkout",
+                hint=f"drop it with `forkman overlay drop {name}`",
+            )
         subject, body = (
             split_message(message, current.subject) if message else (current.subject, current.body)
         )
@@ -182,8 +201,11 @@ def drop(project: Project, name: str) -> EditResult:
                 s for s in without.steps if not s.applies and stack.step(s.overlay.name).applies
             ]
             if broken:
-                raise ConfigError(f"overlay '{broken[0].overlay.name}' needs '{name}': without it, "
-                                  f"{broken[0].error}", hint=f"drop '{broken[0].overlay.name}' first")  # fmt: skip
+                raise ConfigError(
+                    f"overlay '{broken[0].overlay.name}' needs '{name}': without it, "
+                    f"{broken[0].error}",
+                    hint=f"drop '{broken[0].overlay.name}' first",
+                )
             found = drift(repo, stack, ignore=link_targets(project))
             lost = [p for p in found.paths if p in current.files]
             if lost:

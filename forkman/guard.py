@@ -43,8 +43,10 @@ def guard(project: Project, files: Sequence[str] = (), cwd: Path | None = None) 
         try:
             findings += _checkout_findings(project, overlays, notes)
         except ForkmanError as exc:
-            notes.append(f"could not read the checkout at {shown} ({exc.message}): skipped its checks; "
-                         "run `forkman apply`")  # fmt: skip
+            notes.append(
+                f"could not read the checkout at {shown} ({exc.message}): skipped its checks; "
+                "run `forkman apply`"
+            )
     findings += check_blocks(project, with_upstream=(checkout / ".git").exists())
     return GuardReport(tuple(findings), tuple(notes))
 
@@ -56,9 +58,15 @@ def staged_in_checkout(project: Project, files: Sequence[str], cwd: Path) -> lis
     for name in files:
         path = Path(os.path.abspath(cwd / name))
         if any(p == checkout or checkout in p.parents for p in (path, path.resolve())):
-            found.append(Finding(name, 0, "is upstream code inside the checkout; it must not be committed here",
-                                 f"unstage it with `git restore --staged {name}`; keep changes to upstream "
-                                 "files as overlays (`forkman overlay capture NAME`)"))  # fmt: skip
+            found.append(
+                Finding(
+                    name,
+                    0,
+                    "is upstream code inside the checkout; it must not be committed here",
+                    f"unstage it with `git restore --staged {name}`; keep changes to upstream "
+                    "files as overlays (`forkman overlay capture NAME`)",
+                )
+            )
     return found
 
 
@@ -98,16 +106,34 @@ def _series_vs_lock(project: Project) -> list[Finding]:
     for name, digest in hashes.items():
         patch = f"{OVERLAYS_DIR}/{name}.patch"
         if name not in lock.overlays:
-            findings.append(Finding(patch, 0, f"overlay '{name}' is in the series but not in forkman.lock",
-                                    f"record it with `forkman overlay refresh {name}`"))  # fmt: skip
+            findings.append(
+                Finding(
+                    patch,
+                    0,
+                    f"overlay '{name}' is in the series but not in forkman.lock",
+                    f"record it with `forkman overlay refresh {name}`",
+                )
+            )
         elif digest is not None and lock.overlays[name] != digest:
-            findings.append(Finding(patch, 0, "differs from its sha256 in forkman.lock (edited by hand?)",
-                                    f"record it with `forkman overlay refresh {name}`"))  # fmt: skip
+            findings.append(
+                Finding(
+                    patch,
+                    0,
+                    "differs from its sha256 in forkman.lock (edited by hand?)",
+                    f"record it with `forkman overlay refresh {name}`",
+                )
+            )
     for name in lock.overlays:
         if name not in hashes:
-            findings.append(Finding("forkman.lock", 0, f"lists overlay '{name}', which overlays/series does not",
-                                    f"add '{name}' back to overlays/series, or restore forkman.lock "
-                                    "with `git checkout -- forkman.lock`"))  # fmt: skip
+            findings.append(
+                Finding(
+                    "forkman.lock",
+                    0,
+                    f"lists overlay '{name}', which overlays/series does not",
+                    f"add '{name}' back to overlays/series, or restore forkman.lock "
+                    "with `git checkout -- forkman.lock`",
+                )
+            )
     return findings
 
 
@@ -131,22 +157,38 @@ def _checkout_findings(
         stack = load_stack(repo, lock.commit, overlays)
         for step in stack.steps:
             if not step.applies:
-                findings.append(Finding(f"{OVERLAYS_DIR}/{step.overlay.name}.patch", 0,
-                                        f"does not apply to the pinned {lock.ref}: {step.error}",
-                                        "see `forkman overlay status`; fix the patch, or drop it and "
-                                        "capture the change again"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        f"{OVERLAYS_DIR}/{step.overlay.name}.patch",
+                        0,
+                        f"does not apply to the pinned {lock.ref}: {step.error}",
+                        "see `forkman overlay status`; fix the patch, or drop it and "
+                        "capture the change again",
+                    )
+                )
         if repo.head() != lock.commit:
-            notes.append(f"the checkout is not at the pinned {lock.ref}: skipped looking for direct "
-                         "upstream edits; run `forkman apply`")  # fmt: skip
+            notes.append(
+                f"the checkout is not at the pinned {lock.ref}: skipped looking for direct "
+                "upstream edits; run `forkman apply`"
+            )
             return findings
         found = drift(repo, stack, ignore=link_targets(project))
     for path in found.paths:
         owner = stack.owner(path)
-        hint = (f"fold it into its overlay with `forkman overlay refresh {owner}`" if owner else
-                f"keep it as an overlay with `forkman overlay capture NAME {path}`, or undo it with "
-                f"`git -C {relpath(project.checkout, project.root)} checkout -- {path}`")  # fmt: skip
-        findings.append(Finding(relpath(project.checkout / path, project.root), 0,
-                                "edited in the upstream checkout, and no overlay explains the edit", hint))  # fmt: skip
+        hint = (
+            f"fold it into its overlay with `forkman overlay refresh {owner}`"
+            if owner
+            else f"keep it as an overlay with `forkman overlay capture NAME {path}`, or undo it with "
+            f"`git -C {relpath(project.checkout, project.root)} checkout -- {path}`"
+        )
+        findings.append(
+            Finding(
+                relpath(project.checkout / path, project.root),
+                0,
+                "edited in the upstream checkout, and no overlay explains the edit",
+                hint,
+            )
+        )
     return findings
 
 
@@ -162,18 +204,24 @@ def install_upstream_hook(project: Project) -> HookInstall:
     with GitRepo(project.checkout) as repo:
         hooks_path = repo.config_get("core.hooksPath")
         if hooks_path:
-            raise ForkmanError(f"core.hooksPath is set ({hooks_path}) in the checkout, so git would not run "
-                               "a hook installed in its git dir", where=str(project.checkout),
-                               hint="unset it with `git config --unset-all core.hooksPath`, or call "
-                               "the hook from your hooks folder yourself")  # fmt: skip
+            raise ForkmanError(
+                f"core.hooksPath is set ({hooks_path}) in the checkout, so git would not run "
+                "a hook installed in its git dir",
+                where=str(project.checkout),
+                hint="unset it with `git config --unset-all core.hooksPath`, or call "
+                "the hook from your hooks folder yourself",
+            )
         hook = repo.git_path("hooks/pre-commit")
     legacy = hook.with_name("pre-commit.legacy")
     kept = None
     if hook.exists() or hook.is_symlink():
         if HOOK_MARKER not in hook.read_text(errors="replace"):
             if legacy.exists() or legacy.is_symlink():
-                raise ForkmanError(f"both {hook.name} and {legacy.name} exist", where=str(hook.parent),
-                                   hint=f"merge them into {legacy.name} and remove {hook.name}, then run again")  # fmt: skip
+                raise ForkmanError(
+                    f"both {hook.name} and {legacy.name} exist",
+                    where=str(hook.parent),
+                    hint=f"merge them into {legacy.name} and remove {hook.name}, then run again",
+                )
             os.replace(hook, legacy)
             kept = legacy
         elif legacy.exists():

@@ -186,7 +186,10 @@ def lookup(overlays_dir: Path, path: str, region: Region) -> tuple[str, tuple[st
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
         same = (data["upstream"], data["base"], data["overlay_side"]) == (
-            "".join(region.upstream), "".join(region.base), "".join(region.overlay))  # fmt: skip
+            "".join(region.upstream),
+            "".join(region.base),
+            "".join(region.overlay),
+        )
         return (key, tuple(str(data["resolution"]).splitlines(keepends=True))) if same else None
     except (yaml.YAMLError, KeyError, TypeError):
         return None

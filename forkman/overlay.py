@@ -94,8 +94,11 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
     lines = io.StringIO(text).readlines()  # only "\n" ends a line, as in git (not \f, \r, \u2028)
     start = next((i for i, ln in enumerate(lines) if ln.startswith("diff --git ")), None)
     if start is None:
-        raise PatchError("no `diff --git` section found", where=f"{where}:1",
-                         hint="an overlay is a header, a line `---`, then a git diff")  # fmt: skip
+        raise PatchError(
+            "no `diff --git` section found",
+            where=f"{where}:1",
+            hint="an overlay is a header, a line `---`, then a git diff",
+        )
     head_lines = lines[:start]
     while head_lines and head_lines[-1].strip() in ("", "---"):
         head_lines.pop()
@@ -113,8 +116,11 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
                 continue
             match = re.match(r"^([A-Za-z][A-Za-z0-9-]*):\s?(.*)$", line)
             if not match:
-                raise PatchError(f"header line is not 'Field: value': {line!r}", where=f"{where}:{number}",
-                                 hint="put a blank line between the header and the description")  # fmt: skip
+                raise PatchError(
+                    f"header line is not 'Field: value': {line!r}",
+                    where=f"{where}:{number}",
+                    hint="put a blank line between the header and the description",
+                )
             fields.append((match.group(1), match.group(2).strip()))
         else:
             body_lines.append(raw)
@@ -139,8 +145,11 @@ def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> un
     except unidiff.UnidiffParseError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = first_line + int(match.group(1)) - 1 if match else first_line
-        raise PatchError(f"the diff does not parse: {exc}", where=f"{where}:{line}",
-                         hint="regenerate it with `forkman overlay refresh` or fix it by hand") from None  # fmt: skip
+        raise PatchError(
+            f"the diff does not parse: {exc}",
+            where=f"{where}:{line}",
+            hint="regenerate it with `forkman overlay refresh` or fix it by hand",
+        ) from None
     if not len(patch) and diff.strip():
         raise PatchError("the diff holds no file changes", where=f"{where}:{first_line}")
     lines = io.StringIO(diff).readlines()
@@ -148,8 +157,11 @@ def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> un
         stray = next((ln for ln in pf.patch_info or () if not _GIT_HEADER.match(ln)), None)
         if stray is not None:  # unidiff skips a mangled hunk header and its lines; git would not
             number = lines.index(stray, (pf.diff_line_no or 1) - 1) + first_line
-            raise PatchError(f"unexpected line in the diff of {pf.path}: {stray.rstrip()!r}",
-                             where=f"{where}:{number}", hint="a hunk starts with `@@ -N,N +N,N @@`")  # fmt: skip
+            raise PatchError(
+                f"unexpected line in the diff of {pf.path}: {stray.rstrip()!r}",
+                where=f"{where}:{number}",
+                hint="a hunk starts with `@@ -N,N +N,N @@`",
+            )
         if pf.is_binary_file:
             raise PatchError(f"binary change to {pf.path} is not supported", where=where)
         for raw in (pf.source_file, pf.target_file):
@@ -168,8 +180,11 @@ def check_path(raw: str, where: str) -> None:
         or ".." in parts
         or (parts and parts[0] == ".git")
     ):
-        raise PatchError(f"path '{path}' leaves the checkout", where=where,
-                         hint="overlay paths must be relative paths inside the upstream checkout")  # fmt: skip
+        raise PatchError(
+            f"path '{path}' leaves the checkout",
+            where=where,
+            hint="overlay paths must be relative paths inside the upstream checkout",
+        )
 
 
 def target_path(pf: unidiff.PatchedFile) -> str:

@@ -14,15 +14,18 @@ from email.utils import parseaddr
 from forkman import overlay as ov
 from forkman.checkout import load_stack
 from forkman.errors import BadRef, ForkmanError, OverlayDoesNotApply, PrConflict
-from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha, diff_trees, merge_file
+from forkman.gitdiff import diff_trees, merge_file
+from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
 from forkman.project import Project
 from forkman.stack import Stack
 from forkman.upstream import fetch_upstream
 
 TRACKING = "refs/remotes/forkman-upstream"
 PUSHED = "refs/forkman/pushed"  # what forkman last pushed of each branch: the lease, and range-diff's left side
-_GITHUB = re.compile(r"^(?:https?://(?:[^@/]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
-                     r"([^/]+)/([^/]+?)(?:\.git)?/?$")  # fmt: skip
+_GITHUB = re.compile(
+    r"^(?:https?://(?:[^@/]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"([^/]+)/([^/]+?)(?:\.git)?/?$"
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,12 @@ def _regions(merged: bytes) -> tuple[tuple[int, int], ...]:
     return tuple(found)
 
 
-def _merge(before: FileState | None, ours: FileState | None, after: FileState | None,
-           labels: tuple[str, str, str]) -> tuple[FileState | None, tuple[tuple[int, int], ...]]:  # fmt: skip
+def _merge(
+    before: FileState | None,
+    ours: FileState | None,
+    after: FileState | None,
+    labels: tuple[str, str, str],
+) -> tuple[FileState | None, tuple[tuple[int, int], ...]]:
     """One file of the overlay moved onto upstream's: (the new state, ()) or (None, clashing regions)."""
     if ours == before or ours == after:
         return after, ()
@@ -110,9 +117,17 @@ def pr_body(overlay: ov.Overlay, files: tuple[ov.FileChange, ...]) -> str:
     return f"{why}\n\nFiles changed:\n{touched}\n\nPrepared with forkman from the overlay `{overlay.name}`.\n"
 
 
-def prepare(project: Project, name: str, *, base: str | None = None, branch: str | None = None,
-            push: bool = False, remote: str | None = None, dry_run: bool = False,
-            progress: ProgressFn | None = None) -> PrResult:  # fmt: skip
+def prepare(
+    project: Project,
+    name: str,
+    *,
+    base: str | None = None,
+    branch: str | None = None,
+    push: bool = False,
+    remote: str | None = None,
+    dry_run: bool = False,
+    progress: ProgressFn | None = None,
+) -> PrResult:
     """Build (and with PUSH, push) the branch; on any failure leave refs and files as they were."""
     overlay = project.overlay(name)
     base = base or project.config.pr_branch
@@ -126,8 +141,11 @@ def prepare(project: Project, name: str, *, base: str | None = None, branch: str
         branch = repo.check_branch_name(branch or f"forkman/pr/{name}")
         ref = f"refs/heads/{branch}"
         if repo.text("symbolic-ref", "-q", "HEAD", ok_codes=(0, 1)).strip() == ref:
-            raise ForkmanError(f"the checkout has {branch} checked out", where=str(project.checkout),
-                               hint="upstream-pr never moves the checkout's HEAD; pass another --branch")  # fmt: skip
+            raise ForkmanError(
+                f"the checkout has {branch} checked out",
+                where=str(project.checkout),
+                hint="upstream-pr never moves the checkout's HEAD; pass another --branch",
+            )
         stack = load_stack(repo, lock.commit, project.overlays())
         step = stack.step(name)
         if not step.applies:
@@ -136,20 +154,36 @@ def prepare(project: Project, name: str, *, base: str | None = None, branch: str
         fetch_upstream(repo, project.config.url, progress)
         base_commit = repo.ref_sha(f"{TRACKING}/{base}")
         if base_commit is None:
-            raise BadRef(f"upstream has no branch '{base}'", where=project.config.url,
-                         hint="pass --base BRANCH or set upstream.pr_branch in forkman.yaml")  # fmt: skip
+            raise BadRef(
+                f"upstream has no branch '{base}'",
+                where=project.config.url,
+                hint="pass --base BRANCH or set upstream.pr_branch in forkman.yaml",
+            )
         ours = repo.read_tree_files(base_commit, step.after)
         merged = _apply(stack, name, base, ours)
         diff = diff_trees(ours, merged)
         if not diff.strip():
-            raise ForkmanError(f"upstream's {base} already holds overlay '{name}'",
-                               hint="record it with an `Applied-Upstream:` line in the overlay's header")  # fmt: skip
+            raise ForkmanError(
+                f"upstream's {base} already holds overlay '{name}'",
+                hint="record it with an `Applied-Upstream:` line in the overlay's header",
+            )
         files = ov.Overlay(name, overlay.subject, diff=diff).changes
         message = (
             overlay.subject + (f"\n\n{overlay.body.strip()}" if overlay.body.strip() else "") + "\n"
         )
-        result = PrResult(name, branch, base, base_commit, None, overlay.subject, message,
-                          pr_body(overlay, files), files, diff, dry_run=dry_run)  # fmt: skip
+        result = PrResult(
+            name,
+            branch,
+            base,
+            base_commit,
+            None,
+            overlay.subject,
+            message,
+            pr_body(overlay, files),
+            files,
+            diff,
+            dry_run=dry_run,
+        )
         if dry_run:
             return result
         return _commit_and_push(project, repo, result, merged, push, remote)
@@ -186,15 +220,29 @@ def _conflict_error(name: str, base: str, conflicts: list[FileConflict]) -> PrCo
     )
     if needs:
         listing = ", ".join(f"'{n}'" for n in needs)
-        return PrConflict(f"overlay '{name}' needs overlay {listing}: without it, it conflicts with "
-                          f"upstream's {base} in {where}", conflicts, needs,
-                          hint=f"send {listing} upstream first, or contribute them together")  # fmt: skip
-    return PrConflict(f"overlay '{name}' does not apply to upstream's {base}: conflicts in {where}",
-                      conflicts, (), hint=f"port the change to {base} by hand; nothing was created")  # fmt: skip
+        return PrConflict(
+            f"overlay '{name}' needs overlay {listing}: without it, it conflicts with "
+            f"upstream's {base} in {where}",
+            conflicts,
+            needs,
+            hint=f"send {listing} upstream first, or contribute them together",
+        )
+    return PrConflict(
+        f"overlay '{name}' does not apply to upstream's {base}: conflicts in {where}",
+        conflicts,
+        (),
+        hint=f"port the change to {base} by hand; nothing was created",
+    )
 
 
-def _commit_and_push(project: Project, repo: GitRepo, result: PrResult, merged: dict[str, FileState | None],
-                     push: bool, remote: str | None) -> PrResult:  # fmt: skip
+def _commit_and_push(
+    project: Project,
+    repo: GitRepo,
+    result: PrResult,
+    merged: dict[str, FileState | None],
+    push: bool,
+    remote: str | None,
+) -> PrResult:
     ref = f"refs/heads/{result.branch}"
     old = repo.ref_sha(ref)
     if (
@@ -202,8 +250,11 @@ def _commit_and_push(project: Project, repo: GitRepo, result: PrResult, merged: 
         and repo.text("rev-list", "--count", old, "--not", "--remotes=forkman-upstream").strip()
         != "1"
     ):
-        raise ForkmanError(f"branch {result.branch} exists and is not a single commit on upstream",
-                           where=str(project.checkout), hint="pass another --branch, or delete that branch")  # fmt: skip
+        raise ForkmanError(
+            f"branch {result.branch} exists and is not a single commit on upstream",
+            where=str(project.checkout),
+            hint="pass another --branch, or delete that branch",
+        )
     tree = repo.tree_with(result.base_commit, merged)
     env = _author_env(project.overlay(result.overlay).author)
     author = f"{env['GIT_AUTHOR_NAME']} <{env['GIT_AUTHOR_EMAIL']}>" if env else None
@@ -236,8 +287,21 @@ def _commit_and_push(project: Project, repo: GitRepo, result: PrResult, merged: 
     up, fork = github_repo(project.config.url), github_repo(fork_url)
     gh: tuple[str, ...] = ()
     if up and fork:
-        gh = ("gh", "pr", "create", "--repo", f"{up[0]}/{up[1]}", "--base", result.base,
-              "--head", f"{fork[0]}:{result.branch}", "--title", result.title, "--body", result.body)  # fmt: skip
+        gh = (
+            "gh",
+            "pr",
+            "create",
+            "--repo",
+            f"{up[0]}/{up[1]}",
+            "--base",
+            result.base,
+            "--head",
+            f"{fork[0]}:{result.branch}",
+            "--title",
+            result.title,
+            "--body",
+            result.body,
+        )
     return replace(
         result, pushed=True, remote=remote, compare_url=url, gh_command=gh, forwarded=forwarded
     )
@@ -300,11 +364,27 @@ def render_text(result: PrResult) -> str:
 
 
 def render_json(result: PrResult) -> str:
-    return json.dumps({
-        "version": 1, "overlay": result.overlay, "branch": result.branch, "base": result.base,
-        "base_commit": result.base_commit, "commit": result.commit, "title": result.title, "body": result.body,
-        "files": [{"path": f.path, "added": f.added, "removed": f.removed, "status": f.status} for f in result.files],
-        "previous": result.previous, "range_diff": result.range_diff, "pushed": result.pushed,
-        "remote": result.remote, "compare_url": result.compare_url, "forwarded": result.forwarded,
-        "dry_run": result.dry_run,
-    }, indent=2)  # fmt: skip
+    return json.dumps(
+        {
+            "version": 1,
+            "overlay": result.overlay,
+            "branch": result.branch,
+            "base": result.base,
+            "base_commit": result.base_commit,
+            "commit": result.commit,
+            "title": result.title,
+            "body": result.body,
+            "files": [
+                {"path": f.path, "added": f.added, "removed": f.removed, "status": f.status}
+                for f in result.files
+            ],
+            "previous": result.previous,
+            "range_diff": result.range_diff,
+            "pushed": result.pushed,
+            "remote": result.remote,
+            "compare_url": result.compare_url,
+            "forwarded": result.forwarded,
+            "dry_run": result.dry_run,
+        },
+        indent=2,
+    )

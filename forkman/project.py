@@ -107,8 +107,11 @@ class Project:
 
     def ensure_no_sync(self) -> None:
         if self.sync_in_progress():
-            raise SyncStateError("a sync is in progress", where=str(self.root),
-                                 hint="finish it with `forkman sync --continue` or undo it with `forkman sync --abort`")  # fmt: skip
+            raise SyncStateError(
+                "a sync is in progress",
+                where=str(self.root),
+                hint="finish it with `forkman sync --continue` or undo it with `forkman sync --abort`",
+            )
 
     # -- writing (each file whole, atomically) -------------------------------------------------
     def write_lock(self, lock: Lock) -> None:

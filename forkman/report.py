@@ -12,11 +12,24 @@ from forkman.status import StatusReport
 JSON_VERSION = 1
 _COLOURS = {"green": "32", "red": "31", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
 STATE_COLOUR = {
-    "applied": "green", "clean": "green", "not-applied": "yellow", "modified": "yellow",
-    "moved": "green", "upstreamed": "blue", "partly-upstreamed": "blue", "resolved": "green",
-    "does-not-apply": "red", "conflict": "red", "blocked": "yellow", "not-applicable": "red",
-    "check-failed": "red", "unknown": "dim", "skipped": "dim", "pending": "dim", "dropped": "yellow",
-}  # fmt: skip
+    "applied": "green",
+    "clean": "green",
+    "not-applied": "yellow",
+    "modified": "yellow",
+    "moved": "green",
+    "upstreamed": "blue",
+    "partly-upstreamed": "blue",
+    "resolved": "green",
+    "does-not-apply": "red",
+    "conflict": "red",
+    "blocked": "yellow",
+    "not-applicable": "red",
+    "check-failed": "red",
+    "unknown": "dim",
+    "skipped": "dim",
+    "pending": "dim",
+    "dropped": "yellow",
+}
 
 
 def paint(text: str, colour: str | None, enabled: bool) -> str:
@@ -25,8 +38,13 @@ def paint(text: str, colour: str | None, enabled: bool) -> str:
     return f"\033[{_COLOURS[colour]}m{text}\033[0m"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], colours: Sequence[str | None] = (),
-          colour: bool = False, state_column: int | None = None) -> str:  # fmt: skip
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    colours: Sequence[str | None] = (),
+    colour: bool = False,
+    state_column: int | None = None,
+) -> str:
     """A plain aligned table; the state column coloured on a terminal."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
@@ -117,8 +135,13 @@ _NEXT = {
 
 
 def sync_text(report: Any, colour: bool = False) -> str:
-    verb = {"check": "would move", "done": "moved", "stopped": "is moving", "up-to-date": "is already at",
-            "aborted": "aborted the move"}.get(report.phase, report.phase)  # fmt: skip
+    verb = {
+        "check": "would move",
+        "done": "moved",
+        "stopped": "is moving",
+        "up-to-date": "is already at",
+        "aborted": "aborted the move",
+    }.get(report.phase, report.phase)
     head = f"sync {verb} {report.from_ref} -> {report.to_ref} ({report.to_commit[:12]})"
     if report.phase == "up-to-date":
         return f"already at {report.to_ref} ({report.to_commit[:12]}): nothing to do"
@@ -126,8 +149,15 @@ def sync_text(report: Any, colour: bool = False) -> str:
         return f"sync aborted: checkout, overlays and lock are back at {report.from_ref}"
     lines = [head]
     if report.results:
-        lines += ["", table(("overlay", "state", "lines", "where", "detail"), _sync_rows(report.results),
-                            colour=colour, state_column=1)]  # fmt: skip
+        lines += [
+            "",
+            table(
+                ("overlay", "state", "lines", "where", "detail"),
+                _sync_rows(report.results),
+                colour=colour,
+                state_column=1,
+            ),
+        ]
     for warning in report.warnings:
         lines.append(paint("warning: ", "yellow", colour) + warning)
     if report.phase == "stopped":
@@ -136,8 +166,10 @@ def sync_text(report: Any, colour: bool = False) -> str:
         dropped = [r.name for r in report.results if r.state == "upstreamed"]
         lines += ["", f"pinned {report.to_ref}; overlays and forkman.lock refreshed"]
         if dropped:
-            lines.append("upstream made these itself, dropped from the series (kept in overlays/upstreamed/): "
-                         + ", ".join(dropped))  # fmt: skip
+            lines.append(
+                "upstream made these itself, dropped from the series (kept in overlays/upstreamed/): "
+                + ", ".join(dropped)
+            )
     return "\n".join(lines)
 
 
@@ -172,9 +204,14 @@ def sync_json(report: Any) -> str:
 
 def sync_markdown(report: Any) -> str:
     """A PR body for the nightly job that proposes the sync."""
-    lines = [f"## forkman sync: `{report.from_ref}` → `{report.to_ref}`", "",
-             f"Upstream commit `{report.to_commit}`.", "",
-             "| overlay | state | lines | where | detail |", "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"## forkman sync: `{report.from_ref}` → `{report.to_ref}`",
+        "",
+        f"Upstream commit `{report.to_commit}`.",
+        "",
+        "| overlay | state | lines | where | detail |",
+        "|---|---|---|---|---|",
+    ]
     for row in _sync_rows(report.results):
         lines.append("| " + " | ".join(c.replace("|", "\\|") or " " for c in row) + " |")
     if report.warnings:

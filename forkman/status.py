@@ -99,8 +99,10 @@ def status(project: Project) -> StatusReport:
     with GitRepo(project.checkout) as repo:
         head = repo.head()
         if head != lock.commit:
-            warnings.append(f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
-                            f"({lock.ref}): run `forkman apply`")  # fmt: skip
+            warnings.append(
+                f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
+                f"({lock.ref}): run `forkman apply`"
+            )
         with ThreadPoolExecutor(max_workers=1) as pool:
             changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
             stack = load_stack(repo, lock.commit, overlays)
@@ -117,5 +119,13 @@ def status(project: Project) -> StatusReport:
         )
         for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))
     )
-    return StatusReport(lock.url, lock.ref, lock.commit, str(project.checkout), head, rows,
-                        found.paths, tuple(warnings))  # fmt: skip
+    return StatusReport(
+        lock.url,
+        lock.ref,
+        lock.commit,
+        str(project.checkout),
+        head,
+        rows,
+        found.paths,
+        tuple(warnings),
+    )

@@ -57,8 +57,12 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return self.phase in ("done", "up-to-date", "aborted") or (
-            self.phase == "check" and all(r.state not in (CONFLICT, "blocked", "not-applicable", CHECK_FAILED)
-                                          for r in self.results))  # fmt: skip
+            self.phase == "check"
+            and all(
+                r.state not in (CONFLICT, "blocked", "not-applicable", CHECK_FAILED)
+                for r in self.results
+            )
+        )
 
 
 def _encode(states: State) -> dict[str, list[str] | None]:
@@ -91,8 +95,11 @@ class Journal:
         try:
             return json.loads(self.file.read_text())  # type: ignore[no-any-return]
         except ValueError:
-            raise SyncStateError("the sync journal is damaged", where=str(self.file),
-                                 hint="run `forkman sync --abort` to restore from the backups") from None  # fmt: skip
+            raise SyncStateError(
+                "the sync journal is damaged",
+                where=str(self.file),
+                hint="run `forkman sync --abort` to restore from the backups",
+            ) from None
 
     def save(self, data: dict) -> None:  # type: ignore[type-arg]
         atomic_write(self.file, json.dumps(data, indent=1, sort_keys=True))
@@ -120,13 +127,17 @@ class Journal:
 
         series_file = folder / "series"
         names = parse_series(series_file.read_text(), series_file) if series_file.exists() else ()
-        return tuple(parse(n, (folder / f"{n}.patch").read_text(encoding="utf-8", errors="surrogateescape"))
-                     for n in names)  # fmt: skip
+        return tuple(
+            parse(n, (folder / f"{n}.patch").read_text(encoding="utf-8", errors="surrogateescape"))
+            for n in names
+        )
 
 
 def _in_progress_error() -> SyncStateError:
-    return SyncStateError("a sync is already in progress",
-                          hint="resolve and run `forkman sync --continue`, or `forkman sync --abort`")  # fmt: skip
+    return SyncStateError(
+        "a sync is already in progress",
+        hint="resolve and run `forkman sync --continue`, or `forkman sync --abort`",
+    )
 
 
 def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) -> tuple[str, Sha]:
@@ -144,13 +155,16 @@ def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) 
 def _inputs(project: Project, repo: GitRepo, journal_data: dict, overlays: tuple) -> PlanInput:  # type: ignore[type-arg]
     paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
     return PlanInput(
-        old_ref=journal_data["from"]["ref"], new_ref=journal_data["to"]["ref"], overlays=overlays,
+        old_ref=journal_data["from"]["ref"],
+        new_ref=journal_data["to"]["ref"],
+        overlays=overlays,
         old_base=repo.read_tree_files(journal_data["from"]["commit"], paths),
         new_base=repo.read_tree_files(journal_data["to"]["commit"], paths),
         overlays_dir=project.overlays_dir,
         overrides={n: _decode(v) for n, v in journal_data.get("overrides", {}).items()},
-        skipped=frozenset(journal_data.get("skipped", [])), checks=project.config.checks,
-    )  # fmt: skip
+        skipped=frozenset(journal_data.get("skipped", [])),
+        checks=project.config.checks,
+    )
 
 
 @contextlib.contextmanager
@@ -179,8 +193,15 @@ def _restore_refs(repo: GitRepo, before: dict[str, str]) -> None:
         repo.run("update-ref", "--no-deref", "--stdin", stdin=("\n".join(commands) + "\n").encode())
 
 
-def start(project: Project, *, to: str | None = None, pre: bool = False, check: bool = False,
-          fetch: bool = True, progress: ProgressFn | None = None) -> tuple[SyncReport, Plan | None]:  # fmt: skip
+def start(
+    project: Project,
+    *,
+    to: str | None = None,
+    pre: bool = False,
+    check: bool = False,
+    fetch: bool = True,
+    progress: ProgressFn | None = None,
+) -> tuple[SyncReport, Plan | None]:
     """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing."""
     journal = Journal(project)
     if journal.exists():
@@ -193,8 +214,15 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
             if fetch:
                 fetch_upstream(repo, project.config.url, progress)
             ref, commit = _resolve_target(repo, project, to, pre)
-            data: dict[str, Any] = {"from": {"ref": lock.ref, "commit": lock.commit}, "to": {"ref": ref, "commit": commit},
-                    "head": repo.head(), "overrides": {}, "skipped": [], "warnings": [], "resolutions": []}  # fmt: skip
+            data: dict[str, Any] = {
+                "from": {"ref": lock.ref, "commit": lock.commit},
+                "to": {"ref": ref, "commit": commit},
+                "head": repo.head(),
+                "overrides": {},
+                "skipped": [],
+                "warnings": [],
+                "resolutions": [],
+            }
             if commit == lock.commit and not check:
                 return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
             inputs = _inputs(project, repo, data, overlays)
@@ -208,8 +236,11 @@ def start(project: Project, *, to: str | None = None, pre: bool = False, check: 
                 ), the_plan
             old = build_stack(inputs.old_base, overlays)
             if repo.head() != lock.commit:
-                raise ForkmanError(f"the checkout is not at the pinned commit {lock.commit[:12]}",
-                                   where=str(project.checkout), hint="run `forkman apply` first")  # fmt: skip
+                raise ForkmanError(
+                    f"the checkout is not at the pinned commit {lock.commit[:12]}",
+                    where=str(project.checkout),
+                    hint="run `forkman apply` first",
+                )
             found = drift(repo, old, ignore=link_targets(project), changed_paths=changed.result())
             if found.paths:
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
@@ -231,9 +262,11 @@ def resume(
             before = plan(_inputs(project, repo, data, overlays))
             conflicts = before.conflicts.get(current, ())
             if not skip and not conflicts:
-                raise SyncStateError(f"overlay '{current}' cannot be carried to {data['to']['ref']} as it is",
-                                     hint="leave it out with `forkman sync --skip` (its file is kept) "
-                                     "or give up with `forkman sync --abort`")  # fmt: skip
+                raise SyncStateError(
+                    f"overlay '{current}' cannot be carried to {data['to']['ref']} as it is",
+                    hint="leave it out with `forkman sync --skip` (its file is kept) "
+                    "or give up with `forkman sync --abort`",
+                )
             if skip:
                 data["skipped"].append(current)
             else:
@@ -250,14 +283,23 @@ def resume(
         return _execute(project, repo, journal, plan(_inputs(project, repo, data, overlays)))
 
 
-def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, before: Plan,  # type: ignore[type-arg]
-                     conflicts: tuple) -> dict:  # type: ignore[type-arg]  # fmt: skip
+def _take_resolution(
+    project: Project,
+    repo: GitRepo,
+    data: dict,
+    name: str,
+    before: Plan,  # type: ignore[type-arg]
+    conflicts: tuple,
+) -> dict:  # type: ignore[type-arg]
     files = next(r for r in before.results if r.name == name).files
     on_disk = read_worktree(project.checkout, files)
     marked = [p for p, s in on_disk.items() if s is not None and merge.has_markers(s.data)]
     if marked:
-        raise SyncStateError(f"{', '.join(marked)} still has conflict markers", where=str(project.checkout),
-                             hint="resolve them (a mergetool works), then `forkman sync --continue`")  # fmt: skip
+        raise SyncStateError(
+            f"{', '.join(marked)} still has conflict markers",
+            where=str(project.checkout),
+            hint="resolve them (a mergetool works), then `forkman sync --continue`",
+        )
     warnings = list(data.get("warnings", []))
     for conflict in conflicts:
         state = on_disk.get(conflict.path)
@@ -280,10 +322,21 @@ def _take_resolution(project: Project, repo: GitRepo, data: dict, name: str, bef
         for region, lines in found:
             key = region.key(conflict.path)
             if record:
-                data["resolutions"].append({"key": key, "overlay": name, "path": conflict.path,
-                                            "region": [list(region.upstream), list(region.base),
-                                                       list(region.overlay), region.start, region.end],
-                                            "lines": list(lines)})  # fmt: skip
+                data["resolutions"].append(
+                    {
+                        "key": key,
+                        "overlay": name,
+                        "path": conflict.path,
+                        "region": [
+                            list(region.upstream),
+                            list(region.base),
+                            list(region.overlay),
+                            region.start,
+                            region.end,
+                        ],
+                        "lines": list(lines),
+                    }
+                )
             upstream_lost, overlay_lost = merge.lost_lines(region, lines)
             for line in upstream_lost:
                 warnings.append(
@@ -312,14 +365,24 @@ def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: i
             if path in result.files and result.state not in GONE:
                 owner = result.name
         if owner:
-            overrides[owner] = {**overrides.get(owner, {}), path: [state.mode, base64.b64encode(state.data).decode()]
-                                if state else None}  # fmt: skip
+            overrides[owner] = {
+                **overrides.get(owner, {}),
+                path: [state.mode, base64.b64encode(state.data).decode()] if state else None,
+            }
     return {**data, "overrides": overrides}
 
 
 def _report(data: dict, phase: str, the_plan: Plan, current: str | None = None) -> SyncReport:  # type: ignore[type-arg]
-    return SyncReport(data["from"]["ref"], data["from"]["commit"], data["to"]["ref"], data["to"]["commit"], phase,
-                      the_plan.results, current, tuple(data.get("warnings", [])))  # fmt: skip
+    return SyncReport(
+        data["from"]["ref"],
+        data["from"]["commit"],
+        data["to"]["ref"],
+        data["to"]["commit"],
+        phase,
+        the_plan.results,
+        current,
+        tuple(data.get("warnings", [])),
+    )
 
 
 def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) -> SyncReport:
@@ -415,8 +478,12 @@ def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None
     for item in data.get("resolutions", []):
         up, base, side, start, end = item["region"]
         region = merge.Region(tuple(up), tuple(base), tuple(side), start, end)
-        merge.save(project.overlays_dir, merge.Resolution(item["key"], item["overlay"], item["path"], region,
-                                                          tuple(item["lines"])))  # fmt: skip
+        merge.save(
+            project.overlays_dir,
+            merge.Resolution(
+                item["key"], item["overlay"], item["path"], region, tuple(item["lines"])
+            ),
+        )
     project.write_series(series)
     lock = project.lock().with_pin(data["to"]["ref"], data["to"]["commit"])
     project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from forkman import merge
 from forkman.config import Check
-from forkman.gitrepo import FileState, MergeJob, MergeResult, diff_many, merge_file, merge_many
+from forkman.gitdiff import MergeJob, MergeResult, diff_many, merge_file, merge_many
+from forkman.gitrepo import FileState
 from forkman.overlay import Overlay
 from forkman.stack import State, build_stack
 
@@ -107,9 +108,15 @@ def _needs_merge(base: FileState | None, ours: FileState | None, theirs: FileSta
     return not (ours == base or ours == theirs or theirs == base or ours is None or theirs is None)
 
 
-def _merge(path: str, base: FileState | None, ours: FileState | None, theirs: FileState | None,
-           labels: tuple[str, str, str], store: Path,
-           done: MergeResult | None = None) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:  # fmt: skip
+def _merge(
+    path: str,
+    base: FileState | None,
+    ours: FileState | None,
+    theirs: FileState | None,
+    labels: tuple[str, str, str],
+    store: Path,
+    done: MergeResult | None = None,
+) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:
     """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
 
     Returns the merged state, the conflict if any, recorded resolutions used, and a stand-in
@@ -183,10 +190,12 @@ def _premerge(inp: PlanInput, steps: tuple) -> dict[tuple[str, str], MergeResult
                 continue
             seen.add(path)
             base, ours, theirs = step.before[path], inp.new_base.get(path), step.after[path]
-            if _needs_merge(base, ours, theirs) and path not in inp.overrides.get(name, {}):
+            if ours is None or theirs is None or not _needs_merge(base, ours, theirs):
+                continue
+            if path not in inp.overrides.get(name, {}):
                 keys.append((name, path))
-                jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data,  # type: ignore[union-attr]
-                                     (inp.new_ref, inp.old_ref, f"overlay {name}")))  # fmt: skip
+                labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
+                jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data, labels))
     return dict(zip(keys, merge_many(jobs)))
 
 
@@ -209,8 +218,14 @@ def plan(inp: PlanInput) -> Plan:
             continue
         if not step.applies:
             troubled[name] = set(files)
-            results.append(OverlayResult(name, NOT_APPLICABLE, files,
-                                         detail=f"does not apply to {inp.old_ref} either: {step.error}"))  # fmt: skip
+            results.append(
+                OverlayResult(
+                    name,
+                    NOT_APPLICABLE,
+                    files,
+                    detail=f"does not apply to {inp.old_ref} either: {step.error}",
+                )
+            )
             continue
         labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
         before = {p: chain.get(p) for p in step.after}
@@ -232,8 +247,15 @@ def plan(inp: PlanInput) -> Plan:
                 gone.append(path)
                 continue
             early = done.get((name, path)) if chain.get(path) == inp.new_base.get(path) else None
-            result, conflict, keys, hint = _merge(path, step.before[path], chain.get(path), step.after[path],
-                                                  labels, inp.overlays_dir, early)  # fmt: skip
+            result, conflict, keys, hint = _merge(
+                path,
+                step.before[path],
+                chain.get(path),
+                step.after[path],
+                labels,
+                inp.overlays_dir,
+                early,
+            )
             used += keys
             stand_in[path] = hint
             if conflict:
@@ -243,29 +265,67 @@ def plan(inp: PlanInput) -> Plan:
         blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
         if gone:
             troubled[name] = set(files)
-            results.append(OverlayResult(name, NOT_APPLICABLE, files,
-                                         detail=f"{', '.join(gone)} no longer exists upstream"))  # fmt: skip
+            results.append(
+                OverlayResult(
+                    name,
+                    NOT_APPLICABLE,
+                    files,
+                    detail=f"{', '.join(gone)} no longer exists upstream",
+                )
+            )
             continue
         chain.update(stand_in)
         prefix[name] = dict(stand_in)
         if found:
             troubled[name] = set(files)
             conflicts[name] = tuple(found)
-            hunks = tuple(Hunk(c.path, r.start, r.end) for c in found
-                          for r in merge.regions(c.merged.decode("utf-8", "surrogateescape")))  # fmt: skip
+            hunks = tuple(
+                Hunk(c.path, r.start, r.end)
+                for c in found
+                for r in merge.regions(c.merged.decode("utf-8", "surrogateescape"))
+            )
             cause = "earlier" if blockers else "upstream"
-            detail = (f"conflicts with {inp.new_ref}" if not blockers
-                      else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files")  # fmt: skip
-            results.append(OverlayResult(name, CONFLICT, files, detail=detail, hunks=hunks, cause=cause,
-                                         blocked_by=blockers, reused=tuple(used)))  # fmt: skip
+            detail = (
+                f"conflicts with {inp.new_ref}"
+                if not blockers
+                else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files"
+            )
+            results.append(
+                OverlayResult(
+                    name,
+                    CONFLICT,
+                    files,
+                    detail=detail,
+                    hunks=hunks,
+                    cause=cause,
+                    blocked_by=blockers,
+                    reused=tuple(used),
+                )
+            )
             continue
         # A merged Python file is compiled only when the merge made new text (neither side's own).
-        errors = tuple(e for p, st in after.items()
-                       if st not in (step.after[p], before.get(p)) and (e := _compile_error(p, st, before.get(p))))  # fmt: skip
+        errors = tuple(
+            e
+            for p, st in after.items()
+            if st not in (step.after[p], before.get(p))
+            and (e := _compile_error(p, st, before.get(p)))
+        )
         if blockers or errors:
             troubled[name] = set(files)
-        merged.append(_Merged(len(results), overlay, files, before == step.before and after == step.after,
-                              before, after, tuple(used), bool(override), blockers, errors))  # fmt: skip
+        merged.append(
+            _Merged(
+                len(results),
+                overlay,
+                files,
+                before == step.before and after == step.after,
+                before,
+                after,
+                tuple(used),
+                bool(override),
+                blockers,
+                errors,
+            )
+        )
         results.append(None)
     fresh = [m for m in merged if not m.unchanged]
     diffs = dict(zip((m.index for m in fresh), diff_many([(m.before, m.after) for m in fresh])))
@@ -286,14 +346,29 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
     added, removed = _lines(diff)
     old_added, old_removed = _lines(overlay.diff)
     if m.blockers:
-        return OverlayResult(name, BLOCKED, m.files, added, removed, cause="earlier", blocked_by=m.blockers,
-                             detail=f"waits for {', '.join(m.blockers)}, which changes the same files"), None  # fmt: skip
+        return OverlayResult(
+            name,
+            BLOCKED,
+            m.files,
+            added,
+            removed,
+            cause="earlier",
+            blocked_by=m.blockers,
+            detail=f"waits for {', '.join(m.blockers)}, which changes the same files",
+        ), None
     if not diff.strip() and m.resolved:
-        return OverlayResult(name, DROPPED, m.files, detail="the resolution keeps none of it: dropped "
-                             "from the series, kept in overlays/dropped/"), overlay  # fmt: skip
+        return OverlayResult(
+            name,
+            DROPPED,
+            m.files,
+            detail="the resolution keeps none of it: dropped "
+            "from the series, kept in overlays/dropped/",
+        ), overlay
     if not diff.strip():
-        return (OverlayResult(name, UPSTREAMED, m.files, detail=f"{new_ref} already makes this change"),
-                overlay.with_field("Applied-Upstream", new_ref))  # fmt: skip
+        return (
+            OverlayResult(name, UPSTREAMED, m.files, detail=f"{new_ref} already makes this change"),
+            overlay.with_field("Applied-Upstream", new_ref),
+        )
     new = replace(overlay, diff=diff)
     if added + removed < old_added + old_removed:
         state, detail = PARTLY, f"{new_ref} already makes part of it; shrunk to the rest"

@@ -80,8 +80,11 @@ def init(
     """Clone or adopt the upstream, check out REF, and write config, lock and series."""
     gitrepo.require_git()
     if (root / CONFIG_FILE).exists():
-        raise ForkmanError(f"{CONFIG_FILE} already exists", where=str(root),
-                           hint="this repo already tracks an upstream; edit forkman.yaml instead")  # fmt: skip
+        raise ForkmanError(
+            f"{CONFIG_FILE} already exists",
+            where=str(root),
+            hint="this repo already tracks an upstream; edit forkman.yaml instead",
+        )
     path = path or default_checkout_path(url)
     checkout = (root / path).resolve()
     warnings: list[str] = []
@@ -91,8 +94,10 @@ def init(
         urls = repo.remote_urls()
         if not any(_same_url(u, url) for u in urls.values()):
             listing = ", ".join(f"{n}={u}" for n, u in urls.items()) or "no remotes"
-            warnings.append(f"the checkout's remotes ({listing}) differ from --upstream {url}; "
-                            "forkman fetches from the URL in forkman.yaml")  # fmt: skip
+            warnings.append(
+                f"the checkout's remotes ({listing}) differ from --upstream {url}; "
+                "forkman fetches from the URL in forkman.yaml"
+            )
     else:
         repo = gitrepo.clone(
             url, checkout, filter_spec=filter_spec, sparse=sparse, progress=progress
@@ -111,8 +116,14 @@ def init(
         if cloned:
             _remove_tree(checkout)
         raise
-    config = Config(url=url, path=os.path.relpath(checkout, root), release_pattern=release_pattern,
-                    pr_branch=pr_branch, sparse=sparse, filter=filter_spec)  # fmt: skip
+    config = Config(
+        url=url,
+        path=os.path.relpath(checkout, root),
+        release_pattern=release_pattern,
+        pr_branch=pr_branch,
+        sparse=sparse,
+        filter=filter_spec,
+    )
     atomic_write(root / CONFIG_FILE, render_config(config))
     atomic_write(root / LOCK_FILE, render_lock(Lock(url, ref, commit, {})))
     project = Project(root, config)
@@ -161,8 +172,11 @@ def open_checkout(
     if not repo.has_commit(lock.commit):
         repo.fetch(project.config.url, progress=progress)
         if not repo.has_commit(lock.commit):
-            raise BadRef(f"the pinned commit {lock.commit[:12]} ({lock.ref}) is not upstream",
-                         where=str(project.lock_path), hint="check forkman.lock and the upstream URL")  # fmt: skip
+            raise BadRef(
+                f"the pinned commit {lock.commit[:12]} ({lock.ref}) is not upstream",
+                where=str(project.lock_path),
+                hint="check forkman.lock and the upstream URL",
+            )
     return repo, cloned
 
 
@@ -185,8 +199,12 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         stack = load_stack(repo, lock.commit, overlays)
         broken = next((s for s in stack.steps if not s.applies), None)
         if broken is not None:
-            raise OverlayDoesNotApply(broken.overlay.name, broken.error_path or "?", broken.error or "",
-                                      hint="the pin and the overlay disagree; run `forkman overlay status`")  # fmt: skip
+            raise OverlayDoesNotApply(
+                broken.overlay.name,
+                broken.error_path or "?",
+                broken.error or "",
+                hint="the pin and the overlay disagree; run `forkman overlay status`",
+            )
         head = repo.head()
         if cloned or head is None:
             repo.run("checkout", "-q", "--detach", lock.commit)
@@ -208,8 +226,16 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         write_record(repo, lock.commit, stack.final)
         links = ensure_links(project, repo)
         warnings = _lock_warnings(project, lock)
-    return ApplyResult(project.checkout, lock.ref, lock.commit, cloned, moved and not cloned,
-                       tuple(written), tuple(links), tuple(warnings))  # fmt: skip
+    return ApplyResult(
+        project.checkout,
+        lock.ref,
+        lock.commit,
+        cloned,
+        moved and not cloned,
+        tuple(written),
+        tuple(links),
+        tuple(warnings),
+    )
 
 
 def _lock_warnings(project: Project, lock: Lock) -> list[str]:
@@ -217,8 +243,10 @@ def _lock_warnings(project: Project, lock: Lock) -> list[str]:
     notes = []
     for name, digest in hashes.items():
         if lock.overlays.get(name) != digest:
-            notes.append(f"overlays/{name}.patch differs from the hash in forkman.lock "
-                         f"(edited by hand?): run `forkman overlay refresh {name}` to record it")  # fmt: skip
+            notes.append(
+                f"overlays/{name}.patch differs from the hash in forkman.lock "
+                f"(edited by hand?): run `forkman overlay refresh {name}` to record it"
+            )
     for name in lock.overlays:
         if name not in hashes:
             notes.append(f"forkman.lock lists overlay '{name}', which the series does not")

@@ -20,5 +20,11 @@ def forkman_env(tmp: Path) -> dict[str, str]:
 
 
 def forkman(args: list[str], cwd: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "forkman", *args], cwd=cwd, env=forkman_env(tmp),
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "forkman", *args],
+        cwd=cwd,
+        env=forkman_env(tmp),
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -134,9 +134,20 @@ def forkman_run() -> ForkmanRunner:
 @pytest.fixture
 def initialised_app(app_repo: Path, upstream: Path, forkman_run: ForkmanRunner) -> Path:
     """The app repo after `forkman init` on the example upstream (pinned at v0.6.8), committed."""
-    forkman_run("init", "--upstream", str(upstream), "--ref", BASE_REF,
-                "--release-pattern", RELEASE_PATTERN, "--pr-branch", PR_BRANCH,
-                "--path", CHECKOUT, cwd=app_repo)  # fmt: skip
+    forkman_run(
+        "init",
+        "--upstream",
+        str(upstream),
+        "--ref",
+        BASE_REF,
+        "--release-pattern",
+        RELEASE_PATTERN,
+        "--pr-branch",
+        PR_BRANCH,
+        "--path",
+        CHECKOUT,
+        cwd=app_repo,
+    )
     run_git(app_repo, "add", "-A")
     run_git(app_repo, "commit", "-q", "-m", "Track AutoGPT with forkman")
     return app_repo

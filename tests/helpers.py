@@ -75,8 +75,14 @@ def run_subprocess(args: list[str], cwd: Path, env: dict[str, str] | None = None
     full_env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [full_env.get("PYTHONPATH")])]
     )
-    proc = subprocess.run([sys.executable, "-m", "forkman", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "forkman", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -102,8 +108,11 @@ def tree_snapshot(root: Path, skip: tuple[str, ...] = (".git",)) -> dict[str, tu
     snap: dict[str, tuple[str, bytes]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = [d for d in dirnames if (rel_dir / d).as_posix() not in skip
-                       and not (Path(dirpath) / d).is_symlink()]  # fmt: skip
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if (rel_dir / d).as_posix() not in skip and not (Path(dirpath) / d).is_symlink()
+        ]
         links = [d for d in os.listdir(dirpath) if (Path(dirpath) / d).is_symlink()]
         for name in sorted({*filenames, *links}):
             rel = (rel_dir / name).as_posix()
@@ -128,8 +137,14 @@ def git(cwd: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
-def make_app(app: Path, upstream: Path | str, names: tuple[str, ...] = tuple(OVERLAYS), *, ref: str = BASE_REF,
-             blocks: bool = False) -> Project:  # fmt: skip
+def make_app(
+    app: Path,
+    upstream: Path | str,
+    names: tuple[str, ...] = tuple(OVERLAYS),
+    *,
+    ref: str = BASE_REF,
+    blocks: bool = False,
+) -> Project:
     """`forkman init` on the example upstream at REF (with BLOCKS: our blocks folder linked in),
     then each overlay in NAMES edited in the checkout and captured, then committed."""
     init(

@@ -39,8 +39,9 @@ def test_done_when_apply_rebuilds_the_hand_edited_tree(initialised_app: Path, fo
     assert report["uncaptured"] == ["README.md"]
 
 
-def test_apply_on_a_fresh_clone_of_the_app_repo(app_with_overlays: Path, tmp_path: Path,
-                                                forkman_run) -> None:  # fmt: skip
+def test_apply_on_a_fresh_clone_of_the_app_repo(
+    app_with_overlays: Path, tmp_path: Path, forkman_run
+) -> None:
     clone = tmp_path / "teammate"
     git(tmp_path, "clone", "-q", str(app_with_overlays), str(clone))
     assert not (clone / CHECKOUT).exists()
@@ -93,8 +94,9 @@ def test_apply_refuses_to_overwrite_uncaptured_edits(app_with_overlays: Path, fo
     assert tree_snapshot(checkout) == before
 
 
-def test_apply_follows_a_teammates_new_overlay_and_drop(app_with_overlays: Path, tmp_path: Path,
-                                                        forkman_run) -> None:  # fmt: skip
+def test_apply_follows_a_teammates_new_overlay_and_drop(
+    app_with_overlays: Path, tmp_path: Path, forkman_run
+) -> None:
     clone = tmp_path / "teammate"
     git(tmp_path, "clone", "-q", str(app_with_overlays), str(clone))
     forkman_run("apply", cwd=clone)
@@ -174,11 +176,23 @@ def test_apply_and_link_create_the_configured_links(app_with_overlays: Path, for
     assert link.is_symlink()
 
 
-def test_apply_in_a_sparse_partial_checkout(app_repo: Path, upstream: Path, tmp_path: Path,
-                                            forkman_run) -> None:  # fmt: skip
+def test_apply_in_a_sparse_partial_checkout(
+    app_repo: Path, upstream: Path, tmp_path: Path, forkman_run
+) -> None:
     git(upstream, "config", "uploadpack.allowFilter", "true")
-    forkman_run("init", "--upstream", upstream.as_uri(), "--ref", RELEASES[0], "--path", CHECKOUT,
-                "--sparse", "autogpt_platform/backend", "--partial", cwd=app_repo)  # fmt: skip
+    forkman_run(
+        "init",
+        "--upstream",
+        upstream.as_uri(),
+        "--ref",
+        RELEASES[0],
+        "--path",
+        CHECKOUT,
+        "--sparse",
+        "autogpt_platform/backend",
+        "--partial",
+        cwd=app_repo,
+    )
     for name, (subject, body, edit) in OVERLAYS.items():
         edit(app_repo / CHECKOUT)
         forkman_run("overlay", "capture", name, "-m", subject, cwd=app_repo)

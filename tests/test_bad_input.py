@@ -21,13 +21,26 @@ def add_overlay(app: Path, name: str, text: str) -> None:
 
 
 def hand_patch(path_a: str, path_b: str) -> str:
-    return (f"Subject: Evil\n\n---\ndiff --git {path_a} {path_b}\n--- {path_a}\n+++ {path_b}\n"
-            "@@ -1 +1 @@\n-old\n+new\n")  # fmt: skip
+    return (
+        f"Subject: Evil\n\n---\ndiff --git {path_a} {path_b}\n--- {path_a}\n+++ {path_b}\n"
+        "@@ -1 +1 @@\n-old\n+new\n"
+    )
 
 
 BAD_PATHS = ["/etc/passwd", "a/../../outside.txt", "a/.git/hooks/pre-commit", "a/docs/../../../x"]
-BAD_NAMES = ["Loader", "has space", "a..b", "-dash", "trailing-", "x.lock", "a/b", "ünïcode", "",
-             "name~1", "a@{b"]  # fmt: skip
+BAD_NAMES = [
+    "Loader",
+    "has space",
+    "a..b",
+    "-dash",
+    "trailing-",
+    "x.lock",
+    "a/b",
+    "ünïcode",
+    "",
+    "name~1",
+    "a@{b",
+]
 
 
 def test_a_patch_whose_paths_leave_the_checkout(initialised_app: Path, forkman_run) -> None:
@@ -114,8 +127,9 @@ def test_a_patch_with_a_bad_header(app_with_overlays: Path, forkman_run) -> None
     patch = app_with_overlays / "overlays" / "llm-models.patch"
     patch.write_text("this is not a header\n" + patch.read_text())
 
-    assert_one_line_error(forkman_run("overlay", "status", cwd=app_with_overlays, expect=2),
-                          "llm-models.patch:1")  # fmt: skip
+    assert_one_line_error(
+        forkman_run("overlay", "status", cwd=app_with_overlays, expect=2), "llm-models.patch:1"
+    )
 
 
 def test_a_patch_without_a_diff(app_with_overlays: Path, forkman_run) -> None:
@@ -127,8 +141,17 @@ def test_a_patch_without_a_diff(app_with_overlays: Path, forkman_run) -> None:
 def test_an_upstream_that_cannot_be_reached(app_repo: Path, tmp_path: Path, forkman_run) -> None:
     before = snapshot(app_repo)
 
-    result = forkman_run("init", "--upstream", str(tmp_path / "no-such-repo"), "--ref", BASE_REF,
-                         "--path", CHECKOUT, cwd=app_repo, expect=2)  # fmt: skip
+    result = forkman_run(
+        "init",
+        "--upstream",
+        str(tmp_path / "no-such-repo"),
+        "--ref",
+        BASE_REF,
+        "--path",
+        CHECKOUT,
+        cwd=app_repo,
+        expect=2,
+    )
 
     assert_one_line_error(result, "no-such-repo")
     assert snapshot(app_repo) == before
@@ -152,8 +175,17 @@ def test_a_path_that_is_not_a_git_checkout(app_repo: Path, upstream: Path, forkm
 def test_a_bad_ref(app_repo: Path, upstream: Path, forkman_run) -> None:
     before = snapshot(app_repo)
 
-    result = forkman_run("init", "--upstream", str(upstream), "--ref", "v9.9.9", "--path", CHECKOUT,
-                         cwd=app_repo, expect=2)  # fmt: skip
+    result = forkman_run(
+        "init",
+        "--upstream",
+        str(upstream),
+        "--ref",
+        "v9.9.9",
+        "--path",
+        CHECKOUT,
+        cwd=app_repo,
+        expect=2,
+    )
 
     assert_one_line_error(result, "v9.9.9")
     assert snapshot(app_repo) == before
@@ -161,8 +193,15 @@ def test_a_bad_ref(app_repo: Path, upstream: Path, forkman_run) -> None:
 
 
 def test_a_pattern_that_matches_no_release(app_repo: Path, upstream: Path, forkman_run) -> None:
-    result = forkman_run("init", "--upstream", str(upstream), "--release-pattern", "release-*",
-                         cwd=app_repo, expect=2)  # fmt: skip
+    result = forkman_run(
+        "init",
+        "--upstream",
+        str(upstream),
+        "--release-pattern",
+        "release-*",
+        cwd=app_repo,
+        expect=2,
+    )
 
     assert_one_line_error(result, "release-*")
     assert not (app_repo / "forkman.yaml").exists()

@@ -35,8 +35,14 @@ def pinned(app: Path, path: str) -> bytes:
 def test_capture_writes_the_overlay_and_appends_it(initialised_app: Path, forkman_run) -> None:
     edit_llm_models(initialised_app / CHECKOUT)
 
-    forkman_run("overlay", "capture", "llm-models", "-m", "Add qwen\n\nWe run it locally.",
-                cwd=initialised_app)  # fmt: skip
+    forkman_run(
+        "overlay",
+        "capture",
+        "llm-models",
+        "-m",
+        "Add qwen\n\nWe run it locally.",
+        cwd=initialised_app,
+    )
 
     patch = (initialised_app / "overlays" / "llm-models.patch").read_text()
     assert "Subject: Add qwen\n" in patch
@@ -243,8 +249,9 @@ def test_drop_refuses_when_a_later_overlay_needs_it(app_with_overlays: Path, for
     assert llm.read_bytes() == before
 
 
-def test_refresh_refuses_an_edit_that_belongs_to_a_later_overlay(app_with_overlays: Path,
-                                                                forkman_run) -> None:  # fmt: skip
+def test_refresh_refuses_an_edit_that_belongs_to_a_later_overlay(
+    app_with_overlays: Path, forkman_run
+) -> None:
     llm = app_with_overlays / CHECKOUT / LLM_PY
     llm.write_text(llm.read_text().replace("# Groq models", "# Groq models (cloud)"))
     forkman_run("overlay", "capture", "llm-comments", cwd=app_with_overlays)

@@ -39,8 +39,19 @@ def test_init_capture_apply_status_in_a_shell(app_repo: Path, upstream: Path) ->
         assert result.exit_code == 0, result
         return result.stdout
 
-    forkman("init", "--upstream", str(upstream), "--ref", BASE_REF,
-            "--release-pattern", RELEASE_PATTERN, "--pr-branch", PR_BRANCH, "--path", CHECKOUT)  # fmt: skip
+    forkman(
+        "init",
+        "--upstream",
+        str(upstream),
+        "--ref",
+        BASE_REF,
+        "--release-pattern",
+        RELEASE_PATTERN,
+        "--pr-branch",
+        PR_BRANCH,
+        "--path",
+        CHECKOUT,
+    )
     checkout = app_repo / CHECKOUT
     for name, (subject, body, edit) in OVERLAYS.items():
         edit(checkout)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from forkman import gitrepo
-from forkman.gitrepo import FileState, diff_trees
+from forkman import gitdiff, gitrepo
+from forkman.gitdiff import diff_trees
+from forkman.gitrepo import FileState
 
 BEFORE = {
     "x/y.py": FileState(b"one\ntwo\nthree\n"),
@@ -35,12 +36,12 @@ AFTER = {
 
 def _nested(before: gitrepo.Tree, after: gitrepo.Tree, monkeypatch: pytest.MonkeyPatch) -> str:
     with monkeypatch.context() as m:
-        m.setattr(gitrepo, "_flat_names", lambda paths: None)
+        m.setattr(gitdiff, "_flat_names", lambda paths: None)
         return diff_trees(before, after)
 
 
 def test_flat_layout_gives_the_same_patch(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert gitrepo._flat_names({*BEFORE, *AFTER}) is not None
+    assert gitdiff._flat_names({*BEFORE, *AFTER}) is not None
     flat = diff_trees(BEFORE, AFTER)
     assert "diff --git a/x/y.py b/x/y.py" in flat and "f000" not in flat
     assert flat == _nested(BEFORE, AFTER, monkeypatch)
@@ -49,12 +50,12 @@ def test_flat_layout_gives_the_same_patch(monkeypatch: pytest.MonkeyPatch) -> No
 def test_paths_git_would_quote_use_the_real_layout(monkeypatch: pytest.MonkeyPatch) -> None:
     before = {"caf\u00e9/menu.py": FileState(b"a\n"), "with space.txt": FileState(b"b\n")}
     after = {"caf\u00e9/menu.py": FileState(b"A\n"), "with space.txt": FileState(b"B\n")}
-    assert gitrepo._flat_names({*before}) is None
+    assert gitdiff._flat_names({*before}) is None
     assert diff_trees(before, after) == _nested(before, after, monkeypatch)
 
 
 def test_a_file_that_becomes_a_folder_uses_the_real_layout() -> None:
-    assert gitrepo._flat_names({"x", "x/y"}) is None
+    assert gitdiff._flat_names({"x", "x/y"}) is None
 
 
 def test_unchanged_trees_give_an_empty_patch() -> None:

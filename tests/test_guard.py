@@ -54,14 +54,26 @@ repos:
         "-m",
         "Run the forkman guard before each commit",
     )
-    proc = subprocess.run([PRE_COMMIT, "install"], cwd=project.root, env=forkman_env(tmp),
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [PRE_COMMIT, "install"],
+        cwd=project.root,
+        env=forkman_env(tmp),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def commit(project: Project, tmp: Path, message: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "commit", "-q", "-m", message], cwd=project.root, env=forkman_env(tmp),
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    return subprocess.run(
+        ["git", "commit", "-q", "-m", message],
+        cwd=project.root,
+        env=forkman_env(tmp),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_a_clean_app_passes(app: Project, tmp_path: Path) -> None:
@@ -91,7 +103,11 @@ def test_pre_commit_refuses_a_direct_upstream_edit_until_it_is_captured(
     passed = commit(app, tmp_path, "Notes, kept as an overlay")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert git(app.root, "show", "--name-only", "--format=", "HEAD").split() == [
-        "README.md", "forkman.lock", "overlays/deploy-notes.patch", "overlays/series"]  # fmt: skip
+        "README.md",
+        "forkman.lock",
+        "overlays/deploy-notes.patch",
+        "overlays/series",
+    ]
 
 
 def test_an_edit_to_an_overlay_file_suggests_refreshing_that_overlay(
@@ -176,8 +192,13 @@ def test_install_upstream_hook_keeps_the_old_hook_and_refuses_direct_commits(
     assert (hooks / "pre-commit.legacy").read_text() == old_hook
 
     head = git(app.checkout, "rev-parse", "HEAD")
-    proc = subprocess.run(["git", "commit", "-q", "-am", "direct edit"], cwd=app.checkout,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-am", "direct edit"],
+        cwd=app.checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode != 0 and "overlay capture" in proc.stderr
     assert git(app.checkout, "rev-parse", "HEAD") == head
     assert (app.checkout / ".git/legacy-ran").exists()

@@ -13,8 +13,16 @@ from forkman.example import RELEASES
 
 
 def init_args(upstream: Path, *extra: str) -> list[str]:
-    return ["init", "--upstream", str(upstream), "--release-pattern", RELEASE_PATTERN,
-            "--pr-branch", PR_BRANCH, *extra]  # fmt: skip
+    return [
+        "init",
+        "--upstream",
+        str(upstream),
+        "--release-pattern",
+        RELEASE_PATTERN,
+        "--pr-branch",
+        PR_BRANCH,
+        *extra,
+    ]
 
 
 def test_init_clones_pins_and_writes_files(app_repo: Path, upstream: Path, forkman_run) -> None:
@@ -61,8 +69,9 @@ def test_default_ref_is_newest_release_by_version(
     )
 
 
-def test_init_adopts_an_existing_checkout(app_repo: Path, upstream: Path, tmp_path: Path,
-                                          forkman_run) -> None:  # fmt: skip
+def test_init_adopts_an_existing_checkout(
+    app_repo: Path, upstream: Path, tmp_path: Path, forkman_run
+) -> None:
     existing = tmp_path / "my-autogpt"
     git(tmp_path, "clone", "-q", str(upstream), str(existing))
     git(existing, "config", "forkman-test.marker", "kept")  # proves it is not re-cloned
@@ -79,12 +88,14 @@ def test_init_adopts_an_existing_checkout(app_repo: Path, upstream: Path, tmp_pa
     config = yaml.safe_load((app_repo / "forkman.yaml").read_text())
     assert config["upstream"]["path"] == "../my-autogpt"
     # outside the app repo: nothing to ignore
-    assert "my-autogpt" not in ((app_repo / ".gitignore").read_text()
-                                if (app_repo / ".gitignore").exists() else "")  # fmt: skip
+    assert "my-autogpt" not in (
+        (app_repo / ".gitignore").read_text() if (app_repo / ".gitignore").exists() else ""
+    )
 
 
-def test_adopting_a_clone_of_another_url_warns(app_repo: Path, upstream: Path, tmp_path: Path,
-                                               forkman_run) -> None:  # fmt: skip
+def test_adopting_a_clone_of_another_url_warns(
+    app_repo: Path, upstream: Path, tmp_path: Path, forkman_run
+) -> None:
     existing = app_repo / CHECKOUT
     git(tmp_path, "clone", "-q", str(upstream), str(existing))
     git(existing, "remote", "set-url", "origin", "https://example.com/someone-else/AutoGPT.git")
@@ -114,8 +125,12 @@ def test_init_twice_refuses(initialised_app: Path, upstream: Path, forkman_run) 
 
 
 def test_init_sparse_checks_out_only_the_cone(app_repo: Path, upstream: Path, forkman_run) -> None:
-    forkman_run(*init_args(upstream, "--ref", BASE_REF, "--path", CHECKOUT,
-                           "--sparse", "autogpt_platform/backend"), cwd=app_repo)  # fmt: skip
+    forkman_run(
+        *init_args(
+            upstream, "--ref", BASE_REF, "--path", CHECKOUT, "--sparse", "autogpt_platform/backend"
+        ),
+        cwd=app_repo,
+    )
 
     checkout = app_repo / CHECKOUT
     assert (checkout / "autogpt_platform/backend/backend/blocks/llm.py").is_file()
@@ -129,8 +144,10 @@ def test_init_sparse_checks_out_only_the_cone(app_repo: Path, upstream: Path, fo
 def test_init_partial_records_the_filter(app_repo: Path, upstream: Path, forkman_run) -> None:
     git(upstream, "config", "uploadpack.allowFilter", "true")
 
-    forkman_run(*init_args(upstream.as_uri(), "--ref", BASE_REF, "--path", CHECKOUT, "--partial"),
-                cwd=app_repo)  # fmt: skip
+    forkman_run(
+        *init_args(upstream.as_uri(), "--ref", BASE_REF, "--path", CHECKOUT, "--partial"),
+        cwd=app_repo,
+    )
 
     assert (
         yaml.safe_load((app_repo / "forkman.yaml").read_text())["upstream"]["filter"] == "blob:none"

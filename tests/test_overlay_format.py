@@ -103,8 +103,9 @@ def test_awkward_overlay_round_trips(format_app: Path, forkman_run) -> None:
     assert '"clean": true' in status
 
 
-def test_awkward_overlay_applies_with_plain_git(format_app: Path, upstream: Path, tmp_path: Path,
-                                               forkman_run) -> None:  # fmt: skip
+def test_awkward_overlay_applies_with_plain_git(
+    format_app: Path, upstream: Path, tmp_path: Path, forkman_run
+) -> None:
     edit_awkwardly(format_app / CHECKOUT)
     forkman_run(
         "overlay",
@@ -130,8 +131,9 @@ def test_awkward_overlay_applies_with_plain_git(format_app: Path, upstream: Path
     )
 
 
-def test_example_overlays_apply_with_git_am_in_series_order(app_with_overlays: Path, upstream: Path,
-                                                            tmp_path: Path) -> None:  # fmt: skip
+def test_example_overlays_apply_with_git_am_in_series_order(
+    app_with_overlays: Path, upstream: Path, tmp_path: Path
+) -> None:
     from helpers import BASE_REF
 
     series = (app_with_overlays / "overlays" / "series").read_text().split()
@@ -166,8 +168,9 @@ def recapture(app: Path, name: str, forkman_run) -> bytes:
     return patch.read_bytes()
 
 
-def test_export_is_stable_under_a_hostile_gitconfig(app_with_overlays: Path, hermetic_seal: Path,
-                                                         forkman_run) -> None:  # fmt: skip
+def test_export_is_stable_under_a_hostile_gitconfig(
+    app_with_overlays: Path, hermetic_seal: Path, forkman_run
+) -> None:
     before = {n: (app_with_overlays / "overlays" / f"{n}.patch").read_bytes() for n in OVERLAYS}
     with open(hermetic_seal / ".gitconfig", "a") as config:
         config.write(HOSTILE_GITCONFIG)
@@ -187,8 +190,9 @@ def test_export_is_stable_under_a_hostile_gitconfig(app_with_overlays: Path, her
     assert '"clean": true' in json_status
 
 
-def test_awkward_export_is_stable_under_hostile_gitconfig(format_app: Path, hermetic_seal: Path,
-                                                                 forkman_run) -> None:  # fmt: skip
+def test_awkward_export_is_stable_under_hostile_gitconfig(
+    format_app: Path, hermetic_seal: Path, forkman_run
+) -> None:
     edit_awkwardly(format_app / CHECKOUT)
     forkman_run("overlay", "capture", "awkward", cwd=format_app)
     before = (format_app / "overlays" / "awkward.patch").read_bytes()

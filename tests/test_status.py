@@ -36,8 +36,11 @@ def test_status_text_has_a_row_per_overlay(app_with_overlays: Path, forkman_run)
 
     text = forkman_run("overlay", "status", cwd=app_with_overlays).stdout
 
-    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.split()[:1] and
-            line.split()[0] in OVERLAYS}  # fmt: skip
+    rows = {
+        line.split()[0]: line.split()
+        for line in text.splitlines()
+        if line.split()[:1] and line.split()[0] in OVERLAYS
+    }
     assert {name: row[1] for name, row in rows.items()} == dict.fromkeys(OVERLAYS, "applied")
     assert rows["llm-models"][2:4] == ["+2", "-0"]
     assert "docs/index.md" in text.split("uncaptured", 1)[1]
@@ -72,8 +75,11 @@ def test_status_sees_an_overlay_not_applied(app_with_overlays: Path, forkman_run
 
     report = status(forkman_run, app_with_overlays)
 
-    assert states(report) == {"loader-symlink": "applied", "llm-models": "applied",
-                              "cost-config": "not-applied"}  # fmt: skip
+    assert states(report) == {
+        "loader-symlink": "applied",
+        "llm-models": "applied",
+        "cost-config": "not-applied",
+    }
     assert report["uncaptured"] == []
 
 

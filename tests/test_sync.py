@@ -346,8 +346,23 @@ def test_summary_is_a_markdown_table(project: Project, tmp_path: Path, capsys) -
 
 def test_sync_json_in_a_subprocess(project: Project) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "forkman", "sync", "--json", "--to", V9, "--repo", str(project.root)],
-                          capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forkman",
+            "sync",
+            "--json",
+            "--to",
+            V9,
+            "--repo",
+            str(project.root),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["version"] == 1 and report["ok"] and report["phase"] == "done"

@@ -34,8 +34,13 @@ def project(app_repo: Path, upstream: Path) -> Project:
 
 
 def ref(repo: Path, name: str) -> str | None:
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=repo,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", name],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return proc.stdout.strip() or None
 
 
@@ -43,8 +48,13 @@ def snapshot(checkout: Path) -> tuple[object, ...]:
     """What the server runs: HEAD, the index (bytes and entries) and the overlays' files."""
     index = (checkout / ".git" / "index").read_bytes()
     files = {p: (checkout / p).read_bytes() for p in (BLOCKS_INIT, LLM_PY, COST_CONFIG)}
-    return (index, run_git(checkout, "rev-parse", "HEAD"), run_git(checkout, "ls-files", "-s"), files,
-            run_git(checkout, "--no-optional-locks", "status", "--porcelain"))  # fmt: skip
+    return (
+        index,
+        run_git(checkout, "rev-parse", "HEAD"),
+        run_git(checkout, "ls-files", "-s"),
+        files,
+        run_git(checkout, "--no-optional-locks", "status", "--porcelain"),
+    )
 
 
 def heads(checkout: Path) -> str:
@@ -60,8 +70,13 @@ def bump_cost(project: Project) -> None:
 
 def forkman(app: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "forkman", "upstream-pr", *args, "--repo", str(app)],
-                          capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "forkman", "upstream-pr", *args, "--repo", str(app)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
 
 
 # -- the branch --------------------------------------------------------------------------------
@@ -141,8 +156,9 @@ def test_push_records_forwarded_and_a_second_run_updates_the_branch(
     assert "changed since" in prbranch.render_text(second)
 
 
-def test_github_fork_gets_a_compare_url_and_gh_command(hermetic_seal: Path, app_repo: Path, upstream: Path,
-                                                       bare_fork: Path) -> None:  # fmt: skip
+def test_github_fork_gets_a_compare_url_and_gh_command(
+    hermetic_seal: Path, app_repo: Path, upstream: Path, bare_fork: Path
+) -> None:
     up_url, fork_url = (
         "https://github.com/Significant-Gravitas/AutoGPT.git",
         "git@github.com:me/AutoGPT.git",
@@ -156,8 +172,17 @@ def test_github_fork_gets_a_compare_url_and_gh_command(hermetic_seal: Path, app_
     result = prbranch.prepare(project, "cost-config", push=True, remote="fork")
     url = f"https://github.com/Significant-Gravitas/AutoGPT/compare/dev...me:{BRANCH}?expand=1"
     assert result.compare_url == url and project.overlay("cost-config").field("Forwarded") == url
-    assert result.gh_command[:9] == ("gh", "pr", "create", "--repo", "Significant-Gravitas/AutoGPT",
-                                     "--base", "dev", "--head", f"me:{BRANCH}")  # fmt: skip
+    assert result.gh_command[:9] == (
+        "gh",
+        "pr",
+        "create",
+        "--repo",
+        "Significant-Gravitas/AutoGPT",
+        "--base",
+        "dev",
+        "--head",
+        f"me:{BRANCH}",
+    )
     assert result.gh_command[9:] == ("--title", OVERLAYS["cost-config"][0], "--body", result.body)
     assert ref(bare_fork, REF) == result.commit
 
@@ -219,10 +244,13 @@ def test_needs_an_earlier_overlay(project: Project) -> None:
 
 def test_bad_input_exits_non_zero_and_leaves_nothing(project: Project, tmp_path: Path) -> None:
     refs = heads(project.checkout)
-    for args, code, word in ((["nope"], 2, "nope"), (["cost-config", "--base", "no-such-branch"], 2, "no-such-branch"),
-                             (["cost-config", "--branch", "bad..name"], 2, "bad..name"),
-                             (["cost-config", "--push"], 2, "--remote"),
-                             (["cost-config", "--push", "--remote", str(tmp_path / "missing.git")], 2, "missing.git")):  # fmt: skip
+    for args, code, word in (
+        (["nope"], 2, "nope"),
+        (["cost-config", "--base", "no-such-branch"], 2, "no-such-branch"),
+        (["cost-config", "--branch", "bad..name"], 2, "bad..name"),
+        (["cost-config", "--push"], 2, "--remote"),
+        (["cost-config", "--push", "--remote", str(tmp_path / "missing.git")], 2, "missing.git"),
+    ):
         proc = forkman(project.root, *args)
         assert proc.returncode == code and word in proc.stderr, (args, proc.stderr)
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
