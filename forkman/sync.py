@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -24,7 +22,8 @@ from forkman.checkout import (
 from forkman.config import atomic_write
 from forkman.errors import DirtyCheckout, ForkmanError, SyncStateError
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
-from forkman.overlay import parse, render
+from forkman.journal import Journal, decode, encode
+from forkman.overlay import render
 from forkman.project import Project
 from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
@@ -65,74 +64,6 @@ class SyncReport:
         )
 
 
-def _encode(states: State) -> dict[str, list[str] | None]:
-    return {
-        p: None if s is None else [s.mode, base64.b64encode(s.data).decode()]
-        for p, s in states.items()
-    }
-
-
-def _decode(data: dict[str, list[str] | None]) -> State:
-    return {
-        p: None if v is None else FileState(base64.b64decode(v[1]), v[0]) for p, v in data.items()
-    }
-
-
-class Journal:
-    """The sync's state on disk: what it started from (backups), where it goes, what was resolved."""
-
-    def __init__(self, project: Project):
-        self.project = project
-        self.dir = project.sync_dir()
-        self.file = self.dir / "journal.json"
-
-    def exists(self) -> bool:
-        return self.file.exists()
-
-    def load(self) -> dict:  # type: ignore[type-arg]
-        if not self.exists():
-            raise SyncStateError("no sync in progress", hint="start one with `forkman sync`")
-        try:
-            return json.loads(self.file.read_text())  # type: ignore[no-any-return]
-        except ValueError:
-            raise SyncStateError(
-                "the sync journal is damaged",
-                where=str(self.file),
-                hint="run `forkman sync --abort` to restore from the backups",
-            ) from None
-
-    def save(self, data: dict) -> None:  # type: ignore[type-arg]
-        atomic_write(self.file, json.dumps(data, indent=1, sort_keys=True))
-
-    def begin(self, data: dict, checkout: State, repo: GitRepo) -> None:  # type: ignore[type-arg]
-        """Back up everything the sync may change, then publish the journal in one rename."""
-        tmp = self.dir.with_name("sync.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        (tmp / "backup").mkdir(parents=True)
-        project = self.project
-        if project.overlays_dir.exists():
-            shutil.copytree(project.overlays_dir, tmp / "backup" / "overlays", symlinks=True)
-        shutil.copy2(project.lock_path, tmp / "backup" / "forkman.lock")
-        record = repo.git_path("forkman-applied.json")
-        if record.exists():
-            shutil.copy2(record, tmp / "backup" / "applied.json")
-        data = {**data, "checkout_backup": _encode(checkout)}
-        atomic_write(tmp / "journal.json", json.dumps(data, indent=1, sort_keys=True))
-        shutil.rmtree(self.dir, ignore_errors=True)
-        tmp.rename(self.dir)
-
-    def backup_overlays(self) -> tuple:  # type: ignore[type-arg]
-        folder = self.dir / "backup" / "overlays"
-        from forkman.config import parse_series
-
-        series_file = folder / "series"
-        names = parse_series(series_file.read_text(), series_file) if series_file.exists() else ()
-        return tuple(
-            parse(n, (folder / f"{n}.patch").read_text(encoding="utf-8", errors="surrogateescape"))
-            for n in names
-        )
-
-
 def _in_progress_error() -> SyncStateError:
     return SyncStateError(
         "a sync is already in progress",
@@ -161,7 +92,7 @@ def _inputs(project: Project, repo: GitRepo, journal_data: dict, overlays: tuple
         old_base=repo.read_tree_files(journal_data["from"]["commit"], paths),
         new_base=repo.read_tree_files(journal_data["to"]["commit"], paths),
         overlays_dir=project.overlays_dir,
-        overrides={n: _decode(v) for n, v in journal_data.get("overrides", {}).items()},
+        overrides={n: decode(v) for n, v in journal_data.get("overrides", {}).items()},
         skipped=frozenset(journal_data.get("skipped", [])),
         checks=project.config.checks,
     )
@@ -348,7 +279,7 @@ def _take_resolution(
                 )
     return {
         **data,
-        "overrides": {**data["overrides"], name: _encode(on_disk)},
+        "overrides": {**data["overrides"], name: encode(on_disk)},
         "warnings": warnings,
     }
 
@@ -365,10 +296,7 @@ def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: i
             if path in result.files and result.state not in GONE:
                 owner = result.name
         if owner:
-            overrides[owner] = {
-                **overrides.get(owner, {}),
-                path: [state.mode, base64.b64encode(state.data).decode()] if state else None,
-            }
+            overrides[owner] = {**overrides.get(owner, {}), **encode({path: state})}
     return {**data, "overrides": overrides}
 
 
@@ -394,7 +322,7 @@ def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) 
         journal.save({**data, "phase": "conflict", "current": stop.name})
         return _report(data, "stopped", the_plan, stop.name)
     repo.run("checkout", "-q", "--force", "--detach", new_commit)
-    backup = _decode(data["checkout_backup"])
+    backup = decode(data["checkout_backup"])
     fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
     write_worktree(project.checkout, {**fresh, **the_plan.final})
     ensure_links(project, repo)
@@ -411,7 +339,7 @@ def _show_conflict(
 ) -> None:  # type: ignore[type-arg]
     """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
     repo.run("checkout", "-q", "--force", "--detach", data["to"]["commit"])
-    backup = _decode(data["checkout_backup"])
+    backup = decode(data["checkout_backup"])
     desired: State = dict(repo.read_tree_files(data["to"]["commit"], backup))
     for result in the_plan.results:
         desired.update(the_plan.prefix.get(result.name, {}))
@@ -499,7 +427,7 @@ def abort(project: Project) -> SyncReport:
     with GitRepo(project.checkout) as repo:
         if data.get("head"):
             repo.run("checkout", "-q", "--force", "--detach", data["head"])
-        write_worktree(project.checkout, _decode(data["checkout_backup"]))
+        write_worktree(project.checkout, decode(data["checkout_backup"]))
         if (backup / "applied.json").exists():
             shutil.copy2(backup / "applied.json", repo.git_path("forkman-applied.json"))
     if (backup / "overlays").exists():
