@@ -79,6 +79,11 @@ def status(project: Project) -> StatusReport:
     lock = project.lock()
     overlays = project.overlays()
     warnings: list[str] = []
+    if project.sync_in_progress():
+        warnings.append(
+            "a sync is in progress: finish it with `forkman sync --continue` "
+            "or undo it with `forkman sync --abort`"
+        )
     if not project.checkout.exists():
         rows = tuple(
             OverlayStatus(

@@ -392,3 +392,10 @@ def test_whole_file_resolution_still_warns_about_lost_upstream_lines(
     git(project.checkout, "checkout", "--theirs", "--", BLOCKS_INIT)  # the overlay's whole old file
     _, report = run(capsys, project, "--continue")
     assert any("upstream added" in w and "load_all_blocks" in w for w in report["warnings"])
+
+
+def test_status_says_a_sync_is_in_progress(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    run(capsys, project)
+    code, out = forkman(capsys, "overlay", "status", "--json", repo=project.root)
+    assert code == 0
+    assert any("sync --continue" in w for w in json.loads(out)["warnings"])
