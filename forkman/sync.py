@@ -29,9 +29,9 @@ from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
 from forkman.syncplan import (
     CHECK_FAILED,
-    CONFLICT,
     DROPPED,
     GONE,
+    NEEDS_ACTION,
     SKIPPED,
     UPSTREAMED,
     OverlayResult,
@@ -56,11 +56,7 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return self.phase in ("done", "up-to-date", "aborted") or (
-            self.phase == "check"
-            and all(
-                r.state not in (CONFLICT, "blocked", "not-applicable", CHECK_FAILED)
-                for r in self.results
-            )
+            self.phase == "check" and all(r.state not in NEEDS_ACTION for r in self.results)
         )
 
 
