@@ -381,12 +381,20 @@ class GitRepo:
                 hint="check the remote's URL and your access to it",
             )
         stale = "stale info" in text or "fetch first" in text or "non-fast-forward" in text
+        if stale:
+            hint: str | None = (
+                "the fork's branch changed since forkman last pushed it; inspect it, "
+                "or delete it there and run again"
+            )
+        elif "unpacker error" in text or "promisor" in text or "missing necessary objects" in text:
+            hint = (
+                "a partial clone lacks objects of upstream's history that an empty fork needs; "
+                "push to a fork that already holds upstream's history (as a GitHub fork does)"
+            )
+        else:
+            hint = None
         raise PushFailed(
-            f"{remote} rejected the push: {' '.join(reason.split()) or last_line(text)}",
-            hint="the fork's branch changed since forkman last pushed it; inspect it, "
-            "or delete it there and run again"
-            if stale
-            else None,
+            f"{remote} rejected the push: {' '.join(reason.split()) or last_line(text)}", hint=hint
         )
 
     def range_diff(self, old: str, new: str) -> str:
