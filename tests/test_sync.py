@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -434,3 +435,21 @@ def test_ctrl_c_says_so_and_abort_restores(project: Project) -> None:
     if project.sync_in_progress():
         assert sync.abort(project).phase == "aborted"
     assert snapshot(project, refs=False) == before
+
+
+def test_a_checkout_deleted_or_on_another_commit(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Not 'already up to date': sync says what is wrong, and apply repairs it."""
+    shutil.rmtree(project.checkout)
+    code, _ = forkman(capsys, "sync", "--no-fetch", repo=project.root)
+    assert code == 2 and "forkman apply" in forkman.last_err  # type: ignore[attr-defined]
+    assert git(project.checkout, "rev-parse", "HEAD") == project.lock().commit
+    assert git(project.checkout, "status", "--porcelain") == ""  # a work tree, not a bare index
+
+    assert up.apply(project).written  # the overlays go on the fresh clone
+    git(project.checkout, "checkout", "-q", "-f", "--detach", V9)
+    code, _ = forkman(capsys, "sync", "--no-fetch", repo=project.root)
+    assert code == 2 and "not at the pinned commit" in forkman.last_err  # type: ignore[attr-defined]
+    assert up.apply(project).moved  # a clean checkout on another commit is not a hand edit
+    assert git(project.checkout, "rev-parse", "HEAD") == project.lock().commit
+    code, _ = forkman(capsys, "sync", "--no-fetch", "--to", V9, repo=project.root)
+    assert code == 0
