@@ -402,6 +402,11 @@ def test_status_says_a_sync_is_in_progress(project: Project, capsys) -> None:  #
     code, out = forkman(capsys, "overlay", "status", "--json", repo=project.root)
     assert code == 0
     assert any("sync --continue" in w for w in json.loads(out)["warnings"])
+    # not `forkman apply`, which a sync in progress refuses
+    assert not any("forkman apply" in w for w in json.loads(out)["warnings"])
+    code, _ = forkman(capsys, "guard", repo=project.root)
+    assert "forkman apply" not in forkman.last_err  # type: ignore[attr-defined]
+    assert "sync --continue" in forkman.last_err  # type: ignore[attr-defined]
 
 
 def test_ctrl_c_says_so_and_abort_restores(project: Project) -> None:
