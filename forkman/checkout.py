@@ -97,11 +97,13 @@ def drift(
     unexplained = tuple(
         p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p])
     )
+    at_head = set(touched) - set(listed)  # git status: as the checked-out commit has it
     beyond = tuple(
         sorted(
             p
             for p in touched
-            if on_disk[p] not in known_states(stack, p)
+            if p not in at_head
+            and on_disk[p] not in known_states(stack, p)
             and written.get(p, "-") != _digest(on_disk[p])
         )
     )

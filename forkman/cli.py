@@ -463,15 +463,26 @@ def blocks_check(repo: RepoOpt = None) -> None:
     _out("blocks ok")
 
 
+_INTERRUPTED = (
+    "forkman: interrupted (a sync stopped midway resumes with `forkman sync --continue` "
+    "or is undone with `forkman sync --abort`)"
+)
+
+
 def main() -> None:
     """The entry point: one handler maps errors to exit codes and one-line messages."""
     try:
         app(prog_name="forkman")
+    except SystemExit as exc:
+        # typer turns Ctrl-C into a silent exit 130: say what happened, as for any interrupt
+        if exc.code == EXIT_INTERRUPTED and isinstance(exc.__context__, typer.Exit):
+            _note(_INTERRUPTED)
+        raise
     except ForkmanError as exc:
         _note(f"forkman: error: {exc}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        _note("forkman: interrupted")
+        _note(_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
     except Exception:  # noqa: BLE001 - a bug: say so, keep the details for the report
         log = Path(os.environ.get("TMPDIR", "/tmp")) / "forkman-crash.log"

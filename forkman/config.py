@@ -231,9 +231,19 @@ def _parse_checks(path: Path, node: yaml.Node | None) -> tuple[Check, ...]:
     return tuple(checks)
 
 
+def read_text(path: Path, hint: str) -> str:
+    """A UTF-8 text file of the app repo; other bytes are a ConfigError naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start})", where=str(path), hint=hint
+        ) from None
+
+
 def load_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, f"fix the encoding of {path.name}")
     except FileNotFoundError:
         raise ConfigError(
             "no forkman.yaml here", where=str(path), hint="run `forkman init --upstream URL`"
@@ -282,7 +292,7 @@ def _q(value: str) -> str:
 # -- lock --------------------------------------------------------------------------------------
 def load_lock(path: Path) -> Lock:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, "restore it with `git checkout -- forkman.lock`"))
     except FileNotFoundError:
         raise ConfigError(
             "no forkman.lock here", where=str(path), hint="run `forkman init` to pin the upstream"
@@ -295,18 +305,23 @@ def load_lock(path: Path) -> Lock:
         ) from None
     try:
         upstream = data["upstream"]
-        return Lock(
+        lock = Lock(
             str(upstream["url"]),
             str(upstream["ref"]),
             str(upstream["commit"]),
             {str(k): str(v) for k, v in data.get("overlays", {}).items()},
         )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(
-            f"the lock lacks {exc}",
-            where=str(path),
-            hint="restore it with `git checkout -- forkman.lock`",
-        ) from None
+    except KeyError as exc:
+        problem = f"the lock lacks {exc}"
+    except (TypeError, AttributeError):
+        problem = "the lock is not forkman's JSON object (upstream: url, ref, commit; overlays)"
+    else:
+        if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", lock.commit):
+            return lock
+        problem = f"the lock's upstream.commit {lock.commit!r} is not a full commit id"
+    raise ConfigError(
+        problem, where=str(path), hint="restore it with `git checkout -- forkman.lock`"
+    )
 
 
 def render_lock(lock: Lock) -> str:

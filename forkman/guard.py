@@ -167,9 +167,14 @@ def _checkout_findings(
                     )
                 )
         if repo.head() != lock.commit:
+            then = (
+                "finish the sync in progress with `forkman sync --continue` or `--abort`"
+                if project.sync_in_progress()
+                else "run `forkman apply`"
+            )
             notes.append(
                 f"the checkout is not at the pinned {lock.ref}: skipped looking for direct "
-                "upstream edits; run `forkman apply`"
+                f"upstream edits; {then}"
             )
             return findings
         found = drift(repo, stack, ignore=link_targets(project))

@@ -18,6 +18,7 @@ from forkman.config import (
     load_config,
     load_lock,
     parse_series,
+    read_text,
     render_lock,
 )
 from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
@@ -62,7 +63,8 @@ class Project:
     def series(self) -> tuple[str, ...]:
         if not self.series_path.exists():
             return ()
-        return parse_series(self.series_path.read_text(encoding="utf-8"), self.series_path)
+        text = read_text(self.series_path, "one overlay name a line, in UTF-8")
+        return parse_series(text, self.series_path)
 
     def overlay_text(self, name: str) -> str:
         path = self.overlay_path(name)

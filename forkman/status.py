@@ -79,7 +79,8 @@ def status(project: Project) -> StatusReport:
     lock = project.lock()
     overlays = project.overlays()
     warnings: list[str] = []
-    if project.sync_in_progress():
+    syncing = project.sync_in_progress()
+    if syncing:
         warnings.append(
             "a sync is in progress: finish it with `forkman sync --continue` "
             "or undo it with `forkman sync --abort`"
@@ -103,7 +104,7 @@ def status(project: Project) -> StatusReport:
         )
     with GitRepo(project.checkout) as repo:
         head = repo.head()
-        if head != lock.commit:
+        if head != lock.commit and not syncing:  # a sync moves HEAD first; apply waits for it
             warnings.append(
                 f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
                 f"({lock.ref}): run `forkman apply`"

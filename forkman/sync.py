@@ -20,7 +20,7 @@ from forkman.checkout import (
     write_worktree,
 )
 from forkman.config import atomic_write
-from forkman.errors import DirtyCheckout, ForkmanError, SyncStateError
+from forkman.errors import DirtyCheckout, ForkmanError, NotACheckout, SyncStateError
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
 from forkman.journal import Journal, decode, encode
 from forkman.overlay import render
@@ -135,7 +135,14 @@ def start(
         raise _in_progress_error()
     lock = project.lock()
     overlays = project.overlays()
-    repo, _ = open_checkout(project, lock, progress)
+    repo, cloned = open_checkout(project, lock, progress)
+    if cloned and not check:
+        raise NotACheckout(
+            f"the upstream checkout was missing: cloned it at the pinned {lock.ref}, "
+            "without the overlays",
+            where=str(project.checkout),
+            hint="run `forkman apply`, then `forkman sync`",
+        )
     with repo:
         with _refs_kept(repo, always=check):
             if fetch:
@@ -150,7 +157,7 @@ def start(
                 "warnings": [],
                 "resolutions": [],
             }
-            if commit == lock.commit and not check:
+            if commit == lock.commit and not check and repo.head() == lock.commit:
                 return SyncReport(lock.ref, lock.commit, ref, commit, "up-to-date"), None
             inputs = _inputs(project, repo, data, overlays)
             with ThreadPoolExecutor(max_workers=1) as pool:

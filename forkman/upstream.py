@@ -177,6 +177,8 @@ def open_checkout(
                 where=str(project.lock_path),
                 hint="check forkman.lock and the upstream URL",
             )
+    if cloned:  # a fresh clone has no work tree yet: every caller expects the pin there
+        repo.run("checkout", "-q", "--detach", lock.commit)
     return repo, cloned
 
 

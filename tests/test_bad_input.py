@@ -91,6 +91,34 @@ def test_config_missing_a_field(app_with_overlays: Path, forkman_run) -> None:
     assert_one_line_error(result, "forkman.yaml:", "url")
 
 
+def test_app_files_that_are_not_utf8_or_not_a_lock(app_with_overlays: Path, forkman_run) -> None:
+    lock = (app_with_overlays / "forkman.lock").read_text()
+    broken = {
+        "forkman.yaml": b"\xff\xfeupstream:\n",
+        "forkman.lock": b"\xff",
+        "overlays/series": b"loader-symlink\n\xff\n",
+    }
+    for name, data in broken.items():
+        good = (app_with_overlays / name).read_bytes()
+        (app_with_overlays / name).write_bytes(data)
+        before = snapshot(app_with_overlays)
+        result = forkman_run("overlay", "status", cwd=app_with_overlays, expect=2)
+        assert_one_line_error(result, name, "not UTF-8")
+        assert snapshot(app_with_overlays) == before
+        (app_with_overlays / name).write_bytes(good)
+
+    commit = lock.split('"commit": "')[1][:40]
+    for text, mention in (
+        ("[]", "not forkman's JSON object"),
+        ('{"upstream": "x"}', "not forkman's JSON object"),
+        (lock.replace(commit, "zzzz"), "'zzzz' is not a full commit id"),
+    ):
+        (app_with_overlays / "forkman.lock").write_text(text)
+        for command in (["overlay", "status"], ["apply"], ["sync", "--check"]):
+            result = forkman_run(*command, cwd=app_with_overlays, expect=2)
+            assert_one_line_error(result, "forkman.lock", mention, "git checkout -- forkman.lock")
+
+
 def test_series_with_a_bad_name(app_with_overlays: Path, forkman_run) -> None:
     (app_with_overlays / "overlays" / "series").write_text("loader-symlink\nBad Name\n")
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -399,3 +402,59 @@ def test_status_says_a_sync_is_in_progress(project: Project, capsys) -> None:  #
     code, out = forkman(capsys, "overlay", "status", "--json", repo=project.root)
     assert code == 0
     assert any("sync --continue" in w for w in json.loads(out)["warnings"])
+    # not `forkman apply`, which a sync in progress refuses
+    assert not any("forkman apply" in w for w in json.loads(out)["warnings"])
+    code, _ = forkman(capsys, "guard", repo=project.root)
+    assert "forkman apply" not in forkman.last_err  # type: ignore[attr-defined]
+    assert "sync --continue" in forkman.last_err  # type: ignore[attr-defined]
+
+
+def test_ctrl_c_says_so_and_abort_restores(project: Project) -> None:
+    """A real SIGINT while a check runs: exit 130 with one line saying what to do next."""
+    before = snapshot(project, refs=False)
+    started = project.root / "check-started"
+    project = edit_config(
+        project, "checks: {}", f"checks:\n  llm-models:\n    - run: 'touch {started}; sleep 30'\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forkman", "sync", "--to", V9],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(600):
+        if started.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("forkman: interrupted"), err
+    assert "forkman sync --continue" in lines[0] and "forkman sync --abort" in lines[0]
+    started.unlink()
+    git(project.root, "checkout", "--", "forkman.yaml")
+    if project.sync_in_progress():
+        assert sync.abort(project).phase == "aborted"
+    assert snapshot(project, refs=False) == before
+
+
+def test_a_checkout_deleted_or_on_another_commit(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Not 'already up to date': sync says what is wrong, and apply repairs it."""
+    shutil.rmtree(project.checkout)
+    code, _ = forkman(capsys, "sync", "--no-fetch", repo=project.root)
+    assert code == 2 and "forkman apply" in forkman.last_err  # type: ignore[attr-defined]
+    assert git(project.checkout, "rev-parse", "HEAD") == project.lock().commit
+    assert git(project.checkout, "status", "--porcelain") == ""  # a work tree, not a bare index
+
+    assert up.apply(project).written  # the overlays go on the fresh clone
+    git(project.checkout, "checkout", "-q", "-f", "--detach", V9)
+    code, _ = forkman(capsys, "sync", "--no-fetch", repo=project.root)
+    assert code == 2 and "not at the pinned commit" in forkman.last_err  # type: ignore[attr-defined]
+    assert up.apply(project).moved  # a clean checkout on another commit is not a hand edit
+    assert git(project.checkout, "rev-parse", "HEAD") == project.lock().commit
+    code, _ = forkman(capsys, "sync", "--no-fetch", "--to", V9, repo=project.root)
+    assert code == 0
