@@ -235,12 +235,8 @@ def overlay_list(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
 
     overlays = _project(repo).overlays()
     if json_output:
-        _out(
-            json.dumps(
-                [{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays],
-                indent=2,
-            )
-        )
+        listing = [{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays]
+        _out(json.dumps({"version": 1, "overlays": listing}, indent=2))
         return
     for o in overlays:
         _out(f"{o.name}\t{o.subject}")

@@ -87,7 +87,8 @@ class DirtyCheckout(ForkmanError):
             f"{action} refused: the checkout has edits that no overlay explains: {shown}",
             where=checkout,
             hint="capture them with `forkman overlay capture NAME`, fold them into an overlay "
-            "with `forkman overlay refresh NAME`, or undo them with `git checkout -- PATH`",
+            f"with `forkman overlay refresh NAME`, or undo them with `git -C {checkout} checkout -- PATH` "
+            "and delete any new files",
         )
         self.paths = tuple(paths)
 

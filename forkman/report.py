@@ -128,9 +128,13 @@ def _sync_rows(results: Sequence[Any]) -> list[tuple[str, ...]]:
 
 
 _NEXT = {
-    "stopped": "resolve the conflict in the checkout (git status, git mergetool), then "
+    "conflict": "resolve the conflict in the checkout (git status, git mergetool), then "
     "`forkman sync --continue`; `--skip` leaves this overlay out, `--abort` puts everything back",
-    "check": "",
+    "check-failed": "fix the files in the checkout, then `forkman sync --continue` (each edit goes "
+    "to the last overlay that changes its file); `--skip` leaves this overlay out, `--abort` "
+    "puts everything back",
+    "other": "it cannot be carried over as it is: `forkman sync --skip` leaves it out of the "
+    "series (its file is kept), `forkman sync --abort` puts everything back",
 }
 
 
@@ -143,6 +147,8 @@ def sync_text(report: Any, colour: bool = False) -> str:
         "aborted": "aborted the move",
     }.get(report.phase, report.phase)
     head = f"sync {verb} {report.from_ref} -> {report.to_ref} ({report.to_commit[:12]})"
+    if report.phase == "check" and report.from_commit == report.to_commit:
+        head = f"already at {report.to_ref} ({report.to_commit[:12]}); the overlays against it:"
     if report.phase == "up-to-date":
         return f"already at {report.to_ref} ({report.to_commit[:12]}): nothing to do"
     if report.phase == "aborted":
@@ -161,7 +167,9 @@ def sync_text(report: Any, colour: bool = False) -> str:
     for warning in report.warnings:
         lines.append(paint("warning: ", "yellow", colour) + warning)
     if report.phase == "stopped":
-        lines += ["", f"stopped at overlay '{report.current}': " + _NEXT["stopped"]]
+        state = next((r.state for r in report.results if r.name == report.current), "conflict")
+        advice = _NEXT.get(state, _NEXT["other"])
+        lines += ["", f"stopped at overlay '{report.current}' ({state}): {advice}"]
     elif report.phase == "done":
         dropped = [r.name for r in report.results if r.state == "upstreamed"]
         lines += ["", f"pinned {report.to_ref}; overlays and forkman.lock refreshed"]

@@ -63,7 +63,9 @@ def test_overlays_keep_series_order(app_with_overlays: Path, forkman_run) -> Non
 
     listing = forkman_run("overlay", "list", cwd=app_with_overlays).stdout
     assert [line.split("\t")[0] for line in listing.splitlines()] == NAMES
-    as_json = json.loads(forkman_run("overlay", "list", "--json", cwd=app_with_overlays).stdout)
+    listed = json.loads(forkman_run("overlay", "list", "--json", cwd=app_with_overlays).stdout)
+    assert listed["version"] == 1
+    as_json = listed["overlays"]
     assert [o["name"] for o in as_json] == NAMES
     assert as_json[1]["files"] == [LLM_PY]
     assert as_json[0]["subject"] == OVERLAYS["loader-symlink"][0]

@@ -458,3 +458,25 @@ def test_a_checkout_deleted_or_on_another_commit(project: Project, capsys) -> No
     assert git(project.checkout, "rev-parse", "HEAD") == project.lock().commit
     code, _ = forkman(capsys, "sync", "--no-fetch", "--to", V9, repo=project.root)
     assert code == 0
+
+
+def test_an_overlay_whose_file_is_gone_stops_with_skip_advice(
+    app_repo: Path, upstream: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    project = make_app(app_repo, upstream, ("cost-config",))
+    gone = "autogpt-platform-beta-v0.7.0"
+    commit_files(upstream, "drop cost config", {COST_CONFIG: None}, tag=gone)
+    code, text = forkman(capsys, "sync", "--to", gone, repo=project.root)
+    assert code == 1
+    assert "stopped at overlay 'cost-config' (not-applicable)" in text
+    assert "forkman sync --skip" in text.splitlines()[-1]
+    assert "mergetool" not in text.splitlines()[-1]
+    code, report = run(capsys, project, "--skip")
+    assert code == 0 and states(report)["cost-config"] == "skipped"
+
+
+def test_check_when_already_at_the_release_says_so(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, text = forkman(
+        capsys, "sync", "--check", "--to", "autogpt-platform-beta-v0.6.8", repo=project.root
+    )
+    assert code == 0 and text.startswith("already at autogpt-platform-beta-v0.6.8")
