@@ -29,11 +29,9 @@ from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
 from forkman.syncplan import (
     CHECK_FAILED,
-    DROPPED,
     GONE,
     NEEDS_ACTION,
     SKIPPED,
-    UPSTREAMED,
     OverlayResult,
     Plan,
     PlanInput,
@@ -394,16 +392,22 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
 def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None:  # type: ignore[type-arg]
     """Write overlays, resolutions, series, then the lock (the commit point), then drop the journal."""
     series = []
+    originals = {o.name: o for o in Journal(project).backup_overlays()}
     for result in the_plan.results:
-        if result.state == SKIPPED:
-            continue
-        overlay = the_plan.overlays[result.name]
-        if result.state in (UPSTREAMED, DROPPED):
-            folder = "upstreamed" if result.state == UPSTREAMED else "dropped"
-            archive = project.overlays_dir / folder / f"{result.name}.patch"
+        if result.state in GONE:
+            # out of the series, kept where a reviewer sees why: upstreamed/, dropped/, skipped/
+            overlay = the_plan.overlays.get(result.name) or originals[result.name]
+            if result.state == SKIPPED:
+                overlay = overlay.with_field(
+                    "Skipped",
+                    f"left out of the sync to {data['to']['ref']}; written "
+                    f"against {data['from']['ref']} ({data['from']['commit'][:12]})",
+                )
+            archive = project.overlays_dir / result.state / f"{result.name}.patch"
             atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))
             project.overlay_path(result.name).unlink(missing_ok=True)
             continue
+        overlay = the_plan.overlays[result.name]
         project.write_overlay(overlay)
         series.append(result.name)
     for item in data.get("resolutions", []):

@@ -136,6 +136,7 @@ def test_abort_restores_byte_for_byte(project: Project, capsys, continues: int) 
 
 
 def test_skip_leaves_the_overlay_out_but_keeps_its_file(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    original = {n: project.overlay_text(n) for n in ("loader-symlink", "llm-models")}
     run(capsys, project)
     code, report = run(capsys, project, "--skip")
     assert code == 1 and report["current"] == "llm-models"
@@ -147,10 +148,13 @@ def test_skip_leaves_the_overlay_out_but_keeps_its_file(project: Project, capsys
         "cost-config": "moved",
     }
     assert project.series() == ("cost-config",)
-    assert (
-        project.overlay_path("loader-symlink").exists()
-        and project.overlay_path("llm-models").exists()
-    )
+    for name in ("loader-symlink", "llm-models"):
+        kept = (project.overlays_dir / "skipped" / f"{name}.patch").read_text()
+        assert "Skipped: left out of the sync to autogpt-platform-beta-v0.6.10" in kept
+        assert (
+            kept.split("\n---\n", 1)[1] == original[name].split("\n---\n", 1)[1]
+        )  # the diff, as it was
+        assert not project.overlay_path(name).exists()
     assert sorted(json.loads(project.lock_path.read_text())["overlays"]) == ["cost-config"]
     assert not git(project.checkout, "status", "--porcelain", "--", BLOCKS_INIT)
 
@@ -385,7 +389,9 @@ def test_resolution_keeping_none_of_the_overlay_drops_it_not_upstreamed(
     assert project.series() == ("cost-config",)
     assert (project.overlays_dir / "dropped" / "loader-symlink.patch").exists()
     assert not (project.overlays_dir / "upstreamed").exists()
-    assert (project.overlays_dir / "llm-models.patch").exists()  # skipped: kept, out of the series
+    assert (
+        project.overlays_dir / "skipped" / "llm-models.patch"
+    ).exists()  # kept, out of the series
 
 
 def test_whole_file_resolution_still_warns_about_lost_upstream_lines(
