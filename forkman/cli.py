@@ -228,6 +228,21 @@ def overlay_drop(name: NameArg, repo: RepoOpt = None) -> None:
     _out(f"dropped {name}")
 
 
+@overlay_app.command("revive")
+def overlay_revive(name: NameArg, repo: RepoOpt = None) -> None:
+    """Merge an overlay left out by `sync --skip` back into the checkout, to capture again."""
+    from forkman.revive import revive
+
+    result = revive(_project(repo), name)
+    if result.conflicted:
+        _out(
+            f"revived {name} with conflicts in {', '.join(result.conflicted)}: resolve the markers,"
+        )
+    else:
+        _out(f"revived {name} into the checkout ({', '.join(result.files)}):")
+    _out(f"then `forkman overlay capture {name}` (it keeps the old header)")
+
+
 @overlay_app.command("list")
 def overlay_list(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
     """List the overlays in series order."""

@@ -128,14 +128,20 @@ def capture(
         )
         before = {p: stack.final[p] if p in stack.final else pinned[p] for p in wanted}
         after = read_worktree(project.checkout, wanted)
-        subject, body = split_message(message, f"Local change: {name}")
-        overlay = ov.Overlay(
-            name, subject, body, _author(project), (("Forwarded", "no"),), diff_trees(before, after)
-        )
+        skipped = project.overlays_dir / "skipped" / f"{name}.patch"
+        earlier = ov.parse(name, skipped.read_text()) if skipped.exists() else None
+        if earlier is not None and not message:  # a revived overlay keeps its header
+            subject, body, author = earlier.subject, earlier.body, earlier.author
+            fields = tuple((k, v) for k, v in earlier.fields if k.lower() != "skipped")
+        else:
+            subject, body = split_message(message, f"Local change: {name}")
+            author, fields = _author(project), (("Forwarded", "no"),)
+        overlay = ov.Overlay(name, subject, body, author, fields, diff_trees(before, after))
         ov.parse(name, ov.render(overlay))  # never write what we cannot read back
         digest = project.write_overlay(overlay)
         project.write_series([*series, name])
         _record(project, overlay, digest)
+        skipped.unlink(missing_ok=True)
     return EditResult(overlay, project.overlay_path(name))
 
 

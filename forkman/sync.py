@@ -401,7 +401,7 @@ def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None
                 overlay = overlay.with_field(
                     "Skipped",
                     f"left out of the sync to {data['to']['ref']}; written "
-                    f"against {data['from']['ref']} ({data['from']['commit'][:12]})",
+                    f"against {data['from']['ref']} ({data['from']['commit']})",
                 )
             archive = project.overlays_dir / result.state / f"{result.name}.patch"
             atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))

@@ -486,3 +486,30 @@ def test_check_when_already_at_the_release_says_so(project: Project, capsys) -> 
         capsys, "sync", "--check", "--to", "autogpt-platform-beta-v0.6.8", repo=project.root
     )
     assert code == 0 and text.startswith("already at autogpt-platform-beta-v0.6.8")
+
+
+def test_a_skipped_overlay_is_revived_and_captured_again(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    run(capsys, project)  # stops at loader-symlink
+    run(capsys, project, "--skip")  # stops at llm-models
+    resolve_with(project, "llm-models")
+    code, report = run(capsys, project, "--continue")
+    assert code == 0 and states(report)["loader-symlink"] == "skipped"
+    assert project.series() == ("llm-models", "cost-config")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "synced without the loader change")
+
+    code, out = forkman(capsys, "overlay", "revive", "loader-symlink", repo=project.root)
+    assert code == 0 and "conflicts in" in out  # v0.6.10 moved discovery into a function
+    assert "<<<<<<< autogpt-platform-beta-v0.6.10" in (project.checkout / BLOCKS_INIT).read_text()
+    resolve_with(project, "loader-symlink")
+    code, _ = forkman(capsys, "overlay", "capture", "loader-symlink", repo=project.root)
+    assert code == 0
+    revived = project.overlay("loader-symlink")
+    assert revived.subject == OVERLAYS["loader-symlink"][0] and revived.field("Skipped") is None
+    assert not (project.overlays_dir / "skipped" / "loader-symlink.patch").exists()
+    assert project.series() == ("llm-models", "cost-config", "loader-symlink")
+
+
+def test_revive_names_the_skipped_overlays(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _ = forkman(capsys, "overlay", "revive", "nope", repo=project.root)
+    assert code == 2 and "no skipped overlay named 'nope'" in forkman.last_err  # type: ignore[attr-defined]
