@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import traceback
@@ -13,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from forkman import __version__
-from forkman.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PROBLEMS, ForkmanError
+from forkman.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_PROBLEMS,
+    EXIT_USER_ERROR,
+    ForkmanError,
+)
 
 if TYPE_CHECKING:
     from forkman.gitrepo import ProgressFn
@@ -480,6 +487,17 @@ _INTERRUPTED = (
 )
 
 
+_MACHINE_ERRORS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR,
+    errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG,
+}  # fmt: skip
+_MACHINE_HINT = (
+    "files are written whole or not at all, so nothing is half-written: fix this, then run "
+    "the command again; a sync under way resumes with `forkman sync --continue` or is undone "
+    "with `forkman sync --abort`"
+)
+
+
 def main() -> None:
     """The entry point: one handler maps errors to exit codes and one-line messages."""
     try:
@@ -495,6 +513,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _note(_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as exc:  # the machine, not forkman: a full disk, a read-only folder, ...
+        if exc.errno not in _MACHINE_ERRORS:
+            raise
+        _note(f"forkman: error: {exc.filename or 'a file'}: {exc.strerror} ({_MACHINE_HINT})")
+        sys.exit(EXIT_USER_ERROR)
     except Exception:  # noqa: BLE001 - a bug: say so, keep the details for the report
         log = Path(os.environ.get("TMPDIR", "/tmp")) / "forkman-crash.log"
         log.write_text(traceback.format_exc())

@@ -24,7 +24,7 @@ from forkman.errors import (
 )
 from forkman.gitdiff import diff_trees
 from forkman.gitrepo import GitRepo
-from forkman.project import Project
+from forkman.project import Project, exclusive
 from forkman.stack import Stack, build_stack
 
 
@@ -94,6 +94,7 @@ def _record(project: Project, overlay: ov.Overlay, text_hash: str) -> None:
     project.write_lock(lock.with_overlays({**lock.overlays, overlay.name: text_hash}))
 
 
+@exclusive
 def capture(
     project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()
 ) -> EditResult:
@@ -145,6 +146,7 @@ def capture(
     return EditResult(overlay, project.overlay_path(name))
 
 
+@exclusive
 def refresh(
     project: Project, name: str, message: str | None = None, paths: tuple[str, ...] = ()
 ) -> EditResult:
@@ -191,6 +193,7 @@ def refresh(
     return EditResult(overlay, project.overlay_path(name), project.overlay_text(name) != old_text)
 
 
+@exclusive
 def drop(project: Project, name: str) -> EditResult:
     """Remove NAME from the series and its change from the checkout; refuse to lose edits."""
     project.ensure_no_sync()

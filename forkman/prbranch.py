@@ -16,7 +16,7 @@ from forkman.checkout import load_stack
 from forkman.errors import BadRef, ForkmanError, OverlayDoesNotApply, PrConflict
 from forkman.gitdiff import diff_trees, merge_file
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
-from forkman.project import Project
+from forkman.project import Project, exclusive
 from forkman.stack import Stack
 from forkman.upstream import fetch_upstream
 
@@ -117,6 +117,7 @@ def pr_body(overlay: ov.Overlay, files: tuple[ov.FileChange, ...]) -> str:
     return f"{why}\n\nFiles changed:\n{touched}\n\nPrepared with forkman from the overlay `{overlay.name}`.\n"
 
 
+@exclusive
 def prepare(
     project: Project,
     name: str,

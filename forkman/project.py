@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from forkman import overlay as ov
 from forkman.config import (
@@ -21,7 +25,7 @@ from forkman.config import (
     read_text,
     render_lock,
 )
-from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
+from forkman.errors import ConfigError, ForkmanError, NotAnAppRepo, SyncStateError, UnknownOverlay
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,31 @@ def reorder_series(old: str, names: list[str]) -> str:
         out[slot] = original.get(name, name)
     tail = [original.get(n, n) for n in names[len(slots) :]]
     return "".join(f"{ln}\n" for ln in [*(x for x in out if x is not None), *tail])
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exclusive(func: Callable[Concatenate[Project, P], R]) -> Callable[Concatenate[Project, P], R]:
+    """Run FUNC holding the app repo's forkman lock: two commands never change it at once."""
+
+    @functools.wraps(func)
+    def locked(project: Project, *args: P.args, **kwargs: P.kwargs) -> R:
+        folder = project.state_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ForkmanError(
+                    "another forkman command is changing this repo right now",
+                    where=str(project.root),
+                    hint="wait for it to finish, then run the command again",
+                ) from None
+            return func(project, *args, **kwargs)
+
+    return locked
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -12,7 +12,7 @@ from forkman.errors import DirtyCheckout, ForkmanError, OverlayDoesNotApply
 from forkman.gitdiff import merge_file
 from forkman.gitrepo import FileState
 from forkman.overlay import HunkMismatch
-from forkman.project import Project
+from forkman.project import Project, exclusive
 from forkman.stack import apply_overlay
 
 
@@ -23,6 +23,7 @@ class Revived:
     conflicted: tuple[str, ...]
 
 
+@exclusive
 def revive(project: Project, name: str) -> Revived:
     """3-way merge the skipped overlay, from the release it was written against, into the checkout.
 

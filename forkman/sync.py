@@ -24,7 +24,7 @@ from forkman.errors import DirtyCheckout, ForkmanError, NotACheckout, SyncStateE
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
 from forkman.journal import Journal, decode, encode
 from forkman.overlay import render
-from forkman.project import Project
+from forkman.project import Project, exclusive
 from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
 from forkman.syncplan import (
@@ -118,6 +118,7 @@ def _restore_refs(repo: GitRepo, before: dict[str, str]) -> None:
         repo.run("update-ref", "--no-deref", "--stdin", stdin=("\n".join(commands) + "\n").encode())
 
 
+@exclusive
 def start(
     project: Project,
     *,
@@ -180,6 +181,7 @@ def start(
         return _execute(project, repo, journal, the_plan), the_plan
 
 
+@exclusive
 def resume(
     project: Project, *, skip: bool = False, progress: ProgressFn | None = None
 ) -> SyncReport:
@@ -426,6 +428,7 @@ def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None
     shutil.rmtree(project.sync_dir(), ignore_errors=True)
 
 
+@exclusive
 def abort(project: Project) -> SyncReport:
     """Put the checkout, the overlays and the lock back exactly as they were."""
     journal = Journal(project)

@@ -26,7 +26,7 @@ from forkman.config import (
 )
 from forkman.errors import BadRef, DirtyCheckout, ForkmanError, OverlayDoesNotApply
 from forkman.gitrepo import GitRepo, ProgressFn
-from forkman.project import Project
+from forkman.project import Project, exclusive
 from forkman.releases import newest_release
 
 
@@ -191,6 +191,7 @@ def fetch_upstream(repo: GitRepo, url: str, progress: ProgressFn | None = None) 
     repo.fetch(source, ["+refs/heads/*:refs/remotes/forkman-upstream/*"], progress)
 
 
+@exclusive
 def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
     """Bring the checkout to the pinned commit plus every overlay, in order; refuse to lose edits."""
     project.ensure_no_sync()

@@ -264,3 +264,27 @@ def test_an_older_git(initialised_app: Path, tmp_path: Path) -> None:
     result = run_subprocess(["init", "--upstream", str(tmp_path / "up")], tmp_path, env)
     assert_one_line_error(result, "2.38")
     assert snapshot(initialised_app) == before
+
+
+def test_a_write_the_machine_refuses(app_with_overlays: Path, forkman_run) -> None:
+    (app_with_overlays / CHECKOUT / LLM_PY).write_text("# edited\n", encoding="utf-8")
+    (app_with_overlays / "overlays" / "mine.patch").mkdir()  # where the overlay file must go
+    before = snapshot(app_with_overlays)
+
+    result = forkman_run("overlay", "capture", "mine", cwd=app_with_overlays, expect=2)
+
+    assert_one_line_error(result, "mine.patch")
+    assert snapshot(app_with_overlays) == before
+
+
+def test_a_second_command_while_one_is_changing_the_repo(
+    app_with_overlays: Path, forkman_run
+) -> None:
+    import fcntl
+
+    lock = app_with_overlays / ".git" / "forkman" / "lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = forkman_run("apply", cwd=app_with_overlays, expect=2)
+    assert_one_line_error(result, "another forkman command")
