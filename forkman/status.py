@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from forkman.checkout import drift, link_targets, load_stack
 from forkman.gitrepo import GitRepo
+from forkman.overlay import Overlay
 from forkman.project import Project
 from forkman.stack import Stack
 
@@ -75,6 +76,14 @@ def overlay_states(stack: Stack, worktree: dict) -> list[tuple[str, str]]:
     return states
 
 
+def _row(overlay: Overlay, state: str, detail: str) -> OverlayStatus:
+    added = sum(c.added for c in overlay.changes)
+    removed = sum(c.removed for c in overlay.changes)
+    return OverlayStatus(
+        overlay.name, overlay.subject, overlay.files, added, removed, state, detail
+    )
+
+
 def status(project: Project) -> StatusReport:
     lock = project.lock()
     overlays = project.overlays()
@@ -86,18 +95,7 @@ def status(project: Project) -> StatusReport:
             "or undo it with `forkman sync --abort`"
         )
     if not project.checkout.exists():
-        rows = tuple(
-            OverlayStatus(
-                o.name,
-                o.subject,
-                o.files,
-                sum(c.added for c in o.changes),
-                sum(c.removed for c in o.changes),
-                UNKNOWN,
-                "no checkout",
-            )
-            for o in overlays
-        )
+        rows = tuple(_row(o, UNKNOWN, "no checkout") for o in overlays)
         warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
         return StatusReport(
             lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)
@@ -114,15 +112,7 @@ def status(project: Project) -> StatusReport:
             stack = load_stack(repo, lock.commit, overlays)
             found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
     rows = tuple(
-        OverlayStatus(
-            o.name,
-            o.subject,
-            o.files,
-            sum(c.added for c in o.changes),
-            sum(c.removed for c in o.changes),
-            state,
-            detail,
-        )
+        _row(o, state, detail)
         for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))
     )
     return StatusReport(

@@ -109,7 +109,7 @@ def bare_fork(tmp_path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- forkman itself
-from helpers import BASE_REF, CHECKOUT, PR_BRANCH, RELEASE_PATTERN, Run, run_main
+from helpers import CHECKOUT, INIT_OPTIONS, Run, run_main
 
 from forkman.example import OVERLAYS
 
@@ -138,14 +138,7 @@ def initialised_app(app_repo: Path, upstream: Path, forkman_run: ForkmanRunner) 
         "init",
         "--upstream",
         str(upstream),
-        "--ref",
-        BASE_REF,
-        "--release-pattern",
-        RELEASE_PATTERN,
-        "--pr-branch",
-        PR_BRANCH,
-        "--path",
-        CHECKOUT,
+        *INIT_OPTIONS,
         cwd=app_repo,
     )
     run_git(app_repo, "add", "-A")

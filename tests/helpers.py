@@ -24,6 +24,9 @@ BASE_REF = "autogpt-platform-beta-v0.6.8"
 RELEASE_PATTERN = "autogpt-platform-beta-v*"
 PR_BRANCH = "dev"
 CHECKOUT = "upstream/autogpt"  # the checkout's folder inside the app repo
+# `forkman init` options after `--upstream URL`, as `initialised_app` passes them
+INIT_OPTIONS = ("--ref", BASE_REF, "--release-pattern", RELEASE_PATTERN, "--pr-branch", PR_BRANCH,
+                "--path", CHECKOUT)  # fmt: skip
 BLOCKS = "autogpt_platform/backend/backend/blocks"
 OUR_BLOCK = """\
 from backend.data.block import Block

@@ -7,10 +7,8 @@ import shutil
 from pathlib import Path
 
 from helpers import (
-    BASE_REF,
     CHECKOUT,
-    PR_BRANCH,
-    RELEASE_PATTERN,
+    INIT_OPTIONS,
     assert_one_line_error,
     run_subprocess,
     tree_snapshot,
@@ -43,14 +41,7 @@ def test_init_capture_apply_status_in_a_shell(app_repo: Path, upstream: Path) ->
         "init",
         "--upstream",
         str(upstream),
-        "--ref",
-        BASE_REF,
-        "--release-pattern",
-        RELEASE_PATTERN,
-        "--pr-branch",
-        PR_BRANCH,
-        "--path",
-        CHECKOUT,
+        *INIT_OPTIONS,
     )
     checkout = app_repo / CHECKOUT
     for name, (subject, body, edit) in OVERLAYS.items():
