@@ -161,7 +161,7 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.run("git", "commit", "-qam", f"Sync to {tags[1]}")
     walk.say("Now the newest release: two overlays conflict. forkman stops at the first one.")
     walk.run("forkman", "sync", expect=(1,))
-    walk.run("git", "status", "--short", cwd=walk.checkout)
+    walk.run("git", "-C", "upstream/autogpt", "status", "--short")
     walk.resolve("loader-symlink", tags[2])
     walk.run("forkman", "sync", "--continue", expect=(1,))
     walk.resolve("llm-models", tags[2])
@@ -177,7 +177,7 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.run(
         "forkman", "upstream-pr", "loader-symlink", "--push", "--remote", str(root / "fork.git")
     )
-    walk.run("git", "log", "--oneline", "-2", "forkman/pr/loader-symlink", cwd=root / "fork.git")
+    walk.run("git", "-C", "../fork.git", "log", "--oneline", "-2", "forkman/pr/loader-symlink")
     walk.say(
         "A direct edit to upstream code is caught by the pre-commit guard until it is captured."
     )
