@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from typing import Any
 
 from forkman.config import atomic_write, parse_series
 from forkman.errors import SyncStateError
@@ -12,6 +13,8 @@ from forkman.gitrepo import FileState, GitRepo
 from forkman.overlay import Overlay, parse
 from forkman.project import Project
 from forkman.stack import State
+
+JournalData = dict[str, Any]  # the journal's JSON: from, to, head, overrides, skipped, ...
 
 
 def encode(states: State) -> dict[str, list[str] | None]:
@@ -38,11 +41,12 @@ class Journal:
     def exists(self) -> bool:
         return self.file.exists()
 
-    def load(self) -> dict:  # type: ignore[type-arg]
+    def load(self) -> JournalData:
         if not self.exists():
             raise SyncStateError("no sync in progress", hint="start one with `forkman sync`")
         try:
-            return json.loads(self.file.read_text())  # type: ignore[no-any-return]
+            data: JournalData = json.loads(self.file.read_text())
+            return data
         except ValueError:
             raise SyncStateError(
                 "the sync journal is damaged",
@@ -50,10 +54,10 @@ class Journal:
                 hint="run `forkman sync --abort` to restore from the backups",
             ) from None
 
-    def save(self, data: dict) -> None:  # type: ignore[type-arg]
+    def save(self, data: JournalData) -> None:
         atomic_write(self.file, json.dumps(data, indent=1, sort_keys=True))
 
-    def begin(self, data: dict, checkout: State, repo: GitRepo) -> None:  # type: ignore[type-arg]
+    def begin(self, data: JournalData, checkout: State, repo: GitRepo) -> None:
         """Back up everything the sync may change, then publish the journal in one rename."""
         tmp = self.dir.with_name("sync.tmp")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -41,7 +41,6 @@ def paint(text: str, colour: str | None, enabled: bool) -> str:
 def table(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
-    colours: Sequence[str | None] = (),
     colour: bool = False,
     state_column: int | None = None,
 ) -> str:

@@ -8,7 +8,6 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
 
 from forkman import merge
 from forkman.checkout import (
@@ -22,8 +21,8 @@ from forkman.checkout import (
 from forkman.config import atomic_write
 from forkman.errors import DirtyCheckout, ForkmanError, NotACheckout, SyncStateError
 from forkman.gitrepo import FileState, GitRepo, ProgressFn, Sha
-from forkman.journal import Journal, decode, encode
-from forkman.overlay import render
+from forkman.journal import Journal, JournalData, decode, encode
+from forkman.overlay import Overlay, render
 from forkman.project import Project, exclusive
 from forkman.releases import newest_release
 from forkman.stack import State, build_stack, touched_paths
@@ -32,6 +31,7 @@ from forkman.syncplan import (
     GONE,
     NEEDS_ACTION,
     SKIPPED,
+    FileConflict,
     OverlayResult,
     Plan,
     PlanInput,
@@ -77,7 +77,9 @@ def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) 
     return to, repo.resolve(to)  # raises BadRef with the user's spelling
 
 
-def _inputs(project: Project, repo: GitRepo, journal_data: dict, overlays: tuple) -> PlanInput:  # type: ignore[type-arg]
+def _inputs(
+    project: Project, repo: GitRepo, journal_data: JournalData, overlays: tuple[Overlay, ...]
+) -> PlanInput:
     paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
     return PlanInput(
         old_ref=journal_data["from"]["ref"],
@@ -147,7 +149,7 @@ def start(
             if fetch:
                 fetch_upstream(repo, project.config.url, progress)
             ref, commit = _resolve_target(repo, project, to, pre)
-            data: dict[str, Any] = {
+            data: JournalData = {
                 "from": {"ref": lock.ref, "commit": lock.commit},
                 "to": {"ref": ref, "commit": commit},
                 "head": repo.head(),
@@ -204,7 +206,7 @@ def resume(
             if skip:
                 data["skipped"].append(current)
             else:
-                data = _take_resolution(project, repo, data, current, before, conflicts)
+                data = _take_resolution(project, data, current, before, conflicts)
             paths = [c.path for c in conflicts]
             if paths:
                 repo.run("reset", "-q", "--", *paths)
@@ -219,12 +221,11 @@ def resume(
 
 def _take_resolution(
     project: Project,
-    repo: GitRepo,
-    data: dict,
+    data: JournalData,
     name: str,
-    before: Plan,  # type: ignore[type-arg]
-    conflicts: tuple,
-) -> dict:  # type: ignore[type-arg]
+    before: Plan,
+    conflicts: tuple[FileConflict, ...],
+) -> JournalData:
     files = next(r for r in before.results if r.name == name).files
     on_disk = read_worktree(project.checkout, files)
     marked = [p for p, s in on_disk.items() if s is not None and merge.has_markers(s.data)]
@@ -287,7 +288,7 @@ def _take_resolution(
     }
 
 
-def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: ignore[type-arg]
+def _take_edits(project: Project, data: JournalData, current: Plan) -> JournalData:
     """After failed checks: edits made in the checkout go to the last overlay changing each file."""
     on_disk = read_worktree(project.checkout, current.final)
     overrides = dict(data["overrides"])
@@ -303,7 +304,9 @@ def _take_edits(project: Project, data: dict, current: Plan) -> dict:  # type: i
     return {**data, "overrides": overrides}
 
 
-def _report(data: dict, phase: str, the_plan: Plan, current: str | None = None) -> SyncReport:  # type: ignore[type-arg]
+def _report(
+    data: JournalData, phase: str, the_plan: Plan, current: str | None = None
+) -> SyncReport:
     return SyncReport(
         data["from"]["ref"],
         data["from"]["commit"],
@@ -338,8 +341,8 @@ def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) 
 
 
 def _show_conflict(
-    project: Project, repo: GitRepo, data: dict, the_plan: Plan, stop: OverlayResult
-) -> None:  # type: ignore[type-arg]
+    project: Project, repo: GitRepo, data: JournalData, the_plan: Plan, stop: OverlayResult
+) -> None:
     """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
     repo.run("checkout", "-q", "--force", "--detach", data["to"]["commit"])
     backup = decode(data["checkout_backup"])
@@ -391,7 +394,7 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
     return replace(the_plan, results=tuple(results))
 
 
-def _commit(project: Project, repo: GitRepo, data: dict, the_plan: Plan) -> None:  # type: ignore[type-arg]
+def _commit(project: Project, repo: GitRepo, data: JournalData, the_plan: Plan) -> None:
     """Write overlays, resolutions, series, then the lock (the commit point), then drop the journal."""
     series = []
     originals = {o.name: o for o in Journal(project).backup_overlays()}
