@@ -50,7 +50,8 @@ def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[s
             full.unlink()
         else:
             full.parent.mkdir(parents=True, exist_ok=True)
-            if full.is_symlink() or (current.get(path) and current[path].mode != state.mode):  # type: ignore[union-attr]
+            was = current.get(path)
+            if full.is_symlink() or (was is not None and was.mode != state.mode):
                 full.unlink()
             if state.mode == "120000":
                 os.symlink(state.data.decode("utf-8", "surrogateescape"), full)

@@ -24,6 +24,7 @@ from forkman.errors import (
 
 if TYPE_CHECKING:
     from forkman.gitrepo import ProgressFn
+    from forkman.project import Project
 
 app = typer.Typer(
     help="Keep a fork's local changes as named overlays on a tracked upstream, and sync them.",
@@ -57,7 +58,7 @@ def _colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _project(repo: Path | None):  # type: ignore[no-untyped-def]
+def _project(repo: Path | None) -> Project:
     from forkman.project import open_project
 
     return open_project(repo)

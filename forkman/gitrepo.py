@@ -161,8 +161,16 @@ class GitRepo:
             )
         return proc.stdout
 
-    def text(self, *args: str, **kw: object) -> str:
-        return self.run(*args, **kw).decode("utf-8", "surrogateescape")  # type: ignore[arg-type]
+    def text(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        ok_codes: Iterable[int] = (0,),
+    ) -> str:
+        """`run`, decoded (bytes that are not UTF-8 survive as surrogates)."""
+        out = self.run(*args, env=env, stdin=stdin, ok_codes=ok_codes)
+        return out.decode("utf-8", "surrogateescape")
 
     # -- refs ----------------------------------------------------------------------------------
     def resolve(self, ref: str) -> Sha:

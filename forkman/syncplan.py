@@ -12,7 +12,7 @@ from forkman.config import Check
 from forkman.gitdiff import MergeJob, MergeResult, diff_many, merge_file, merge_many
 from forkman.gitrepo import FileState
 from forkman.overlay import Overlay
-from forkman.stack import State, build_stack
+from forkman.stack import State, Step, build_stack
 
 CLEAN = "clean"
 MOVED = "moved"  # clean, but the context or line numbers moved
@@ -177,7 +177,7 @@ class _Merged:
     errors: tuple[str, ...]
 
 
-def _premerge(inp: PlanInput, steps: tuple) -> dict[tuple[str, str], MergeResult]:  # type: ignore[type-arg]
+def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], MergeResult]:
     """Merge, all at once, every file that no earlier overlay changes: its upstream side is known now."""
     seen: set[str] = set()
     keys, jobs = [], []
