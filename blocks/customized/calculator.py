@@ -38,9 +38,7 @@ MAX_EXPONENT = 1000
 def evaluate_expression(expression: str) -> float:
     """Evaluate an arithmetic expression; raise ValueError if it isn't one."""
     if len(expression) > MAX_EXPRESSION_LENGTH:
-        raise ValueError(
-            f"Expression is longer than {MAX_EXPRESSION_LENGTH} characters"
-        )
+        raise ValueError(f"Expression is longer than {MAX_EXPRESSION_LENGTH} characters")
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as e:
@@ -50,9 +48,10 @@ def evaluate_expression(expression: str) -> float:
 
 def _evaluate_node(node: ast.AST) -> int | float:
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ValueError(f"Unsupported literal: {node.value!r}")
-        return node.value
+        value = node.value
+        if type(value) in (int, float):  # not bool, str, None, ...: the user typed no number
+            return value
+        raise ValueError(f"Unsupported literal: {value!r}")
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY_OPERATORS:
         return _UNARY_OPERATORS[type(node.op)](_evaluate_node(node.operand))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY_OPERATORS:
@@ -62,10 +61,9 @@ def _evaluate_node(node: ast.AST) -> int | float:
             if abs(right) > MAX_EXPONENT:
                 raise ValueError(f"Exponent {right} is larger than {MAX_EXPONENT}")
             # float power: overflows fast instead of building huge integers
-            result = float(left) ** right
-            if isinstance(result, complex):
-                raise ValueError("Result is a complex number")
-            return result
+            if left < 0 and float(right) != int(right):
+                raise ValueError("Result is a complex number")  # a root of a negative number
+            return float(left) ** right
         if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
             raise ValueError("Division by zero")
         return _BINARY_OPERATORS[type(node.op)](left, right)
@@ -80,8 +78,7 @@ class SafeExpressionCalculatorBlock(Block):
             placeholder="For example: (2 + 3) * 4 ** 2 % 7",
         )
         decimal_places: int = SchemaField(
-            description="Round the result to this many decimal places "
-            "(negative means no rounding)",
+            description="Round the result to this many decimal places (negative means no rounding)",
             default=-1,
             advanced=True,
         )
