@@ -513,3 +513,39 @@ def test_a_skipped_overlay_is_revived_and_captured_again(project: Project, capsy
 def test_revive_names_the_skipped_overlays(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
     code, _ = forkman(capsys, "overlay", "revive", "nope", repo=project.root)
     assert code == 2 and "no skipped overlay named 'nope'" in forkman.last_err  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("then", ["--continue", "--abort"])
+def test_kill_9_midway_then_continue_or_abort(project: Project, capsys, then: str) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 after the checkout moved, before overlays and lock were written: the next command copes."""
+    before = snapshot(project, refs=False)
+    started = project.root / "check-started"
+    edit_config(
+        project, "checks: {}", f"checks:\n  llm-models:\n    - run: 'touch {started}; sleep 30'\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forkman", "sync", "--to", V9],
+        cwd=project.root,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(600):
+        if started.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # forkman and its check, as a crash or an OOM kill would
+    proc.wait(timeout=30)
+    started.unlink()
+    git(project.root, "checkout", "--", "forkman.yaml")
+    assert project.sync_in_progress()
+
+    code, report = run(capsys, open_project(project.root), then)
+
+    assert code == 0 and not project.sync_in_progress()
+    if then == "--abort":
+        assert snapshot(project, refs=False) == before
+    else:
+        assert report["phase"] == "done" and project.lock().ref == V9
+        assert forkman(capsys, "apply", repo=project.root)[1].startswith("already up to date")
