@@ -334,7 +334,8 @@ def sync(
         bool, typer.Option("--abort", help="Put checkout, overlays and lock back as they were.")
     ] = False,
     skip: Annotated[
-        bool, typer.Option("--skip", help="Leave the stopped overlay out of this sync (file kept).")
+        bool,
+        typer.Option("--skip", help="Leave the stopped overlay out (kept in overlays/skipped/)."),
     ] = False,
     fetch: Annotated[bool, typer.Option("--fetch/--no-fetch", help="Fetch upstream first.")] = True,
     summary: Annotated[
