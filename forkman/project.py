@@ -111,6 +111,22 @@ class Project:
     def sync_in_progress(self) -> bool:
         return (self.sync_dir() / "journal.json").exists()
 
+    def lock_disagreements(self, lock: Lock) -> list[str]:
+        """Where the series and the overlay files disagree with the lock (a hand edit, a bad merge)."""
+        hashes = self.hashes()
+        notes = [
+            f"overlays/{name}.patch differs from the hash in forkman.lock (edited by hand?): "
+            f"run `forkman overlay refresh {name}` to record it"
+            for name, digest in hashes.items()
+            if lock.overlays.get(name) != digest
+        ]
+        notes += [
+            f"forkman.lock lists overlay '{name}', which the series does not"
+            for name in lock.overlays
+            if name not in hashes
+        ]
+        return notes
+
     def ensure_no_sync(self) -> None:
         if self.sync_in_progress():
             raise SyncStateError(

@@ -87,8 +87,8 @@ def _row(overlay: Overlay, state: str, detail: str) -> OverlayStatus:
 def status(project: Project) -> StatusReport:
     lock = project.lock()
     overlays = project.overlays()
-    warnings: list[str] = []
     syncing = project.sync_in_progress()
+    warnings = [] if syncing else project.lock_disagreements(lock)
     if syncing:
         warnings.append(
             "a sync is in progress: finish it with `forkman sync --continue` "

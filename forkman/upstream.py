@@ -228,7 +228,7 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         written = write_worktree(project.checkout, desired)
         write_record(repo, lock.commit, stack.final)
         links = ensure_links(project, repo)
-        warnings = _lock_warnings(project, lock)
+        warnings = project.lock_disagreements(lock)
     return ApplyResult(
         project.checkout,
         lock.ref,
@@ -239,18 +239,3 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         tuple(links),
         tuple(warnings),
     )
-
-
-def _lock_warnings(project: Project, lock: Lock) -> list[str]:
-    hashes = project.hashes()
-    notes = []
-    for name, digest in hashes.items():
-        if lock.overlays.get(name) != digest:
-            notes.append(
-                f"overlays/{name}.patch differs from the hash in forkman.lock "
-                f"(edited by hand?): run `forkman overlay refresh {name}` to record it"
-            )
-    for name in lock.overlays:
-        if name not in hashes:
-            notes.append(f"forkman.lock lists overlay '{name}', which the series does not")
-    return notes

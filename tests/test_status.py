@@ -108,3 +108,16 @@ def test_status_without_a_checkout(app_with_overlays: Path, forkman_run) -> None
 def test_status_json_is_stable(app_with_overlays: Path, forkman_run) -> None:
     first = forkman_run("overlay", "status", "--json", cwd=app_with_overlays).stdout
     assert forkman_run("overlay", "status", "--json", cwd=app_with_overlays).stdout == first
+
+
+def test_status_warns_when_an_overlay_file_no_longer_matches_the_lock(
+    app_with_overlays: Path, forkman_run
+) -> None:
+    patch = app_with_overlays / "overlays" / "cost-config.patch"
+    patch.write_text(patch.read_text().replace("Forwarded: no", "Forwarded: no\nBug: 123"))
+
+    report = json.loads(forkman_run("overlay", "status", "--json", cwd=app_with_overlays).stdout)
+
+    assert any(
+        "cost-config.patch differs from the hash in forkman.lock" in w for w in report["warnings"]
+    )
