@@ -13,7 +13,7 @@ from forkman.config import OVERLAYS_DIR, atomic_write
 from forkman.errors import ForkmanError
 from forkman.findings import Finding
 from forkman.gitrepo import GitRepo
-from forkman.overlay import Overlay, file_hash
+from forkman.overlay import Overlay
 from forkman.project import Project, relpath
 
 HOOK_MARKER = "forkman-upstream-guard"
@@ -98,54 +98,10 @@ def _read_overlays(project: Project) -> tuple[list[Overlay] | None, list[Finding
 
 def _series_vs_lock(project: Project) -> list[Finding]:
     try:
-        lock = project.lock()
-        hashes = _hashes(project)
+        disagreements = project.lock_disagreements(project.lock())
     except ForkmanError as exc:
         return [_from_error(exc, "forkman.lock", project.root)]
-    findings = []
-    for name, digest in hashes.items():
-        patch = f"{OVERLAYS_DIR}/{name}.patch"
-        if name not in lock.overlays:
-            findings.append(
-                Finding(
-                    patch,
-                    0,
-                    f"overlay '{name}' is in the series but not in forkman.lock",
-                    f"record it with `forkman overlay refresh {name}`",
-                )
-            )
-        elif digest is not None and lock.overlays[name] != digest:
-            findings.append(
-                Finding(
-                    patch,
-                    0,
-                    "differs from its sha256 in forkman.lock (edited by hand?)",
-                    f"record it with `forkman overlay refresh {name}`",
-                )
-            )
-    for name in lock.overlays:
-        if name not in hashes:
-            findings.append(
-                Finding(
-                    "forkman.lock",
-                    0,
-                    f"lists overlay '{name}', which overlays/series does not",
-                    f"add '{name}' back to overlays/series, or restore forkman.lock "
-                    "with `git checkout -- forkman.lock`",
-                )
-            )
-    return findings
-
-
-def _hashes(project: Project) -> dict[str, str | None]:
-    """Each series entry's file hash; None for a missing file (reported by _read_overlays)."""
-    result: dict[str, str | None] = {}
-    for name in project.series():
-        try:
-            result[name] = file_hash(project.overlay_text(name).encode("utf-8", "surrogateescape"))
-        except ForkmanError:
-            result[name] = None
-    return result
+    return [Finding(d.path, 0, d.message, d.hint) for d in disagreements]
 
 
 def _checkout_findings(

@@ -62,6 +62,18 @@ def regions(text: str) -> list[Region]:
     return [s for s in split_conflicts(text) if isinstance(s, Region)]
 
 
+def upstream_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """Each conflict's line range in upstream's own file (its side of the markers)."""
+    line, ranges = 0, []
+    for segment in split_conflicts(text):
+        if isinstance(segment, Region):
+            ranges.append((line + 1, max(line + 1, line + len(segment.upstream))))
+            line += len(segment.upstream)
+        else:
+            line += len(segment)
+    return tuple(ranges)
+
+
 def has_markers(data: bytes) -> bool:
     text = data.decode("utf-8", "surrogateescape")
     return any(ln.startswith((START, END)) or ln.rstrip("\r\n") == MID for ln in text.splitlines())

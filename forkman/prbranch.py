@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.utils import parseaddr
 
+from forkman import merge
 from forkman import overlay as ov
 from forkman.checkout import load_stack
 from forkman.errors import BadRef, ForkmanError, OverlayDoesNotApply, PrConflict
@@ -69,24 +70,6 @@ def compare_url(upstream_url: str, fork_url: str, base: str, branch: str) -> str
     return f"https://github.com/{up[0]}/{up[1]}/compare/{base}...{fork[0]}:{branch}?expand=1"
 
 
-def _regions(merged: bytes) -> tuple[tuple[int, int], ...]:
-    """The conflicts' line ranges in "ours" (upstream's file), read from diff3 markers."""
-    line, side, start, found = 0, "", 0, []
-    for raw in merged.splitlines():
-        if raw.startswith(b"<<<<<<< "):
-            side, start = "ours", line + 1
-        elif raw.startswith(b"||||||| ") and side:
-            side = "base"
-        elif raw.startswith(b"=======") and side:
-            side = "theirs"
-        elif raw.startswith(b">>>>>>> ") and side:
-            found.append((start, max(start, line)))
-            side = ""
-        elif side in ("", "ours"):
-            line += 1
-    return tuple(found)
-
-
 def _merge(
     before: FileState | None,
     ours: FileState | None,
@@ -100,7 +83,9 @@ def _merge(
         return None, ((1, 1),)  # deleted on one side, changed on the other
     result = merge_file(before.data if before else b"", ours.data, after.data, labels)
     if result.conflicts:
-        return None, _regions(result.data) or ((1, 1),)
+        return None, merge.upstream_ranges(result.data.decode("utf-8", "surrogateescape")) or (
+            (1, 1),
+        )
     return FileState(
         result.data, after.mode if before is None or after.mode != before.mode else ours.mode
     ), ()

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from forkman import overlay as ov
 from forkman.config import (
@@ -26,6 +26,15 @@ from forkman.config import (
     render_lock,
 )
 from forkman.errors import ConfigError, ForkmanError, NotAnAppRepo, SyncStateError, UnknownOverlay
+
+
+class Disagreement(NamedTuple):
+    path: str
+    message: str
+    hint: str
+
+    def text(self) -> str:
+        return f"{self.path} {self.message}: {self.hint}"
 
 
 @dataclass(frozen=True)
@@ -111,21 +120,44 @@ class Project:
     def sync_in_progress(self) -> bool:
         return (self.sync_dir() / "journal.json").exists()
 
-    def lock_disagreements(self, lock: Lock) -> list[str]:
-        """Where the series and the overlay files disagree with the lock (a hand edit, a bad merge)."""
-        hashes = self.hashes()
-        notes = [
-            f"overlays/{name}.patch differs from the hash in forkman.lock (edited by hand?): "
-            f"run `forkman overlay refresh {name}` to record it"
-            for name, digest in hashes.items()
-            if lock.overlays.get(name) != digest
-        ]
-        notes += [
-            f"forkman.lock lists overlay '{name}', which the series does not"
+    def lock_disagreements(self, lock: Lock) -> list[Disagreement]:
+        """Where the series and the overlay files disagree with the lock (a hand edit, a bad merge).
+
+        A series entry whose file cannot be read is left to whoever reads the overlays.
+        """
+        found = []
+        for name in self.series():
+            try:
+                digest = ov.file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
+            except ConfigError:
+                continue
+            refresh = f"record it with `forkman overlay refresh {name}`"
+            if name not in lock.overlays:
+                found.append(
+                    Disagreement(
+                        f"{OVERLAYS_DIR}/{name}.patch",
+                        "is in the series but not in forkman.lock",
+                        refresh,
+                    )
+                )
+            elif lock.overlays[name] != digest:
+                found.append(
+                    Disagreement(
+                        f"{OVERLAYS_DIR}/{name}.patch",
+                        "differs from its sha256 in forkman.lock (edited by hand?)",
+                        refresh,
+                    )
+                )
+        found += [
+            Disagreement(
+                LOCK_FILE,
+                f"lists overlay '{name}', which overlays/series does not",
+                f"add '{name}' back to overlays/series, or restore forkman.lock with `git checkout -- forkman.lock`",
+            )
             for name in lock.overlays
-            if name not in hashes
+            if name not in self.series()
         ]
-        return notes
+        return found
 
     def ensure_no_sync(self) -> None:
         if self.sync_in_progress():

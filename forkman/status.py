@@ -88,7 +88,7 @@ def status(project: Project) -> StatusReport:
     lock = project.lock()
     overlays = project.overlays()
     syncing = project.sync_in_progress()
-    warnings = [] if syncing else project.lock_disagreements(lock)
+    warnings = [] if syncing else [d.text() for d in project.lock_disagreements(lock)]
     if syncing:
         warnings.append(
             "a sync is in progress: finish it with `forkman sync --continue` "

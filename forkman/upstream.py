@@ -228,7 +228,7 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         written = write_worktree(project.checkout, desired)
         write_record(repo, lock.commit, stack.final)
         links = ensure_links(project, repo)
-        warnings = project.lock_disagreements(lock)
+        warnings = [d.text() for d in project.lock_disagreements(lock)]
     return ApplyResult(
         project.checkout,
         lock.ref,
