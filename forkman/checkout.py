@@ -111,15 +111,6 @@ def drift(
     return Drift(unexplained, beyond, {p: on_disk[p] for p in touched})
 
 
-def changed_outside(repo: GitRepo, stack: Stack, ignore: Iterable[str] = ()) -> list[str]:
-    skip = set(ignore)
-    return [
-        p
-        for p in repo.changed_paths()
-        if p not in stack.final and p not in skip and not any(p.startswith(s + "/") for s in skip)
-    ]
-
-
 # -- what forkman last wrote into the checkout, so a teammate's new pin or a dropped overlay
 # -- is not mistaken for a hand edit
 def _digest(state: FileState | None) -> str | None:
@@ -147,10 +138,6 @@ def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | No
 def known_states(stack: Stack, path: str) -> list[FileState | None]:
     """PATH as the pin has it and after each overlay that changes it: none of these is an edit."""
     return [stack.base.get(path), *(s.after[path] for s in stack.steps if path in s.after)]
-
-
-def is_pristine(stack: Stack, worktree: State, paths: Iterable[str]) -> bool:
-    return all(worktree.get(p) == stack.base.get(p) for p in paths)
 
 
 # -- links -------------------------------------------------------------------------------------

@@ -353,7 +353,3 @@ def parse_series(text: str, path: Path) -> tuple[str, ...]:
             raise ConfigError(f"overlay '{name}' is listed twice", where=f"{path}:{number}")
         names.append(name)
     return tuple(names)
-
-
-def render_series(names: tuple[str, ...] | list[str]) -> str:
-    return "".join(f"{n}\n" for n in names)
