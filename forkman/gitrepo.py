@@ -187,7 +187,7 @@ class GitRepo:
             raise BadRef(
                 f"unknown ref '{ref}'",
                 where=str(self.path),
-                hint="name a tag, branch or commit that exists upstream (try `git tag -l`)",
+                hint="name a tag, branch or commit that exists upstream; `git tag -l` lists the tags",
             )
         return Sha(out.strip())
 

@@ -37,7 +37,7 @@ def revive(project: Project, name: str) -> Revived:
         known = sorted(p.stem for p in folder.glob("*.patch")) if folder.exists() else []
         raise ForkmanError(
             f"no skipped overlay named '{name}'",
-            hint=f"skipped overlays: {', '.join(known) or 'none'} (in overlays/skipped/)",
+            hint=f"overlays/skipped/ holds: {', '.join(known) or 'nothing'}",
         )
     if name in project.series():
         raise ForkmanError(f"overlay '{name}' is already in the series", hint="nothing to revive")
