@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -155,3 +156,48 @@ def app_with_overlays(initialised_app: Path, forkman_run: ForkmanRunner) -> Path
     run_git(initialised_app, "add", "-A")
     run_git(initialised_app, "commit", "-q", "-m", "Capture our overlays")
     return initialised_app
+
+
+# --------------------------------------------------------------------------- the gh stand-in
+SECRET_TOKEN = "ghs_FakeSecretToken0123456789abcdef"  # what the tests check never leaks
+
+
+class FakeGh:
+    """The `gh` on PATH in a test: its recorded calls and its state (tests/fakes/gh.py)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    def calls(self, *prefix: str) -> list[dict]:  # type: ignore[type-arg]
+        """Recorded calls whose argv starts with PREFIX (e.g. "pr", "create")."""
+        from fakes import gh
+
+        return [c for c in gh.calls(self.dir) if c["argv"][: len(prefix)] == list(prefix)]
+
+    def state(self) -> dict:  # type: ignore[type-arg]
+        from fakes import gh
+
+        return gh.load_state(self.dir)
+
+    def set(self, kind: str, number: int, **fields: object) -> None:
+        """Change a PR or issue as GitHub would (a merge, a close by hand)."""
+        from fakes import gh
+
+        state = gh.load_state(self.dir)
+        next(i for i in state[kind] if i["number"] == number).update(fields)
+        gh.save_state(state, self.dir)
+
+
+@pytest.fixture
+def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeGh:
+    """Put the gh stand-in first on PATH, with a token in GH_TOKEN as a workflow provides it."""
+    directory = tmp_path / "fake-gh"
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "gh"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "tests/fakes/gh.py"}" "$@"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GH_DIR", str(directory))
+    monkeypatch.setenv("GH_TOKEN", SECRET_TOKEN)
+    return FakeGh(directory)
