@@ -199,8 +199,8 @@ def overlay_edit(text: str, name: str, where: float) -> str:
 # -- the workspace ---------------------------------------------------------------------------
 def build_workspace(base: Path, upstream: Path, pool: list[str], count: int) -> Path:
     """BASE/app (forkman.yaml + COUNT captured overlays + checkout) and BASE/raw (a clone: stack branch)."""
-    from forkman.edit import capture
-    from forkman.project import open_project
+    from forkman.commands.capture import capture
+    from forkman.store.project import open_project
 
     app = base / "app"
     app.mkdir(parents=True)

@@ -1,12 +1,10 @@
-"""The forkman command line: parse, call one core function, render. No git, no YAML here."""
+"""The forkman command line, a thin typer layer: parse, call one command, render. No git, no YAML."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,17 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from forkman import __version__
-from forkman.errors import (
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_PROBLEMS,
-    EXIT_USER_ERROR,
-    ForkmanError,
-)
+from forkman.errors import EXIT_PROBLEMS, ForkmanError
 
 if TYPE_CHECKING:
-    from forkman.gitrepo import ProgressFn
-    from forkman.project import Project
+    from forkman.core.values import ProgressFn
+    from forkman.store.project import Project
 
 app = typer.Typer(
     help="Keep a fork's local changes as named overlays on a tracked upstream, and sync them.",
@@ -59,7 +51,7 @@ def _colour() -> bool:
 
 
 def _project(repo: Path | None) -> Project:
-    from forkman.project import open_project
+    from forkman.store.project import open_project
 
     return open_project(repo)
 
@@ -128,7 +120,7 @@ def init(
     repo: RepoOpt = None,
 ) -> None:
     """Track an upstream: clone or adopt a checkout, pin a release, write config and lock."""
-    from forkman.upstream import init as do_init
+    from forkman.commands.init import init as do_init
 
     root = (repo or Path.cwd()).resolve()
     with _progress() as progress:
@@ -155,7 +147,7 @@ def init(
 @app.command()
 def apply(repo: RepoOpt = None) -> None:
     """Bring the checkout to the pinned commit plus every overlay, and create the links."""
-    from forkman.upstream import apply as do_apply
+    from forkman.commands.apply import apply as do_apply
 
     project = _project(repo)
     with _progress() as progress:
@@ -179,12 +171,10 @@ def apply(repo: RepoOpt = None) -> None:
 @app.command()
 def link(repo: RepoOpt = None) -> None:
     """Create the configured links (folders of this repo) inside the checkout."""
-    from forkman.checkout import ensure_links
-    from forkman.edit import open_repo
+    from forkman.commands.link import link as do_link
 
     project = _project(repo)
-    with open_repo(project) as git:
-        made = ensure_links(project, git)
+    made = do_link(project)
     for target in made:
         _out(f"linked {target}")
     if not made:
@@ -209,7 +199,7 @@ def overlay_capture(
     name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None
 ) -> None:
     """Turn the edits that no overlay explains yet into overlays/NAME.patch."""
-    from forkman.edit import capture
+    from forkman.commands.capture import capture
 
     result = capture(_project(repo), name, message, tuple(paths or ()))
     files = ", ".join(result.overlay.files)
@@ -221,7 +211,7 @@ def overlay_refresh(
     name: NameArg, message: MessageOpt = None, paths: PathsArg = None, repo: RepoOpt = None
 ) -> None:
     """Fold further edits to the overlay's files (and PATHS) into it."""
-    from forkman.edit import refresh
+    from forkman.commands.capture import refresh
 
     result = refresh(_project(repo), name, message, tuple(paths or ()))
     _out(f"refreshed {name}" if result.changed else f"{name} unchanged")
@@ -230,7 +220,7 @@ def overlay_refresh(
 @overlay_app.command("drop")
 def overlay_drop(name: NameArg, repo: RepoOpt = None) -> None:
     """Remove the overlay from the series and its change from the checkout."""
-    from forkman.edit import drop
+    from forkman.commands.drop import drop
 
     drop(_project(repo), name)
     _out(f"dropped {name}")
@@ -239,7 +229,7 @@ def overlay_drop(name: NameArg, repo: RepoOpt = None) -> None:
 @overlay_app.command("revive")
 def overlay_revive(name: NameArg, repo: RepoOpt = None) -> None:
     """Merge an overlay left out by `sync --skip` back into the checkout, to capture again."""
-    from forkman.revive import revive
+    from forkman.commands.revive import revive
 
     result = revive(_project(repo), name)
     if result.conflicted:
@@ -254,15 +244,13 @@ def overlay_revive(name: NameArg, repo: RepoOpt = None) -> None:
 @overlay_app.command("list")
 def overlay_list(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
     """List the overlays in series order."""
-    import json
+    from forkman.render import overlay_list_json, overlay_list_text
 
     overlays = _project(repo).overlays()
     if json_output:
-        listing = [{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays]
-        _out(json.dumps({"version": 1, "overlays": listing}, indent=2))
-        return
-    for o in overlays:
-        _out(f"{o.name}\t{o.subject}")
+        _out(overlay_list_json(overlays))
+    elif overlays:
+        _out(overlay_list_text(overlays))
 
 
 @overlay_app.command("show")
@@ -276,8 +264,8 @@ def overlay_show(name: NameArg, repo: RepoOpt = None) -> None:
 @overlay_app.command("status")
 def overlay_status(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
     """One row per overlay (applied, not applied, modified, does not apply), then uncaptured edits."""
-    from forkman.report import status_json, status_text
-    from forkman.status import status
+    from forkman.commands.status import status
+    from forkman.render import status_json, status_text
 
     report = status(_project(repo))
     _out(status_json(report) if json_output else status_text(report, _colour()))
@@ -296,7 +284,7 @@ def demo(
     import shutil
     import tempfile
 
-    from forkman.demo import run_demo
+    from forkman.autogpt.demo import run_demo
 
     root = directory or Path(tempfile.mkdtemp(prefix="forkman-demo-"))
     if directory is not None and directory.exists() and any(directory.iterdir()):
@@ -345,8 +333,8 @@ def sync(
     repo: RepoOpt = None,
 ) -> None:
     """Move the fork to upstream's newest release: re-apply every overlay by 3-way merge."""
-    from forkman import report as render
-    from forkman import sync as core
+    from forkman import render
+    from forkman.commands import sync as core
 
     project = _project(repo)
     if sum((continue_, abort, skip, check)) > 1:
@@ -383,7 +371,7 @@ def upstream_pr(
         str | None,
         typer.Option(help="The fork: a remote name, URL or path (default: upstream.fork_remote)."),
     ] = None,
-    open_pr: Annotated[
+    open_pr_: Annotated[
         bool, typer.Option("--open", help="After --push, run `gh pr create` when gh is installed.")
     ] = False,
     dry_run: Annotated[
@@ -393,11 +381,12 @@ def upstream_pr(
     repo: RepoOpt = None,
 ) -> None:
     """Put one overlay on upstream's PR branch as one commit, without touching the checkout."""
-    from forkman import prbranch
+    from forkman.commands.upstream_pr import open_pr, prepare
+    from forkman.render import pr_json, pr_text
 
     project = _project(repo)
     with _progress() as progress:
-        result = prbranch.prepare(
+        result = prepare(
             project,
             name,
             base=base,
@@ -407,8 +396,8 @@ def upstream_pr(
             dry_run=dry_run,
             progress=progress,
         )
-    _out(prbranch.render_json(result) if json_output else prbranch.render_text(result))
-    if open_pr and result.pushed and (note := prbranch.open_pr(result)):
+    _out(pr_json(result) if json_output else pr_text(result))
+    if open_pr_ and result.pushed and (note := open_pr(result)):
         _note(note)
 
 
@@ -444,8 +433,9 @@ def guard(
     repo: RepoOpt = None,
 ) -> None:
     """The pre-commit check: no upstream code or uncaptured upstream edits, sound overlays and blocks."""
-    from forkman.guard import guard as run_guard
-    from forkman.guard import install_upstream_hook as install
+    from forkman.autogpt.blocks import guard_checks
+    from forkman.commands.guard import guard as run_guard
+    from forkman.commands.guard import install_upstream_hook as install
 
     project = _project(repo)
     if install_upstream_hook:
@@ -456,7 +446,7 @@ def guard(
             else ""
         )
         _note(f"installed {hook.path}{kept}")
-    report = run_guard(project, tuple(files or ()), Path.cwd())
+    report = run_guard(project, tuple(files or ()), Path.cwd(), guard_checks(project))
     _findings([f.text() for f in report.findings], report.notes)
 
 
@@ -466,7 +456,7 @@ def blocks_new(
     repo: RepoOpt = None,
 ) -> None:
     """Scaffold blocks/customized/NAME.py: a minimal block with a fresh uuid4 id."""
-    from forkman.blocks import class_name, new_block
+    from forkman.autogpt.blocks import class_name, new_block
 
     project = _project(repo)
     path = new_block(project, name)
@@ -476,55 +466,18 @@ def blocks_new(
 @blocks_app.command("check")
 def blocks_check(repo: RepoOpt = None) -> None:
     """Check our block ids (valid, unique, not upstream's) and module names."""
-    from forkman.blocks import check_blocks
+    from forkman.autogpt.blocks import check_blocks
 
     project = _project(repo)
     _findings([f.text() for f in check_blocks(project)])
     _out("blocks ok")
 
 
-_INTERRUPTED = (
-    "forkman: interrupted (a sync stopped midway resumes with `forkman sync --continue` "
-    "or is undone with `forkman sync --abort`)"
-)
-
-
-_MACHINE_ERRORS = {
-    errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR,
-    errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG,
-}  # fmt: skip
-_MACHINE_HINT = (
-    "files are written whole or not at all, so nothing is half-written: fix this, then run "
-    "the command again; a sync under way resumes with `forkman sync --continue` or is undone "
-    "with `forkman sync --abort`"
-)
-
-
 def main() -> None:
-    """The entry point: one handler maps errors to exit codes and one-line messages."""
-    try:
-        app(prog_name="forkman")
-    except SystemExit as exc:
-        # typer turns Ctrl-C into a silent exit 130: say what happened, as for any interrupt
-        if exc.code == EXIT_INTERRUPTED and isinstance(exc.__context__, typer.Exit):
-            _note(_INTERRUPTED)
-        raise
-    except ForkmanError as exc:
-        _note(f"forkman: error: {exc}")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        _note(_INTERRUPTED)
-        sys.exit(EXIT_INTERRUPTED)
-    except OSError as exc:  # the machine, not forkman: a full disk, a read-only folder, ...
-        if exc.errno not in _MACHINE_ERRORS:
-            raise
-        _note(f"forkman: error: {exc.filename or 'a file'}: {exc.strerror} ({_MACHINE_HINT})")
-        sys.exit(EXIT_USER_ERROR)
-    except Exception:  # noqa: BLE001 - a bug: say so, keep the details for the report
-        log = Path(os.environ.get("TMPDIR", "/tmp")) / "forkman-crash.log"
-        log.write_text(traceback.format_exc())
-        _note(f"forkman: internal error (a bug); details in {log}")
-        sys.exit(EXIT_INTERNAL)
+    """The `forkman` command: the app under the one error handler (forkman.error_handler)."""
+    from forkman.error_handler import run
+
+    run(lambda: app(prog_name="forkman"))
 
 
 __all__ = ["EXIT_PROBLEMS", "app", "main"]

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # make `forkman` importable without installing it
     sys.path.insert(0, str(ROOT))
 
-from forkman.example import build_upstream
+from forkman.autogpt.example import build_upstream
 
 FIXED_DATE = "2025-01-01T00:00:00+00:00"
 GITCONFIG = """\
@@ -112,7 +112,7 @@ def bare_fork(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- forkman itself
 from helpers import CHECKOUT, INIT_OPTIONS, Run, run_main
 
-from forkman.example import OVERLAYS
+from forkman.autogpt.example import OVERLAYS
 
 
 class ForkmanRunner(Protocol):

@@ -12,10 +12,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from forkman.edit import capture
-from forkman.example import OVERLAYS
-from forkman.project import Project, open_project
-from forkman.upstream import apply, init
+from forkman.autogpt.example import OVERLAYS
+from forkman.commands.apply import apply
+from forkman.commands.capture import capture
+from forkman.commands.init import init
+from forkman.store.project import Project, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,7 +102,7 @@ def assert_one_line_error(run: Run, *mentions: str, code: int = 2) -> None:
 
 def checkout(app: Path) -> Path:
     """The upstream checkout of APP, as its forkman.yaml places it."""
-    from forkman.project import open_project
+    from forkman.store.project import open_project
 
     return open_project(app).checkout
 

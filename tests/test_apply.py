@@ -8,7 +8,7 @@ from pathlib import Path
 
 from helpers import CHECKOUT, assert_one_line_error, git, tree_snapshot
 
-from forkman.example import BLOCKS_INIT, COST_CONFIG, LLM_PY, OVERLAYS, RELEASES
+from forkman.autogpt.example import BLOCKS_INIT, COST_CONFIG, LLM_PY, OVERLAYS, RELEASES
 
 
 def status_json(forkman_run, app: Path) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import BASE_REF, CHECKOUT, assert_one_line_error, run_subprocess, tree_snapshot
 
-from forkman.example import LLM_PY
+from forkman.autogpt.example import LLM_PY
 
 
 def snapshot(app: Path) -> dict:

@@ -10,9 +10,9 @@ import pytest
 from app_setup import forkman
 from helpers import BLOCKS, OUR_BLOCK, make_app
 
-from forkman.blocks import check_blocks, class_name, new_block, read_ids
+from forkman.autogpt.blocks import check_blocks, class_name, new_block, read_ids
 from forkman.errors import ForkmanError
-from forkman.project import Project
+from forkman.store.project import Project
 
 UPSTREAM_ID = (
     "1ff065e9-88e8-4358-9d82-8dc91f622ba9"  # StoreValueBlock in the example's blocks/basic.py

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from helpers import CHECKOUT, assert_one_line_error, git
 
-from forkman.example import (
+from forkman.autogpt.example import (
     BLOCKS_INIT,
     COST_CONFIG,
     LLM_PY,

@@ -15,7 +15,7 @@ from helpers import (
 )
 
 from forkman import __version__
-from forkman.example import OVERLAYS
+from forkman.autogpt.example import OVERLAYS
 
 
 def test_version_and_help(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import assert_one_line_error, git, run_subprocess
 
-from forkman.example import RELEASES
+from forkman.autogpt.example import RELEASES
 
 
 def test_demo_walks_through_and_leaves_a_working_example(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from forkman import gitdiff, gitrepo
-from forkman.gitdiff import diff_trees
-from forkman.gitrepo import FileState
+from forkman.core.values import FileState, Tree
+from forkman.git import diff as gitdiff
+from forkman.git.diff import diff_trees
 
 BEFORE = {
     "x/y.py": FileState(b"one\ntwo\nthree\n"),
@@ -34,7 +34,7 @@ AFTER = {
 }
 
 
-def _nested(before: gitrepo.Tree, after: gitrepo.Tree, monkeypatch: pytest.MonkeyPatch) -> str:
+def _nested(before: Tree, after: Tree, monkeypatch: pytest.MonkeyPatch) -> str:
     with monkeypatch.context() as m:
         m.setattr(gitdiff, "_flat_names", lambda paths: None)
         return diff_trees(before, after)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forkman.example import (
+from forkman.autogpt.example import (
     BLOCKS_INIT,
     COST_CONFIG,
     LLM_PY,

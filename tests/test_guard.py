@@ -11,11 +11,11 @@ import pytest
 from app_setup import forkman, forkman_env
 from helpers import CHECKOUT, git, make_app
 
-from forkman.edit import capture
+from forkman.autogpt.example import COST_CONFIG, LLM_PY
+from forkman.commands.capture import capture
+from forkman.commands.guard import HOOK_MARKER, GuardReport, guard, install_upstream_hook
 from forkman.errors import ForkmanError
-from forkman.example import COST_CONFIG, LLM_PY
-from forkman.guard import HOOK_MARKER, GuardReport, guard, install_upstream_hook
-from forkman.project import Project
+from forkman.store.project import Project
 
 PRE_COMMIT = str(Path(sys.executable).with_name("pre-commit"))
 DOC = "docs/index.md"

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from helpers import BASE_REF, CHECKOUT, PR_BRANCH, RELEASE_PATTERN, assert_one_line_error, git
 
-from forkman.example import RELEASES
+from forkman.autogpt.example import RELEASES
 
 
 def init_args(upstream: Path, *extra: str) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import CHECKOUT, git, tree_snapshot
 
-from forkman.example import OVERLAYS
+from forkman.autogpt.example import OVERLAYS
 
 FORMAT_REF = "fmt-v1"
 # Files that make patches awkward, committed to the upstream at FORMAT_REF.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from helpers import CHECKOUT, git
 
-from forkman.example import COST_CONFIG, LLM_PY, OVERLAYS
+from forkman.autogpt.example import COST_CONFIG, LLM_PY, OVERLAYS
 
 
 def status(forkman_run, app: Path) -> dict:

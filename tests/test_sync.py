@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from helpers import forkman, git, make_app, snapshot
 
-from forkman import edit, sync
-from forkman import upstream as up
+from forkman.autogpt.example import BLOCKS_INIT, COST_CONFIG, LLM_PY, OVERLAYS, commit_files
+from forkman.commands import apply as up
+from forkman.commands import sync
+from forkman.commands.capture import capture, refresh
+from forkman.commands.drop import drop
 from forkman.errors import SyncStateError
-from forkman.example import BLOCKS_INIT, COST_CONFIG, LLM_PY, OVERLAYS, commit_files
-from forkman.project import Project, open_project
+from forkman.store.project import Project, open_project
 
 V9, V10 = "autogpt-platform-beta-v0.6.9", "autogpt-platform-beta-v0.6.10"
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,9 +276,9 @@ def test_sync_in_progress_blocks_other_commands(project: Project, capsys) -> Non
     run(capsys, project)
     for attempt in (
         lambda: up.apply(project),
-        lambda: edit.capture(project, "x"),
-        lambda: edit.refresh(project, "cost-config"),
-        lambda: edit.drop(project, "cost-config"),
+        lambda: capture(project, "x"),
+        lambda: refresh(project, "cost-config"),
+        lambda: drop(project, "cost-config"),
     ):
         with pytest.raises(SyncStateError):
             attempt()

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from helpers import forkman, git, make_app
 
-from forkman.edit import capture
-from forkman.example import OVERLAYS, commit_files
+from forkman.autogpt.example import OVERLAYS, commit_files
+from forkman.commands.capture import capture
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
 

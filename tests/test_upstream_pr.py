@@ -12,17 +12,18 @@ import pytest
 from conftest import ROOT, run_git
 from helpers import make_app
 
-from forkman import prbranch
-from forkman.edit import capture, refresh
-from forkman.errors import BadRef, PrConflict, PushFailed, UnknownOverlay
-from forkman.example import (
+from forkman.autogpt.example import (
     BLOCKS_INIT,
     COST_CONFIG,
     LLM_PY,
     OVERLAYS,
     PR_BRANCH,
 )
-from forkman.project import Project
+from forkman.commands import upstream_pr as prbranch
+from forkman.commands.capture import capture, refresh
+from forkman.errors import BadRef, PrConflict, PushFailed, UnknownOverlay
+from forkman.render import pr_text
+from forkman.store.project import Project
 
 BRANCH = "forkman/pr/cost-config"
 REF = f"refs/heads/{BRANCH}"
@@ -123,7 +124,7 @@ def test_dry_run_makes_nothing(project: Project) -> None:
         and heads(project.checkout) == refs
     )
     assert project.overlay_text("cost-config") == overlay_before
-    text = prbranch.render_text(result)
+    text = pr_text(result)
     assert (
         BRANCH in text
         and OVERLAYS["cost-config"][0] in text
@@ -153,7 +154,7 @@ def test_push_records_forwarded_and_a_second_run_updates_the_branch(
         "OLLAMA_QWEN2_5_7B: 2," in second.range_diff
         and "OLLAMA_QWEN2_5_7B: 1," in second.range_diff
     )
-    assert "changed since" in prbranch.render_text(second)
+    assert "changed since" in pr_text(second)
 
 
 def test_github_fork_gets_a_compare_url_and_gh_command(

@@ -1,0 +1,55 @@
+"""`forkman overlay drop`: remove an overlay from the series and its change from the checkout."""
+
+from __future__ import annotations
+
+from forkman.commands.capture import EditResult
+from forkman.core.stack import build_stack
+from forkman.errors import ConfigError, DirtyCheckout
+from forkman.store.checkout import open_repo
+from forkman.store.exclusive import exclusive
+from forkman.store.links import link_targets
+from forkman.store.project import Project
+from forkman.store.worktree import drift, load_stack, write_record, write_worktree
+
+
+@exclusive
+def drop(project: Project, name: str) -> EditResult:
+    """Remove NAME from the series and its change from the checkout; refuse to lose edits."""
+    project.ensure_no_sync()
+    current = project.overlay(name)
+    series = project.series()
+    rest = [project.overlay(n) for n in series if n != name]
+    lock = project.lock()
+    repo = open_repo(project) if project.checkout.exists() else None
+    if repo is not None:
+        with repo:
+            stack = load_stack(repo, lock.commit, project.overlays())
+            without = build_stack(stack.base, rest)
+            broken = [
+                s for s in without.steps if not s.applies and stack.step(s.overlay.name).applies
+            ]
+            if broken:
+                raise ConfigError(
+                    f"overlay '{broken[0].overlay.name}' needs '{name}': without it, "
+                    f"{broken[0].error}",
+                    hint=f"drop '{broken[0].overlay.name}' first",
+                )
+            found = drift(repo, stack, ignore=link_targets(project))
+            lost = [p for p in found.paths if p in current.files]
+            if lost:
+                raise DirtyCheckout(str(project.checkout), lost, f"dropping '{name}'")
+            at_pin = repo.head() == lock.commit
+            _forget(project, name, series)
+            if at_pin:
+                write_worktree(project.checkout, {p: without.final[p] for p in current.files})
+                write_record(repo, lock.commit, without.final)
+    else:
+        _forget(project, name, series)
+    return EditResult(current, project.overlay_path(name))
+
+
+def _forget(project: Project, name: str, series: tuple[str, ...]) -> None:
+    project.write_series([n for n in series if n != name])
+    lock = project.lock()
+    project.write_lock(lock.with_overlays({k: v for k, v in lock.overlays.items() if k != name}))
+    project.overlay_path(name).unlink(missing_ok=True)

@@ -1,0 +1,130 @@
+"""`forkman overlay status`: where every overlay stands in the checkout."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from forkman.core.overlay import Overlay
+from forkman.core.stack import Stack
+from forkman.core.states import OverlayState
+from forkman.core.values import Tree
+from forkman.git.repository import GitRepo
+from forkman.store.links import link_targets
+from forkman.store.project import Project
+from forkman.store.worktree import drift, load_stack
+
+APPLIED = OverlayState.APPLIED
+NOT_APPLIED = OverlayState.NOT_APPLIED
+MODIFIED = OverlayState.MODIFIED
+DOES_NOT_APPLY = OverlayState.DOES_NOT_APPLY
+UNKNOWN = OverlayState.UNKNOWN
+
+
+@dataclass(frozen=True)
+class OverlayStatus:
+    name: str
+    subject: str
+    files: tuple[str, ...]
+    added: int
+    removed: int
+    state: OverlayState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    url: str
+    ref: str
+    commit: str
+    checkout: str
+    head: str | None
+    overlays: tuple[OverlayStatus, ...]
+    uncaptured: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        return not self.uncaptured and all(o.state == APPLIED for o in self.overlays)
+
+
+def _position(stack: Stack, path: str, content: object) -> int | None:
+    """Which prefix of the series the file's content matches: -1 for the pin, i for step i."""
+    if content == stack.base.get(path):
+        found: int | None = -1
+    else:
+        found = None
+    for index, step in enumerate(stack.steps):
+        if path in step.after and step.applies and content == step.after[path]:
+            found = index
+    return found
+
+
+def overlay_states(stack: Stack, worktree: Tree) -> list[tuple[OverlayState, str]]:
+    states = []
+    for index, step in enumerate(stack.steps):
+        if not step.applies:
+            states.append((DOES_NOT_APPLY, step.error or ""))
+            continue
+        positions = [_position(stack, p, worktree.get(p)) for p in step.after]
+        if any(pos is None for pos in positions):
+            edited = [p for p, pos in zip(step.after, positions) if pos is None]
+            states.append((MODIFIED, "edited beyond the overlay: " + ", ".join(edited)))
+        elif all(pos is not None and pos >= index for pos in positions):
+            states.append((APPLIED, ""))
+        elif all(pos is not None and pos < index for pos in positions):
+            states.append((NOT_APPLIED, ""))
+        else:
+            states.append((MODIFIED, "partly applied"))
+    return states
+
+
+def _row(overlay: Overlay, state: OverlayState, detail: str) -> OverlayStatus:
+    added = sum(c.added for c in overlay.changes)
+    removed = sum(c.removed for c in overlay.changes)
+    return OverlayStatus(
+        overlay.name, overlay.subject, overlay.files, added, removed, state, detail
+    )
+
+
+def status(project: Project) -> StatusReport:
+    lock = project.lock()
+    overlays = project.overlays()
+    syncing = project.sync_in_progress()
+    warnings = [] if syncing else [d.text() for d in project.lock_disagreements(lock)]
+    if syncing:
+        warnings.append(
+            "a sync is in progress: finish it with `forkman sync --continue` "
+            "or undo it with `forkman sync --abort`"
+        )
+    if not project.checkout.exists():
+        rows = tuple(_row(o, UNKNOWN, "no checkout") for o in overlays)
+        warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
+        return StatusReport(
+            lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)
+        )
+    with GitRepo(project.checkout) as repo:
+        head = repo.head()
+        if head != lock.commit and not syncing:  # a sync moves HEAD first; apply waits for it
+            warnings.append(
+                f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
+                f"({lock.ref}): run `forkman apply`"
+            )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
+            stack = load_stack(repo, lock.commit, overlays)
+            found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
+    rows = tuple(
+        _row(o, state, detail)
+        for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))
+    )
+    return StatusReport(
+        lock.url,
+        lock.ref,
+        lock.commit,
+        str(project.checkout),
+        head,
+        rows,
+        found.paths,
+        tuple(warnings),
+    )

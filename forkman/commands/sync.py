@@ -1,0 +1,449 @@
+"""`forkman sync`: carry the overlays to a new release as a journaled transaction (continue/abort)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from forkman.core.conflicts import (
+    Region,
+    Resolution,
+    extract_resolutions,
+    has_markers,
+    lost_lines,
+    regions,
+)
+from forkman.core.overlay import Overlay, render
+from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
+from forkman.core.releases import newest_release
+from forkman.core.stack import build_stack, touched_paths
+from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
+from forkman.core.values import FileState, ProgressFn, Sha, State
+from forkman.errors import DirtyCheckout, ForkmanError, NotACheckout, SyncStateError
+from forkman.git import runner
+from forkman.git.diff import diff_many
+from forkman.git.merge import merge_many
+from forkman.git.remote import fetch_upstream
+from forkman.git.repository import GitRepo
+from forkman.store import resolutions
+from forkman.store.checkout import open_checkout
+from forkman.store.exclusive import exclusive
+from forkman.store.files import atomic_write
+from forkman.store.journal import Journal, JournalData, decode, encode
+from forkman.store.links import ensure_links, link_targets
+from forkman.store.project import Project
+from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
+
+CHECK_FAILED = SyncState.CHECK_FAILED
+SKIPPED = SyncState.SKIPPED
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    from_ref: str
+    from_commit: str
+    to_ref: str
+    to_commit: str
+    phase: Phase
+    results: tuple[OverlayResult, ...] = ()
+    current: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.phase in (Phase.DONE, Phase.UP_TO_DATE, Phase.ABORTED) or (
+            self.phase == Phase.CHECK and all(r.state not in NEEDS_ACTION for r in self.results)
+        )
+
+
+def _in_progress_error() -> SyncStateError:
+    return SyncStateError(
+        "a sync is already in progress",
+        hint="resolve and run `forkman sync --continue`, or `forkman sync --abort`",
+    )
+
+
+def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) -> tuple[str, Sha]:
+    if to is None:
+        ref = newest_release(repo.tags(), project.config.release_pattern, pre)
+        return ref, repo.resolve(ref)
+    for candidate in (to, f"refs/remotes/forkman-upstream/{to}", f"refs/remotes/origin/{to}"):
+        try:
+            return to, repo.resolve(candidate)
+        except ForkmanError:
+            continue
+    return to, repo.resolve(to)  # raises BadRef with the user's spelling
+
+
+def _inputs(
+    project: Project, repo: GitRepo, journal_data: JournalData, overlays: tuple[Overlay, ...]
+) -> PlanInput:
+    paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
+    return PlanInput(
+        old_ref=journal_data["from"]["ref"],
+        new_ref=journal_data["to"]["ref"],
+        overlays=overlays,
+        old_base=repo.read_tree_files(journal_data["from"]["commit"], paths),
+        new_base=repo.read_tree_files(journal_data["to"]["commit"], paths),
+        merge=merge_many,
+        diff=diff_many,
+        resolutions=resolutions.ResolutionStore(project.overlays_dir),
+        overrides={n: decode(v) for n, v in journal_data.get("overrides", {}).items()},
+        skipped=frozenset(journal_data.get("skipped", [])),
+        checks=project.config.checks,
+    )
+
+
+@contextlib.contextmanager
+def _refs_kept(repo: GitRepo, always: bool) -> Iterator[None]:
+    """Undo what the fetch did to refs when the sync changes nothing: --check, or refused before it began."""
+    saved = _refs(repo)
+    try:
+        yield
+    except BaseException:
+        _restore_refs(repo, saved)
+        raise
+    if always:
+        _restore_refs(repo, saved)
+
+
+def _refs(repo: GitRepo) -> dict[str, str]:
+    lines = repo.text("for-each-ref", "--format=%(objectname) %(refname)").splitlines()
+    return {ref: sha for sha, ref in (line.split(" ", 1) for line in lines)}
+
+
+def _restore_refs(repo: GitRepo, before: dict[str, str]) -> None:
+    now = _refs(repo)
+    commands = [f"delete {ref}" for ref in now if ref not in before]
+    commands += [f"update {ref} {sha}" for ref, sha in before.items() if now.get(ref) != sha]
+    if commands:
+        repo.run("update-ref", "--no-deref", "--stdin", stdin=("\n".join(commands) + "\n").encode())
+
+
+@exclusive
+def start(
+    project: Project,
+    *,
+    to: str | None = None,
+    pre: bool = False,
+    check: bool = False,
+    fetch: bool = True,
+    progress: ProgressFn | None = None,
+) -> tuple[SyncReport, Plan | None]:
+    """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing."""
+    journal = Journal(project)
+    if journal.exists():
+        raise _in_progress_error()
+    lock = project.lock()
+    overlays = project.overlays()
+    repo, cloned = open_checkout(project, lock, progress)
+    if cloned and not check:
+        raise NotACheckout(
+            f"the upstream checkout was missing: cloned it at the pinned {lock.ref}, "
+            "without the overlays",
+            where=str(project.checkout),
+            hint="run `forkman apply`, then `forkman sync`",
+        )
+    with repo:
+        with _refs_kept(repo, always=check):
+            if fetch:
+                fetch_upstream(repo, project.config.url, progress)
+            ref, commit = _resolve_target(repo, project, to, pre)
+            data: JournalData = {
+                "from": {"ref": lock.ref, "commit": lock.commit},
+                "to": {"ref": ref, "commit": commit},
+                "head": repo.head(),
+                "overrides": {},
+                "skipped": [],
+                "warnings": [],
+                "resolutions": [],
+            }
+            if commit == lock.commit and not check and repo.head() == lock.commit:
+                return SyncReport(lock.ref, lock.commit, ref, commit, Phase.UP_TO_DATE), None
+            inputs = _inputs(project, repo, data, overlays)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # `git status` over a large tree runs while the overlays are merged
+                changed = pool.submit(repo.changed_paths) if not check else None
+                the_plan = plan(inputs)
+            if check or changed is None:
+                return SyncReport(
+                    lock.ref, lock.commit, ref, commit, Phase.CHECK, the_plan.results
+                ), the_plan
+            old = build_stack(inputs.old_base, overlays)
+            if repo.head() != lock.commit:
+                raise ForkmanError(
+                    f"the checkout is not at the pinned commit {lock.commit[:12]}",
+                    where=str(project.checkout),
+                    hint="run `forkman apply` first",
+                )
+            found = drift(repo, old, ignore=link_targets(project), changed_paths=changed.result())
+            if found.paths:
+                raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
+        journal.begin(data, read_worktree(project.checkout, old.final), repo)
+        return _execute(project, repo, journal, the_plan), the_plan
+
+
+@exclusive
+def resume(
+    project: Project, *, skip: bool = False, progress: ProgressFn | None = None
+) -> SyncReport:
+    """`--continue` (and `--skip`): take the person's resolution into the overlay, and go on."""
+    journal = Journal(project)
+    data = journal.load()
+    repo, _ = open_checkout(project, project.lock(), progress)
+    with repo:
+        overlays = journal.backup_overlays()
+        current = data.get("current")
+        if data.get("phase") == "conflict" and current:
+            before = plan(_inputs(project, repo, data, overlays))
+            conflicts = before.conflicts.get(current, ())
+            if not skip and not conflicts:
+                raise SyncStateError(
+                    f"overlay '{current}' cannot be carried to {data['to']['ref']} as it is",
+                    hint="leave it out with `forkman sync --skip` (its file is kept) "
+                    "or give up with `forkman sync --abort`",
+                )
+            if skip:
+                data["skipped"].append(current)
+            else:
+                data = _take_resolution(project, data, current, before, conflicts)
+            paths = [c.path for c in conflicts]
+            if paths:
+                repo.run("reset", "-q", "--", *paths)
+        elif data.get("phase") == "checks":
+            if skip and current:
+                data["skipped"].append(current)
+            else:
+                data = _take_edits(project, data, plan(_inputs(project, repo, data, overlays)))
+        journal.save(data)
+        return _execute(project, repo, journal, plan(_inputs(project, repo, data, overlays)))
+
+
+def _take_resolution(
+    project: Project,
+    data: JournalData,
+    name: str,
+    before: Plan,
+    conflicts: tuple[FileConflict, ...],
+) -> JournalData:
+    files = next(r for r in before.results if r.name == name).files
+    on_disk = read_worktree(project.checkout, files)
+    marked = [p for p, s in on_disk.items() if s is not None and has_markers(s.data)]
+    if marked:
+        raise SyncStateError(
+            f"{', '.join(marked)} still has conflict markers",
+            where=str(project.checkout),
+            hint="resolve them (a mergetool works), then `forkman sync --continue`",
+        )
+    warnings = list(data.get("warnings", []))
+    for conflict in conflicts:
+        state = on_disk.get(conflict.path)
+        resolved = state.data.decode("utf-8", "surrogateescape") if state else ""
+        found = extract_resolutions(conflict.merged.decode("utf-8", "surrogateescape"), resolved)
+        if found is None:
+            warnings.append(
+                f"{name}: could not record the resolution of {conflict.path} (lines around it changed)"
+            )
+            whole = tuple(resolved.splitlines(keepends=True))
+            found = [
+                (region, whole)
+                for region in regions(conflict.merged.decode("utf-8", "surrogateescape"))
+            ]
+            record = False
+        else:
+            record = True
+        for region, lines in found:
+            key = region.key(conflict.path)
+            if record:
+                data["resolutions"].append(
+                    {
+                        "key": key,
+                        "overlay": name,
+                        "path": conflict.path,
+                        "region": [
+                            list(region.upstream),
+                            list(region.base),
+                            list(region.overlay),
+                            region.start,
+                            region.end,
+                        ],
+                        "lines": list(lines),
+                    }
+                )
+            upstream_lost, overlay_lost = lost_lines(region, lines)
+            for line in upstream_lost:
+                warnings.append(
+                    f"{name}: {conflict.path}: the resolution drops a line upstream added: {line}"
+                )
+            for line in overlay_lost:
+                warnings.append(
+                    f"{name}: {conflict.path}: the resolution drops a line the overlay added: {line}"
+                )
+    return {
+        **data,
+        "overrides": {**data["overrides"], name: encode(on_disk)},
+        "warnings": warnings,
+    }
+
+
+def _take_edits(project: Project, data: JournalData, current: Plan) -> JournalData:
+    """After failed checks: edits made in the checkout go to the last overlay changing each file."""
+    on_disk = read_worktree(project.checkout, current.final)
+    overrides = dict(data["overrides"])
+    for path, state in on_disk.items():
+        if state == current.final[path]:
+            continue
+        owner = None
+        for result in current.results:
+            if path in result.files and result.state not in GONE:
+                owner = result.name
+        if owner:
+            overrides[owner] = {**overrides.get(owner, {}), **encode({path: state})}
+    return {**data, "overrides": overrides}
+
+
+def _report(
+    data: JournalData, phase: Phase, the_plan: Plan, current: str | None = None
+) -> SyncReport:
+    return SyncReport(
+        data["from"]["ref"],
+        data["from"]["commit"],
+        data["to"]["ref"],
+        data["to"]["commit"],
+        phase,
+        the_plan.results,
+        current,
+        tuple(data.get("warnings", [])),
+    )
+
+
+def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) -> SyncReport:
+    data = journal.load()
+    new_commit = data["to"]["commit"]
+    stop = the_plan.stop
+    if stop is not None and stop.state != CHECK_FAILED:
+        _show_conflict(project, repo, data, the_plan, stop)
+        journal.save({**data, "phase": "conflict", "current": stop.name})
+        return _report(data, Phase.STOPPED, the_plan, stop.name)
+    repo.run("checkout", "-q", "--force", "--detach", new_commit)
+    backup = decode(data["checkout_backup"])
+    fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
+    write_worktree(project.checkout, {**fresh, **the_plan.final})
+    ensure_links(project, repo)
+    failed = _run_commands(project, the_plan) if stop is None else the_plan
+    if failed.stop is not None:
+        journal.save({**data, "phase": "checks", "current": failed.stop.name})
+        return _report(data, Phase.STOPPED, failed, failed.stop.name)
+    _commit(project, repo, data, the_plan)
+    return _report(data, Phase.DONE, the_plan)
+
+
+def _show_conflict(
+    project: Project, repo: GitRepo, data: JournalData, the_plan: Plan, stop: OverlayResult
+) -> None:
+    """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
+    repo.run("checkout", "-q", "--force", "--detach", data["to"]["commit"])
+    backup = decode(data["checkout_backup"])
+    desired: State = dict(repo.read_tree_files(data["to"]["commit"], backup))
+    for result in the_plan.results:
+        desired.update(the_plan.prefix.get(result.name, {}))
+        if result.name == stop.name:
+            break
+    conflicts = the_plan.conflicts.get(stop.name, ())
+    desired.update(
+        {
+            c.path: FileState(c.merged, (c.overlay or c.upstream or FileState(b"")).mode)
+            for c in conflicts
+        }
+    )
+    write_worktree(project.checkout, desired)
+    info = []
+    for c in conflicts:
+        info.append(f"0 {'0' * 40}\t{c.path}")
+        for stage, state in ((1, c.base), (2, c.upstream), (3, c.overlay)):
+            if state is not None:
+                info.append(f"{state.mode} {repo.hash_blob(state.data)} {stage}\t{c.path}")
+    if info:
+        repo.run("update-index", "--index-info", stdin=("\n".join(info) + "\n").encode())
+
+
+def _run_commands(project: Project, the_plan: Plan) -> Plan:
+    results = []
+    for result in the_plan.results:
+        failures = []
+        for check in project.config.checks:
+            if check.overlay == result.name and check.run and result.state not in GONE:
+                proc = runner.run_shell(check.run, cwd=project.checkout)
+                if proc.returncode:
+                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [
+                        f"exit {proc.returncode}"
+                    ]
+                    failures.append(f"`{check.run}` failed: {tail[0]}")
+        results.append(
+            replace(result, state=CHECK_FAILED, detail="; ".join(failures)) if failures else result
+        )
+    return replace(the_plan, results=tuple(results))
+
+
+def _commit(project: Project, repo: GitRepo, data: JournalData, the_plan: Plan) -> None:
+    """Write overlays, resolutions, series, then the lock (the commit point), then drop the journal."""
+    series = []
+    originals = {o.name: o for o in Journal(project).backup_overlays()}
+    for result in the_plan.results:
+        if result.state in GONE:
+            # out of the series, kept where a reviewer sees why: upstreamed/, dropped/, skipped/
+            overlay = the_plan.overlays.get(result.name) or originals[result.name]
+            if result.state == SKIPPED:
+                overlay = overlay.with_field(
+                    "Skipped",
+                    f"left out of the sync to {data['to']['ref']}; written "
+                    f"against {data['from']['ref']} ({data['from']['commit']})",
+                )
+            archive = project.overlays_dir / result.state / f"{result.name}.patch"
+            atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))
+            project.overlay_path(result.name).unlink(missing_ok=True)
+            continue
+        overlay = the_plan.overlays[result.name]
+        project.write_overlay(overlay)
+        series.append(result.name)
+    for item in data.get("resolutions", []):
+        up, base, side, start, end = item["region"]
+        region = Region(tuple(up), tuple(base), tuple(side), start, end)
+        resolutions.save(
+            project.overlays_dir,
+            Resolution(item["key"], item["overlay"], item["path"], region, tuple(item["lines"])),
+        )
+    project.write_series(series)
+    lock = project.lock().with_pin(data["to"]["ref"], data["to"]["commit"])
+    project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))
+    write_record(repo, data["to"]["commit"], the_plan.final)
+    shutil.rmtree(project.sync_dir(), ignore_errors=True)
+
+
+@exclusive
+def abort(project: Project) -> SyncReport:
+    """Put the checkout, the overlays and the lock back exactly as they were."""
+    journal = Journal(project)
+    data = journal.load()
+    backup = journal.dir / "backup"
+    with GitRepo(project.checkout) as repo:
+        if data.get("head"):
+            repo.run("checkout", "-q", "--force", "--detach", data["head"])
+        write_worktree(project.checkout, decode(data["checkout_backup"]))
+        if (backup / "applied.json").exists():
+            shutil.copy2(backup / "applied.json", repo.git_path("forkman-applied.json"))
+    if (backup / "overlays").exists():
+        shutil.rmtree(project.overlays_dir, ignore_errors=True)
+        shutil.copytree(backup / "overlays", project.overlays_dir, symlinks=True)
+    atomic_write(project.lock_path, (backup / "forkman.lock").read_bytes())
+    shutil.rmtree(journal.dir, ignore_errors=True)
+    return SyncReport(
+        data["from"]["ref"],
+        data["from"]["commit"],
+        data["to"]["ref"],
+        data["to"]["commit"],
+        Phase.ABORTED,
+    )

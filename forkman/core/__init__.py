@@ -1,0 +1,1 @@
+"""Pure values and decisions: no processes, no files; every other layer builds on these."""

@@ -1,0 +1,404 @@
+"""The sync planner: every overlay re-applied onto a new release by 3-way merge, and judged.
+
+Pure: the file contents, the recorded resolutions and the merge and diff functions are inputs,
+so the planner is tested on plain values; forkman.commands.sync gives it git's merge and diff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from forkman.core.checks import Check, pattern_failures
+from forkman.core.conflicts import Resolutions, regions, substitute
+from forkman.core.overlay import Overlay
+from forkman.core.stack import Step, build_stack
+from forkman.core.states import NEEDS_ACTION, SyncState
+from forkman.core.values import DiffFn, FileState, MergeFn, MergeJob, MergeResult, State
+
+CLEAN = SyncState.CLEAN
+MOVED = SyncState.MOVED
+UPSTREAMED = SyncState.UPSTREAMED
+PARTLY = SyncState.PARTLY
+RESOLVED = SyncState.RESOLVED
+CONFLICT = SyncState.CONFLICT
+BLOCKED = SyncState.BLOCKED
+NOT_APPLICABLE = SyncState.NOT_APPLICABLE
+CHECK_FAILED = SyncState.CHECK_FAILED
+SKIPPED = SyncState.SKIPPED
+DROPPED = SyncState.DROPPED
+
+
+@dataclass(frozen=True)
+class Hunk:
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class FileConflict:
+    path: str
+    merged: bytes  # with conflict markers, as the checkout shows it
+    base: FileState | None
+    upstream: FileState | None
+    overlay: FileState | None
+
+
+@dataclass(frozen=True)
+class OverlayResult:
+    name: str
+    state: SyncState
+    files: tuple[str, ...]
+    added: int = 0
+    removed: int = 0
+    detail: str = ""
+    hunks: tuple[Hunk, ...] = ()
+    cause: str | None = (
+        None  # for conflicts: "upstream", or "earlier" when an earlier overlay is why
+    )
+    blocked_by: tuple[str, ...] = ()
+    reused: tuple[str, ...] = ()  # keys of recorded resolutions applied
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    old_ref: str
+    new_ref: str
+    overlays: tuple[Overlay, ...]
+    old_base: State
+    new_base: State
+    merge: MergeFn  # many 3-way merges at once (git merge-file in forkman.git.merge)
+    diff: DiffFn  # one patch per (before, after) pair (git diff in forkman.git.diff)
+    resolutions: Resolutions = field(default_factory=dict)  # recorded ones, by region key
+    overrides: Mapping[str, State] = field(
+        default_factory=dict
+    )  # a person's resolutions, by overlay
+    skipped: frozenset[str] = frozenset()
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    results: tuple[OverlayResult, ...]
+    overlays: dict[str, Overlay]  # the refreshed overlay of every name still in the series
+    final: State  # every touched path at the new release with the overlays applied
+    prefix: dict[str, State]  # each overlay's files as they stand once it is applied
+    conflicts: dict[str, tuple[FileConflict, ...]]
+
+    @property
+    def stop(self) -> OverlayResult | None:
+        return next((r for r in self.results if r.state in NEEDS_ACTION), None)
+
+    @property
+    def clean(self) -> bool:
+        return self.stop is None
+
+
+def _lines(overlay_diff: str) -> tuple[int, int]:
+    added = removed = 0
+    for line in overlay_diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++ "):
+            added += 1
+        elif line.startswith("-") and not line.startswith("--- "):
+            removed += 1
+    return added, removed
+
+
+def _needs_merge(base: FileState | None, ours: FileState | None, theirs: FileState | None) -> bool:
+    return not (ours == base or ours == theirs or theirs == base or ours is None or theirs is None)
+
+
+def _merge(
+    path: str,
+    base: FileState | None,
+    ours: FileState | None,
+    theirs: FileState | None,
+    labels: tuple[str, str, str],
+    inp: PlanInput,
+    done: MergeResult | None = None,
+) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:
+    """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
+
+    Returns the merged state, the conflict if any, recorded resolutions used, and a stand-in
+    result (conflicts settled towards the overlay) that later overlays are planned against.
+    """
+    if ours == base or ours == theirs:
+        return theirs, None, [], theirs
+    if theirs == base:
+        return ours, None, [], ours
+    if ours is None or theirs is None:
+        data = (ours or theirs or FileState(b"")).data
+        conflict = FileConflict(path, data, base, ours, theirs)
+        return None, conflict, [], theirs
+    mode = theirs.mode if base is None or theirs.mode != base.mode else ours.mode
+    job = MergeJob(base.data if base else b"", ours.data, theirs.data, labels)
+    result = done or inp.merge([job])[0]
+    if not result.conflicts:
+        merged = FileState(result.data, mode)
+        return merged, None, [], merged
+    text, used = substitute(result.data.decode("utf-8", "surrogateescape"), path, inp.resolutions)
+    if not regions(text):
+        merged = FileState(text.encode("utf-8", "surrogateescape"), mode)
+        return merged, None, used, merged
+    stand_in = inp.merge([replace(job, favor="theirs")])[0]
+    conflict = FileConflict(path, text.encode("utf-8", "surrogateescape"), base, ours, theirs)
+    return None, conflict, used, FileState(stand_in.data, mode)
+
+
+def _compile_error(path: str, state: FileState | None, upstream: FileState | None) -> str | None:
+    if state is None or not path.endswith(".py"):
+        return None
+    try:
+        compile(state.data, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        if upstream is not None:
+            try:
+                compile(upstream.data, path, "exec", dont_inherit=True)
+            except SyntaxError:
+                return None  # upstream's own file does not compile here (a newer Python?)
+        return f"{path}:{exc.lineno} no longer compiles: {exc.msg}"
+    return None
+
+
+@dataclass(frozen=True)
+class _Merged:
+    """An overlay that merged cleanly, waiting for its refreshed diff to be judged."""
+
+    index: int
+    overlay: Overlay
+    files: tuple[str, ...]
+    unchanged: bool
+    before: State
+    after: State
+    used: tuple[str, ...]
+    resolved: bool
+    blockers: tuple[str, ...]
+    errors: tuple[str, ...]
+
+
+def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], MergeResult]:
+    """Merge, all at once, every file that no earlier overlay changes: its upstream side is known now."""
+    seen: set[str] = set()
+    keys, jobs = [], []
+    for step in steps:
+        name = step.overlay.name
+        if name in inp.skipped or not step.applies:
+            continue
+        for path in step.after:
+            if path in seen:
+                continue
+            seen.add(path)
+            base, ours, theirs = step.before[path], inp.new_base.get(path), step.after[path]
+            if ours is None or theirs is None or not _needs_merge(base, ours, theirs):
+                continue
+            if path not in inp.overrides.get(name, {}):
+                keys.append((name, path))
+                labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
+                jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data, labels))
+    return dict(zip(keys, inp.merge(jobs) if jobs else []))
+
+
+def plan(inp: PlanInput) -> Plan:
+    old = build_stack(inp.old_base, inp.overlays)
+    done = _premerge(inp, old.steps)
+    chain: State = dict(inp.new_base)
+    results: list[OverlayResult | None] = []
+    merged: list[_Merged] = []
+    prefix: dict[str, State] = {}
+    conflicts: dict[str, tuple[FileConflict, ...]] = {}
+    troubled: dict[str, set[str]] = {}  # overlays needing action -> their files
+    for step in old.steps:
+        overlay, name = step.overlay, step.overlay.name
+        files = tuple(step.after) or overlay.files
+        if name in inp.skipped:
+            results.append(
+                OverlayResult(name, SKIPPED, files, detail="left out of this sync (--skip)")
+            )
+            continue
+        if not step.applies:
+            troubled[name] = set(files)
+            results.append(
+                OverlayResult(
+                    name,
+                    NOT_APPLICABLE,
+                    files,
+                    detail=f"does not apply to {inp.old_ref} either: {step.error}",
+                )
+            )
+            continue
+        labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
+        before = {p: chain.get(p) for p in step.after}
+        after: State = {}
+        stand_in: State = {}
+        found: list[FileConflict] = []
+        used: list[str] = []
+        gone = []
+        override = inp.overrides.get(name, {})
+        for path in step.after:
+            if path in override:
+                after[path] = stand_in[path] = override[path]
+                continue
+            if (
+                chain.get(path) is None
+                and step.before[path] is not None
+                and inp.old_base.get(path) is not None
+            ):
+                gone.append(path)
+                continue
+            early = done.get((name, path)) if chain.get(path) == inp.new_base.get(path) else None
+            result, conflict, keys, hint = _merge(
+                path,
+                step.before[path],
+                chain.get(path),
+                step.after[path],
+                labels,
+                inp,
+                early,
+            )
+            used += keys
+            stand_in[path] = hint
+            if conflict:
+                found.append(conflict)
+            else:
+                after[path] = result
+        blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
+        if gone:
+            troubled[name] = set(files)
+            results.append(
+                OverlayResult(
+                    name,
+                    NOT_APPLICABLE,
+                    files,
+                    detail=f"{', '.join(gone)} no longer exists upstream",
+                )
+            )
+            continue
+        chain.update(stand_in)
+        prefix[name] = dict(stand_in)
+        if found:
+            troubled[name] = set(files)
+            conflicts[name] = tuple(found)
+            hunks = tuple(
+                Hunk(c.path, r.start, r.end)
+                for c in found
+                for r in regions(c.merged.decode("utf-8", "surrogateescape"))
+            )
+            cause = "earlier" if blockers else "upstream"
+            detail = (
+                f"conflicts with {inp.new_ref}"
+                if not blockers
+                else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files"
+            )
+            results.append(
+                OverlayResult(
+                    name,
+                    CONFLICT,
+                    files,
+                    detail=detail,
+                    hunks=hunks,
+                    cause=cause,
+                    blocked_by=blockers,
+                    reused=tuple(used),
+                )
+            )
+            continue
+        # A merged Python file is compiled only when the merge made new text (neither side's own).
+        errors = tuple(
+            e
+            for p, st in after.items()
+            if st not in (step.after[p], before.get(p))
+            and (e := _compile_error(p, st, before.get(p)))
+        )
+        if blockers or errors:
+            troubled[name] = set(files)
+        merged.append(
+            _Merged(
+                len(results),
+                overlay,
+                files,
+                before == step.before and after == step.after,
+                before,
+                after,
+                tuple(used),
+                bool(override),
+                blockers,
+                errors,
+            )
+        )
+        results.append(None)
+    fresh = [m for m in merged if not m.unchanged]
+    pairs = [(m.before, m.after) for m in fresh]
+    diffs = dict(zip((m.index for m in fresh), inp.diff(pairs) if pairs else []))
+    refreshed: dict[str, Overlay] = {}
+    for m in merged:
+        results[m.index], kept = _judge(
+            m, m.overlay.diff if m.unchanged else diffs[m.index], inp.new_ref
+        )
+        if kept is not None:
+            refreshed[m.overlay.name] = kept
+    final = _run_pattern_checks([r for r in results if r is not None], inp.checks, chain)
+    return Plan(tuple(final), refreshed, chain, prefix, conflicts)
+
+
+def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay | None]:
+    """An overlay's state once merged cleanly, and its refreshed self (None: leaves the series)."""
+    name, overlay = m.overlay.name, m.overlay
+    added, removed = _lines(diff)
+    old_added, old_removed = _lines(overlay.diff)
+    if m.blockers:
+        return OverlayResult(
+            name,
+            BLOCKED,
+            m.files,
+            added,
+            removed,
+            cause="earlier",
+            blocked_by=m.blockers,
+            detail=f"waits for {', '.join(m.blockers)}, which changes the same files",
+        ), None
+    if not diff.strip() and m.resolved:
+        return OverlayResult(
+            name,
+            DROPPED,
+            m.files,
+            detail="the resolution keeps none of it: dropped "
+            "from the series, kept in overlays/dropped/",
+        ), overlay
+    if not diff.strip():
+        return (
+            OverlayResult(name, UPSTREAMED, m.files, detail=f"{new_ref} already makes this change"),
+            overlay.with_field("Applied-Upstream", new_ref),
+        )
+    new = replace(overlay, diff=diff)
+    if added + removed < old_added + old_removed:
+        state, detail = PARTLY, f"{new_ref} already makes part of it; shrunk to the rest"
+        new = new.with_field("Applied-Upstream", f"partly, {new_ref}")
+    elif m.resolved or m.used:
+        state = RESOLVED
+        detail = "reused recorded resolution " + ", ".join(m.used) if m.used else "resolved by hand"
+    elif diff == overlay.diff:
+        state, detail = CLEAN, ""
+    else:
+        state, detail = MOVED, "applies cleanly; context or line numbers moved"
+    if m.errors:
+        state, detail = CHECK_FAILED, "; ".join(m.errors)
+    return OverlayResult(name, state, m.files, added, removed, detail, reused=m.used), new
+
+
+def _run_pattern_checks(
+    results: list[OverlayResult], checks: tuple[Check, ...], final: State
+) -> list[OverlayResult]:
+    out = []
+    for result in results:
+        if result.state in NEEDS_ACTION | {SKIPPED}:
+            out.append(result)
+            continue
+        failures = pattern_failures(checks, result.name, final)
+        if failures:
+            result = replace(
+                result, state=CHECK_FAILED, detail="check failed: " + "; ".join(failures)
+            )
+        out.append(result)
+    return out

@@ -1,0 +1,70 @@
+"""The overlay stack: the pinned content plus each overlay applied in series order, in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from forkman.core.overlay import HunkMismatch, Overlay, apply_file, target_path
+from forkman.core.values import FileState, State
+
+
+@dataclass(frozen=True)
+class Step:
+    """One overlay's files before and after it, or why it does not apply."""
+
+    overlay: Overlay
+    before: State
+    after: State
+    error: str | None = None
+    error_path: str | None = None
+
+    @property
+    def applies(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Stack:
+    base: State  # the pinned content of every path any overlay touches
+    steps: tuple[Step, ...]
+    final: State  # the same paths with every applicable overlay applied
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.overlay.name == name)
+
+    def owner(self, path: str) -> str | None:
+        """The last overlay that changes PATH: edits to it belong there."""
+        owner = None
+        for step in self.steps:
+            if path in step.after:
+                owner = step.overlay.name
+        return owner
+
+
+def touched_paths(overlays: Iterable[Overlay]) -> set[str]:
+    return {path for o in overlays for path in o.files}
+
+
+def apply_overlay(state: Mapping[str, FileState | None], overlay: Overlay) -> State:
+    """OVERLAY's files after applying it on STATE; HunkMismatch where it does not fit."""
+    after: State = {}
+    for pf in overlay.patch:
+        path = target_path(pf)
+        after[path] = apply_file(after[path] if path in after else state.get(path), pf)
+    return after
+
+
+def build_stack(base: Mapping[str, FileState | None], overlays: Iterable[Overlay]) -> Stack:
+    current: State = dict(base)
+    steps = []
+    for overlay in overlays:
+        before = {p: current.get(p) for p in overlay.files}
+        try:
+            after = apply_overlay(current, overlay)
+        except HunkMismatch as exc:
+            steps.append(Step(overlay, before, before, str(exc), exc.path))
+            continue
+        current.update(after)
+        steps.append(Step(overlay, before, after))
+    return Stack(dict(base), tuple(steps), current)

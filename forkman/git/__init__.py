@@ -1,0 +1,1 @@
+"""Every git process forkman starts, through one runner (`forkman.git.runner`)."""

@@ -1,0 +1,167 @@
+"""The one place forkman starts a process: git (and the few other programs) under one env policy.
+
+The policy: the caller's environment minus the variables git exports to describe *its*
+repository (a hook runs with GIT_INDEX_FILE, GIT_DIR and friends set for the app repo, which
+would point forkman's git in the checkout at the wrong index), plus what each call pins.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from forkman.errors import GitError, GitTooOld
+
+MIN_GIT = (2, 38)
+MIN_GIT_TEXT = "2.38"
+
+# `git rev-parse --local-env-vars` (git 2.39), the variables that describe one repository, and
+# GIT_QUARANTINE_PATH (set for pre-receive hooks). Unlike pre-commit's no_git_env() the user's
+# own settings (GIT_AUTHOR_*, GIT_SSH_COMMAND, GIT_CONFIG_GLOBAL, GIT_CONFIG_COUNT and its
+# KEY_/VALUE_ pairs, ...) pass through: forkman's commits and config follow the user's.
+GIT_REPO_VARIABLES = frozenset(
+    {
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CONFIG",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_GRAFT_FILE",
+        "GIT_INDEX_FILE",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_PREFIX",
+        "GIT_INTERNAL_SUPER_PREFIX",
+        "GIT_SHALLOW_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_QUARANTINE_PATH",
+    }
+)
+
+
+def environment(pins: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of every process forkman starts: the caller's, minus git's repository
+    variables, plus PINS."""
+    env = {k: v for k, v in os.environ.items() if k not in GIT_REPO_VARIABLES}
+    if pins:
+        env.update(pins)
+    return env
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ARGV to its end (stdout and stderr captured as bytes); ENV is pinned on top of the policy."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=environment(env),
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
+
+
+def run_shell(command: str, *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A `run:` check of forkman.yaml: COMMAND through /bin/sh in CWD, output captured as text."""
+    return subprocess.run(
+        command,
+        shell=True,
+        cwd=cwd,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def stream(argv: Sequence[str], *, cwd: Path | str | None, on_line: Callable[[str], None]) -> int:
+    """Run ARGV, passing each line (or `\\r`-ended progress update) of its stderr to ON_LINE."""
+    with subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stderr is not None
+        pending = b""
+        # os.read returns what is there: progress arrives as it is written, not a buffer later
+        while chunk := os.read(proc.stderr.fileno(), 65536):
+            pending += chunk
+            *lines, pending = re.split(rb"[\r\n]", pending)
+            for line in lines:
+                if line:
+                    on_line(line.decode(errors="replace"))
+        if pending:
+            on_line(pending.decode(errors="replace"))
+        return proc.wait()
+
+
+def git(
+    *args: str,
+    cwd: Path | str | None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    ok_codes: Iterable[int] = (0,),
+) -> bytes:
+    """`git ARGS` in CWD: its stdout, or GitError with git's last word."""
+    proc = run(["git", *args], cwd=cwd, env=env, stdin=stdin)
+    if proc.returncode not in tuple(ok_codes):
+        stderr = proc.stderr.decode(errors="replace")
+        said = last_line(stderr) or f"exit {proc.returncode}"
+        raise GitError(
+            f"`git {' '.join(args[:3])}` failed: {said}",
+            where=str(cwd) if cwd is not None else None,
+        )
+    return proc.stdout
+
+
+def last_line(text: str) -> str:
+    """Git's last word on a failure; GitPython wraps stderr as "stderr: '...'", which is unwrapped."""
+    text = re.sub(r"^\s*stderr: '", "", text).rstrip().removesuffix("'")
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and ln.strip() != "'"]
+    return lines[-1] if lines else ""
+
+
+@lru_cache(maxsize=1)
+def scratch_dir() -> str | None:
+    """Where throw-away files go: memory (/dev/shm) when the machine has it, else the temp folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+@lru_cache(maxsize=1)
+def git_version() -> tuple[int, ...]:
+    try:
+        proc = run(["git", "--version"])
+    except OSError as exc:
+        raise GitTooOld(
+            f"cannot run git ({exc})", hint=f"install git {MIN_GIT_TEXT} or newer"
+        ) from None
+    out = proc.stdout.decode(errors="replace")
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
+    if proc.returncode or not match:
+        raise GitTooOld(f"cannot read git's version from {out.strip()!r}")
+    return tuple(int(p) for p in match.groups(default="0"))
+
+
+def require_git() -> None:
+    version = git_version()
+    if version[:2] < MIN_GIT:
+        found = ".".join(str(p) for p in version)
+        raise GitTooOld(
+            f"forkman needs git {MIN_GIT_TEXT} or newer; found git {found}",
+            hint="upgrade git (for example from your distribution's backports)",
+        )

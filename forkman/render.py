@@ -1,0 +1,270 @@
+"""Text, JSON and Markdown renderings of forkman's results (status, sync, upstream-pr). No I/O."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from forkman.core.states import NEEDS_ACTION, Phase, SyncState, colour_of
+
+if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
+    from forkman.commands.status import StatusReport
+    from forkman.commands.sync import SyncReport
+    from forkman.commands.upstream_pr import PrResult
+    from forkman.core.overlay import Overlay
+    from forkman.core.planner import OverlayResult
+
+JSON_VERSION = 1
+_COLOURS = {"green": "32", "red": "31", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
+
+
+def paint(text: str, colour: str | None, enabled: bool) -> str:
+    if not enabled or not colour:
+        return text
+    return f"\033[{_COLOURS[colour]}m{text}\033[0m"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    colour: bool = False,
+    state_column: int | None = None,
+) -> str:
+    """A plain aligned table; the state column coloured on a terminal."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    for row in rows:
+        cells = []
+        for i, (cell, width) in enumerate(zip(row, widths)):
+            text = str(cell).ljust(width)
+            if i == state_column:
+                text = paint(text, colour_of(str(cell).strip()), colour)
+            cells.append(text)
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def status_text(report: StatusReport, colour: bool = False) -> str:
+    head = (
+        f"upstream {report.url} at {report.ref} ({report.commit[:12]})\ncheckout {report.checkout}"
+    )
+    if not report.overlays:
+        body = "no overlays yet: edit files in the checkout, then `forkman overlay capture NAME`"
+    else:
+        rows = [
+            (o.name, o.state, f"+{o.added} -{o.removed}", ", ".join(o.files), o.detail)
+            for o in report.overlays
+        ]
+        body = table(
+            ("overlay", "state", "lines", "files", "detail"), rows, colour=colour, state_column=1
+        )
+    lines = [head, "", body, ""]
+    if report.uncaptured:
+        lines.append(paint("uncaptured edits: ", "red", colour) + ", ".join(report.uncaptured))
+        lines.append(
+            "  capture them with `forkman overlay capture NAME` or `forkman overlay refresh NAME`"
+        )
+    else:
+        lines.append("uncaptured edits: none")
+    for warning in report.warnings:
+        lines.append(paint("warning: ", "yellow", colour) + warning)
+    return "\n".join(lines)
+
+
+def status_json(report: StatusReport) -> str:
+    """The stable object documented in README ("overlay status --json")."""
+    data: dict[str, Any] = {
+        "version": JSON_VERSION,
+        "upstream": {
+            "url": report.url,
+            "ref": report.ref,
+            "commit": report.commit,
+            "checkout": report.checkout,
+            "head": report.head,
+            "at_pin": report.head == report.commit,
+        },
+        "overlays": [asdict(o) | {"files": list(o.files)} for o in report.overlays],
+        "uncaptured": list(report.uncaptured),
+        "warnings": list(report.warnings),
+        "clean": report.clean,
+    }
+    return json.dumps(data, indent=2)
+
+
+# -- sync --------------------------------------------------------------------------------------
+def _sync_rows(results: Sequence[OverlayResult]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for r in results:
+        where = (
+            ", ".join(f"{h.path}:{h.start}-{h.end}" for h in r.hunks)
+            if r.hunks
+            else ", ".join(r.files)
+        )
+        rows.append(
+            (
+                r.name,
+                r.state,
+                f"+{r.added} -{r.removed}" if r.added or r.removed else "",
+                where,
+                r.detail,
+            )
+        )
+    return rows
+
+
+def sync_text(report: SyncReport, colour: bool = False) -> str:
+    verb = report.phase.verb
+    head = f"sync {verb} {report.from_ref} -> {report.to_ref} ({report.to_commit[:12]})"
+    if report.phase == Phase.CHECK and report.from_commit == report.to_commit:
+        head = f"already at {report.to_ref} ({report.to_commit[:12]}); the overlays against it:"
+    if report.phase == Phase.UP_TO_DATE:
+        return f"already at {report.to_ref} ({report.to_commit[:12]}): nothing to do"
+    if report.phase == Phase.ABORTED:
+        return f"sync aborted: checkout, overlays and lock are back at {report.from_ref}"
+    lines = [head]
+    if report.results:
+        lines += [
+            "",
+            table(
+                ("overlay", "state", "lines", "where", "detail"),
+                _sync_rows(report.results),
+                colour=colour,
+                state_column=1,
+            ),
+        ]
+    for warning in report.warnings:
+        lines.append(paint("warning: ", "yellow", colour) + warning)
+    if report.phase == Phase.STOPPED:
+        state = next(
+            (r.state for r in report.results if r.name == report.current), SyncState.CONFLICT
+        )
+        advice = state.advice
+        lines += ["", f"stopped at overlay '{report.current}' ({state}): {advice}"]
+    elif report.phase == Phase.DONE:
+        dropped = [r.name for r in report.results if r.state == SyncState.UPSTREAMED]
+        lines += ["", f"pinned {report.to_ref}; overlays and forkman.lock refreshed"]
+        if dropped:
+            lines.append(
+                "upstream made these itself, dropped from the series (kept in overlays/upstreamed/): "
+                + ", ".join(dropped)
+            )
+    return "\n".join(lines)
+
+
+def sync_json(report: SyncReport) -> str:
+    """The stable object documented in README ("sync --json")."""
+    data = {
+        "version": JSON_VERSION,
+        "phase": report.phase,
+        "ok": report.ok,
+        "from": {"ref": report.from_ref, "commit": report.from_commit},
+        "to": {"ref": report.to_ref, "commit": report.to_commit},
+        "current": report.current,
+        "overlays": [
+            {
+                "name": r.name,
+                "state": r.state,
+                "files": list(r.files),
+                "added": r.added,
+                "removed": r.removed,
+                "detail": r.detail,
+                "cause": r.cause,
+                "blocked_by": list(r.blocked_by),
+                "reused": list(r.reused),
+                "hunks": [{"path": h.path, "start": h.start, "end": h.end} for h in r.hunks],
+            }
+            for r in report.results
+        ],
+        "warnings": list(report.warnings),
+    }
+    return json.dumps(data, indent=2)
+
+
+def sync_markdown(report: SyncReport) -> str:
+    """A PR body for the nightly job that proposes the sync."""
+    lines = [
+        f"## forkman sync: `{report.from_ref}` → `{report.to_ref}`",
+        "",
+        f"Upstream commit `{report.to_commit}`.",
+        "",
+        "| overlay | state | lines | where | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for row in _sync_rows(report.results):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") or " " for c in row) + " |")
+    if report.warnings:
+        lines += ["", "### Warnings", *[f"- {w}" for w in report.warnings]]
+    needs = [r.name for r in report.results if r.state in NEEDS_ACTION]
+    lines += [
+        "",
+        f"**Needs attention:** {', '.join(needs)}"
+        if needs
+        else "All overlays carried over cleanly.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- upstream-pr -------------------------------------------------------------------------------
+def pr_text(result: PrResult) -> str:
+    files = "\n".join(f"  {f.path}  +{f.added} -{f.removed}" for f in result.files)
+    if result.dry_run:
+        return (
+            f"would create {result.branch} on upstream {result.base} ({result.base_commit[:12]})\n{files}\n\n"
+            + "\n".join(f"    {ln}" for ln in result.message.splitlines())
+            + f"\n\n{result.diff}"
+        )
+    head = f"{result.branch}: {(result.commit or '?')[:12]} on upstream {result.base} ({result.base_commit[:12]})"
+    lines = [head, files]
+    if result.range_diff:
+        lines += [
+            f"changed since {result.previous[:12] if result.previous else '?'}:",
+            result.range_diff.rstrip(),
+        ]
+    if result.pushed:
+        lines.append(f"pushed to {result.remote}; Forwarded: {result.forwarded}")
+    if result.compare_url:
+        lines += [
+            f"open the pull request: {result.compare_url}",
+            f"or: {shlex.join(result.gh_command)}",
+        ]
+    return "\n".join(lines)
+
+
+def pr_json(result: PrResult) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "overlay": result.overlay,
+            "branch": result.branch,
+            "base": result.base,
+            "base_commit": result.base_commit,
+            "commit": result.commit,
+            "title": result.title,
+            "body": result.body,
+            "files": [
+                {"path": f.path, "added": f.added, "removed": f.removed, "status": f.status}
+                for f in result.files
+            ],
+            "previous": result.previous,
+            "range_diff": result.range_diff,
+            "pushed": result.pushed,
+            "remote": result.remote,
+            "compare_url": result.compare_url,
+            "forwarded": result.forwarded,
+            "dry_run": result.dry_run,
+        },
+        indent=2,
+    )
+
+
+# -- overlay list ------------------------------------------------------------------------------
+def overlay_list_json(overlays: Sequence[Overlay]) -> str:
+    listing = [{"name": o.name, "subject": o.subject, "files": list(o.files)} for o in overlays]
+    return json.dumps({"version": 1, "overlays": listing}, indent=2)
+
+
+def overlay_list_text(overlays: Sequence[Overlay]) -> str:
+    return "\n".join(f"{o.name}\t{o.subject}" for o in overlays)

@@ -1,0 +1,195 @@
+"""The app repo: where its config, lock, series, overlay files and state live, read and written whole."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from forkman.core import overlay as ov
+from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
+from forkman.store.config import CONFIG_FILE, OVERLAYS_DIR, Config, load_config
+from forkman.store.files import atomic_write, read_text
+from forkman.store.lock import LOCK_FILE, Lock, load_lock, render_lock
+from forkman.store.series import SERIES_FILE, parse_series, reorder_series
+
+
+class Disagreement(NamedTuple):
+    path: str
+    message: str
+    hint: str
+
+    def text(self) -> str:
+        return f"{self.path} {self.message}: {self.hint}"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: Config
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @property
+    def overlays_dir(self) -> Path:
+        return self.root / OVERLAYS_DIR
+
+    @property
+    def series_path(self) -> Path:
+        return self.overlays_dir / SERIES_FILE
+
+    @property
+    def checkout(self) -> Path:
+        return (
+            (self.root / self.config.path).resolve()
+            if not Path(self.config.path).is_absolute()
+            else Path(self.config.path)
+        )
+
+    def overlay_path(self, name: str) -> Path:
+        return self.overlays_dir / f"{name}.patch"
+
+    # -- reading -------------------------------------------------------------------------------
+    def lock(self) -> Lock:
+        return load_lock(self.lock_path)
+
+    def series(self) -> tuple[str, ...]:
+        if not self.series_path.exists():
+            return ()
+        text = read_text(self.series_path, "one overlay name a line, in UTF-8")
+        return parse_series(text, self.series_path)
+
+    def overlay_text(self, name: str) -> str:
+        path = self.overlay_path(name)
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"overlay '{name}' is in the series but {path.name} is missing",
+                where=str(self.series_path),
+                hint=f"restore {path.relative_to(self.root)} or remove '{name}' from the series",
+            ) from None
+
+    def overlay(self, name: str) -> ov.Overlay:
+        series = self.series()
+        if name not in series:
+            raise UnknownOverlay(name, series)
+        return self._read_overlay(name)
+
+    def _read_overlay(self, name: str) -> ov.Overlay:
+        return ov.parse(
+            name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root))
+        )
+
+    def overlays(self) -> tuple[ov.Overlay, ...]:
+        return tuple(self._read_overlay(name) for name in self.series())  # the series read once
+
+    def state_dir(self) -> Path:
+        """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
+        git_dir = self.root / ".git"
+        if git_dir.is_file():  # a worktree: "gitdir: PATH"
+            target = git_dir.read_text().split(":", 1)[1].strip()
+            git_dir = (self.root / target).resolve()
+        base = git_dir if git_dir.is_dir() else self.root / ".forkman"
+        return base / "forkman"
+
+    def sync_dir(self) -> Path:
+        return self.state_dir() / "sync"
+
+    def sync_in_progress(self) -> bool:
+        return (self.sync_dir() / "journal.json").exists()
+
+    def lock_disagreements(self, lock: Lock) -> list[Disagreement]:
+        """Where the series and the overlay files disagree with the lock (a hand edit, a bad merge).
+
+        A series entry whose file cannot be read is left to whoever reads the overlays.
+        """
+        found = []
+        for name in self.series():
+            try:
+                digest = ov.file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
+            except ConfigError:
+                continue
+            refresh = f"record it with `forkman overlay refresh {name}`"
+            if name not in lock.overlays:
+                found.append(
+                    Disagreement(
+                        f"{OVERLAYS_DIR}/{name}.patch",
+                        "is in the series but not in forkman.lock",
+                        refresh,
+                    )
+                )
+            elif lock.overlays[name] != digest:
+                found.append(
+                    Disagreement(
+                        f"{OVERLAYS_DIR}/{name}.patch",
+                        "differs from its sha256 in forkman.lock (edited by hand?)",
+                        refresh,
+                    )
+                )
+        found += [
+            Disagreement(
+                LOCK_FILE,
+                f"lists overlay '{name}', which overlays/series does not",
+                f"add '{name}' back to overlays/series, or restore forkman.lock with `git checkout -- forkman.lock`",
+            )
+            for name in lock.overlays
+            if name not in self.series()
+        ]
+        return found
+
+    def ensure_no_sync(self) -> None:
+        if self.sync_in_progress():
+            raise SyncStateError(
+                "a sync is in progress",
+                where=str(self.root),
+                hint="finish it with `forkman sync --continue` or undo it with `forkman sync --abort`",
+            )
+
+    # -- writing (each file whole, atomically) -------------------------------------------------
+    def write_lock(self, lock: Lock) -> None:
+        atomic_write(self.lock_path, render_lock(lock))
+
+    def write_overlay(self, overlay: ov.Overlay) -> str:
+        text = ov.render(overlay)
+        atomic_write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
+        return ov.file_hash(text.encode("utf-8", "surrogateescape"))
+
+    def write_series(self, names: tuple[str, ...] | list[str]) -> None:
+        """Rewrite the series with NAMES in order, keeping people's comments and blank lines."""
+        old = self.series_path.read_text(encoding="utf-8") if self.series_path.exists() else ""
+        atomic_write(self.series_path, reorder_series(old, list(names)))
+
+    def hashes(self) -> dict[str, str]:
+        return {
+            n: ov.file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape"))
+            for n in self.series()
+        }
+
+
+def find_root(start: Path | None = None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise NotAnAppRepo(
+        f"no {CONFIG_FILE} in {here} or any folder above it",
+        hint="run `forkman init --upstream URL` in your app repo, or pass --repo DIR",
+    )
+
+
+def open_project(start: Path | None = None) -> Project:
+    root = find_root(start)
+    return Project(root, load_config(root / CONFIG_FILE))
+
+
+def relpath(path: Path, start: Path) -> str:
+    return os.path.relpath(path, start)

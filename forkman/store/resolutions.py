@@ -1,0 +1,95 @@
+"""The resolution store: overlays/resolutions/*.yaml, a team's conflict resolutions (shared rerere).
+
+Committed with the overlays, so a teammate's or CI's sync reuses a resolution made once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import yaml
+
+from forkman.core.conflicts import Region, Resolution
+from forkman.store.files import atomic_write
+
+
+class _Literal(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    )
+
+
+_Literal.add_representer(str, _str)
+
+
+def store_path(overlays_dir: Path, key: str) -> Path:
+    return overlays_dir / "resolutions" / f"{key}.yaml"
+
+
+def save(overlays_dir: Path, resolution: Resolution) -> Path:
+    region = resolution.region
+    data = {
+        "overlay": resolution.overlay,
+        "path": resolution.path,
+        "upstream": "".join(region.upstream),
+        "base": "".join(region.base),
+        "overlay_side": "".join(region.overlay),
+        "resolution": "".join(resolution.lines),
+    }
+    text = (
+        "# A conflict resolved during `forkman sync`; reused when the same conflict comes back.\n"
+    )
+    text += yaml.dump(data, Dumper=_Literal, sort_keys=False, allow_unicode=True, width=1000)
+    path = store_path(overlays_dir, resolution.key)
+    atomic_write(path, text)
+    return path
+
+
+def load(overlays_dir: Path, key: str) -> Resolution | None:
+    """The resolution recorded under KEY, or None when there is none or it does not read."""
+    file = store_path(overlays_dir, key)
+    if not file.exists():
+        return None
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        region = Region(
+            tuple(str(data["upstream"]).splitlines(keepends=True)),
+            tuple(str(data["base"]).splitlines(keepends=True)),
+            tuple(str(data["overlay_side"]).splitlines(keepends=True)),
+            0,
+            0,
+        )
+        lines = tuple(str(data["resolution"]).splitlines(keepends=True))
+        return Resolution(
+            key, str(data.get("overlay", "")), str(data.get("path", "")), region, lines
+        )
+    except (yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
+class ResolutionStore(Mapping[str, Resolution]):
+    """The store as the planner reads it: a mapping by region key, each file read when asked for."""
+
+    def __init__(self, overlays_dir: Path):
+        self.overlays_dir = overlays_dir
+        self._read: dict[str, Resolution | None] = {}
+
+    def __getitem__(self, key: str) -> Resolution:
+        if key not in self._read:
+            self._read[key] = load(self.overlays_dir, key)
+        found = self._read[key]
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        folder = self.overlays_dir / "resolutions"
+        return iter(sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else [])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -1,0 +1,143 @@
+"""The checkout's work tree: its files read and written, and the drift from pin plus overlays.
+
+forkman also records what it last wrote there (forkman-applied.json in the checkout's git
+dir), so a teammate's new pin or a dropped overlay is not mistaken for a hand edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from forkman.core.overlay import Overlay
+from forkman.core.stack import Stack, build_stack, touched_paths
+from forkman.core.values import FileState, State
+from forkman.git.repository import GitRepo
+from forkman.store.files import atomic_write
+
+
+def read_worktree(root: Path, paths: Iterable[str]) -> State:
+    """The work tree's files (None where absent), as git would see them."""
+    states: State = {}
+    for path in paths:
+        full = root / path
+        try:
+            info = full.lstat()
+        except FileNotFoundError:
+            states[path] = None
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            states[path] = FileState(os.readlink(full).encode("utf-8", "surrogateescape"), "120000")
+        elif stat.S_ISDIR(info.st_mode):
+            states[path] = None
+        else:
+            mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
+            states[path] = FileState(full.read_bytes(), mode)
+    return states
+
+
+def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[str]:
+    """Make the work tree hold STATES; return the paths that changed."""
+    current = read_worktree(root, states)
+    changed = []
+    for path, state in sorted(states.items()):
+        if current.get(path) == state:
+            continue
+        full = root / path
+        if state is None:
+            full.unlink()
+        else:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            was = current.get(path)
+            if full.is_symlink() or (was is not None and was.mode != state.mode):
+                full.unlink()
+            if state.mode == "120000":
+                os.symlink(state.data.decode("utf-8", "surrogateescape"), full)
+            else:
+                tmp = full.with_name(f".{full.name}.forkman-tmp")
+                tmp.write_bytes(state.data)
+                tmp.chmod(0o755 if state.mode == "100755" else 0o644)
+                os.replace(tmp, full)
+        changed.append(path)
+    return changed
+
+
+def load_stack(repo: GitRepo, commit: str, overlays: Iterable[Overlay]) -> Stack:
+    overlays = tuple(overlays)
+    return build_stack(repo.read_tree_files(commit, touched_paths(overlays)), overlays)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How the checkout differs from the pin plus overlays."""
+
+    unexplained: tuple[str, ...]  # edited paths that no overlay touches
+    beyond: tuple[str, ...]  # overlay paths whose content differs from what the overlays make
+    worktree: State  # the overlay paths as they are on disk
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.unexplained, *self.beyond}))
+
+
+def drift(
+    repo: GitRepo, stack: Stack, ignore: Iterable[str] = (), changed_paths: list[str] | None = None
+) -> Drift:
+    """Edits in the checkout that neither the overlays nor forkman's last write explain.
+
+    CHANGED_PATHS is `repo.changed_paths()` when the caller already ran it (in the background).
+    """
+    skip = set(ignore)
+    touched = set(stack.final)
+    listed = repo.changed_paths() if changed_paths is None else changed_paths
+    changed = [p for p in listed if p not in skip and not any(p.startswith(s + "/") for s in skip)]
+    on_disk = read_worktree(repo.path, touched | set(changed))
+    written = read_record(repo)
+    unexplained = tuple(
+        p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p])
+    )
+    at_head = set(touched) - set(listed)  # git status: as the checked-out commit has it
+    beyond = tuple(
+        sorted(
+            p
+            for p in touched
+            if p not in at_head
+            and on_disk[p] not in known_states(stack, p)
+            and written.get(p, "-") != _digest(on_disk[p])
+        )
+    )
+    return Drift(unexplained, beyond, {p: on_disk[p] for p in touched})
+
+
+# -- what forkman last wrote into the checkout, so a teammate's new pin or a dropped overlay
+# -- is not mistaken for a hand edit
+def _digest(state: FileState | None) -> str | None:
+    if state is None:
+        return None
+    return hashlib.sha256(state.mode.encode() + b"\0" + state.data).hexdigest()
+
+
+def read_record(repo: GitRepo) -> dict[str, str | None]:
+    path = repo.git_path("forkman-applied.json")
+    try:
+        return dict(json.loads(path.read_text()).get("files", {}))
+    except (FileNotFoundError, ValueError, AttributeError):
+        return {}
+
+
+def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | None]) -> None:
+    files = {p: _digest(s) for p, s in sorted(states.items())}
+    atomic_write(
+        repo.git_path("forkman-applied.json"),
+        json.dumps({"commit": commit, "files": files}, indent=1),
+    )
+
+
+def known_states(stack: Stack, path: str) -> list[FileState | None]:
+    """PATH as the pin has it and after each overlay that changes it: none of these is an edit."""
+    return [stack.base.get(path), *(s.after[path] for s in stack.steps if path in s.after)]
