@@ -49,7 +49,7 @@ def test_capture_writes_the_overlay_and_appends_it(initialised_app: Path, forkma
     assert "Forwarded: no\n" in patch
     assert "\n\nWe run it locally.\n" in patch
     assert f"diff --git a/{LLM_PY} b/{LLM_PY}\n" in patch
-    assert '+    OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n' in patch
+    assert '+    OLLAMA_QWEN2_5_7B = "qwen2.5"\n' in patch
     assert "\nindex " not in patch
     assert series(initialised_app) == ["llm-models"]
     digest = hashlib.sha256(patch.encode()).hexdigest()
@@ -240,7 +240,7 @@ def test_a_second_overlay_on_the_same_file(app_with_overlays: Path, forkman_run)
 
 def test_drop_refuses_when_a_later_overlay_needs_it(app_with_overlays: Path, forkman_run) -> None:
     llm = app_with_overlays / CHECKOUT / LLM_PY
-    llm.write_text(llm.read_text().replace('"qwen2.5:7b"', '"qwen2.5:7b"  # runs on our GPU box'))
+    llm.write_text(llm.read_text().replace('"qwen2.5"', '"qwen2.5"  # runs on our GPU box'))
     forkman_run("overlay", "capture", "qwen-note", cwd=app_with_overlays)
     before = llm.read_bytes()
 

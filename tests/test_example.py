@@ -136,7 +136,7 @@ def test_edit_results(upstream: Path) -> None:
     files = edited_at_base(upstream)
     llm = files[LLM_PY].splitlines()
     i = llm.index('    OLLAMA_DOLPHIN = "dolphin-mistral:latest"')
-    assert llm[i + 1] == '    OLLAMA_QWEN2_5_7B = "qwen2.5:7b"'
+    assert llm[i + 1] == '    OLLAMA_QWEN2_5_7B = "qwen2.5"'
     j = llm.index('    LlmModel.OLLAMA_DOLPHIN: ModelMetadata("ollama", 32768, None),')
     assert llm[j + 1] == '    LlmModel.OLLAMA_QWEN2_5_7B: ModelMetadata("ollama", 32768, None),'
     cost = files[COST_CONFIG].splitlines()

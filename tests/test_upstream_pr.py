@@ -63,7 +63,7 @@ def heads(checkout: Path) -> str:
 
 
 def bump_cost(project: Project) -> None:
-    """Edit the overlay: qwen2.5:7b now costs 2 credits; fold it into cost-config."""
+    """Edit the overlay: qwen2.5 now costs 2 credits; fold it into cost-config."""
     path = project.checkout / COST_CONFIG
     path.write_text(path.read_text().replace("OLLAMA_QWEN2_5_7B: 1,", "OLLAMA_QWEN2_5_7B: 2,"))
     refresh(project, "cost-config")
@@ -229,8 +229,8 @@ def test_needs_an_earlier_overlay(project: Project) -> None:
     path = project.checkout / LLM_PY
     path.write_text(
         path.read_text().replace(
-            'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n',
-            'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"\n    OLLAMA_QWEN2_5_14B = "qwen2.5:14b"\n',
+            'OLLAMA_QWEN2_5_7B = "qwen2.5"\n',
+            'OLLAMA_QWEN2_5_7B = "qwen2.5"\n    OLLAMA_QWEN2_5_14B = "qwen2.5:14b"\n',
         )
     )
     capture(project, "qwen-14b", "Add qwen2.5:14b")

@@ -397,9 +397,9 @@ def edit_loader_symlink(checkout: Path) -> None:
 
 
 def edit_llm_models(checkout: Path) -> None:
-    """Add Ollama's qwen2.5:7b to the model enum and its metadata."""
+    """Add Ollama's qwen2.5 to the model enum and its metadata."""
     llm = Path(checkout) / LLM_PY
-    _insert_after_last(llm, r"\s+OLLAMA_\w+ = ", 'OLLAMA_QWEN2_5_7B = "qwen2.5:7b"')
+    _insert_after_last(llm, r"\s+OLLAMA_\w+ = ", 'OLLAMA_QWEN2_5_7B = "qwen2.5"')
     _insert_after_last(
         llm,
         r"\s+LlmModel\.OLLAMA_\w+: ModelMetadata\(",
@@ -408,7 +408,7 @@ def edit_llm_models(checkout: Path) -> None:
 
 
 def edit_cost_config(checkout: Path) -> None:
-    """Give qwen2.5:7b the same cost as the other Ollama models."""
+    """Give qwen2.5 the same cost as the other Ollama models."""
     _insert_after_last(
         Path(checkout) / COST_CONFIG,
         r"\s+LlmModel\.OLLAMA_\w+: \d+,",
@@ -426,15 +426,15 @@ OVERLAYS: dict[str, tuple[str, str, Callable[[Path], None]]] = {
         edit_loader_symlink,
     ),
     "llm-models": (
-        "Add Ollama qwen2.5:7b model",
+        "Add Ollama qwen2.5 model",
         (
-            "We run Ollama's qwen2.5:7b locally and want it selectable in LLM blocks, "
-            "so it gets an enum member and a metadata entry."
+            "We run Ollama's qwen2.5 (`ollama pull qwen2.5`) locally and want it selectable in "
+            "LLM blocks, so it gets an enum member and a metadata entry."
         ),
         edit_llm_models,
     ),
     "cost-config": (
-        "Price qwen2.5:7b like the other Ollama models",
+        "Price qwen2.5 like the other Ollama models",
         (
             "Every LlmModel needs a MODEL_COST entry; the new local model costs 1 credit, "
             "like the other Ollama models."
