@@ -466,9 +466,10 @@ def blocks_new(
 @blocks_app.command("check")
 def blocks_check(repo: RepoOpt = None) -> None:
     """Check our block ids (valid, unique, not upstream's) and module names."""
-    from forkman.autogpt.blocks import check_blocks
+    from forkman.autogpt.blocks import check_blocks, require_blocks
 
     project = _project(repo)
+    require_blocks(project)
     _findings([f.text() for f in check_blocks(project)])
     _out("blocks ok")
 

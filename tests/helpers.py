@@ -161,7 +161,10 @@ def make_app(
     )
     if blocks:
         config = app / "forkman.yaml"
-        link = f"links:\n  - source: blocks/customized\n    target: {BLOCKS}/customized\n"
+        link = (
+            f"links:\n  - source: blocks/customized\n    target: {BLOCKS}/customized\n"
+            "blocks:\n  - blocks/customized\n"
+        )
         config.write_text(config.read_text().replace("links: []\n", link))
         (app / "blocks/customized").mkdir(parents=True)
         (app / "blocks/customized/__init__.py").write_text("")

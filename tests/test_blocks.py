@@ -153,3 +153,37 @@ def test_blocks_new_refuses_to_overwrite_and_bad_names(app: Project, tmp_path: P
 def test_class_names_do_not_repeat_block() -> None:
     assert class_name("word_count") == "WordCountBlock"
     assert class_name("fetch_block") == "FetchBlock"
+
+
+def test_a_generic_app_linking_ordinary_python_gets_no_autogpt_findings(
+    app: Project, tmp_path: Path
+) -> None:
+    """Without `blocks:` in forkman.yaml a linked folder is just files: no block checks run."""
+    config = app.config_path
+    config.write_text(config.read_text().replace("blocks:\n  - blocks/customized\n", ""))
+    (app.root / "blocks/customized/Settings-Loader.py").write_text(
+        "class ConfigBlock:\n    def __init__(self):\n        super().__init__(id='not-a-uuid')\n"
+    )
+    guarded = forkman(["guard"], app.root, tmp_path)
+    assert guarded.returncode == 0, guarded.stdout + guarded.stderr
+    assert guarded.stdout == ""
+
+    run = forkman(["blocks", "check"], app.root, tmp_path)
+    assert run.returncode == 2 and "blocks:" in run.stderr
+
+
+def test_the_same_folder_named_under_blocks_is_checked_by_the_guard(
+    app: Project, tmp_path: Path
+) -> None:
+    (app.root / "blocks/customized/Settings-Loader.py").write_text("x = 1\n")
+    run = forkman(["guard"], app.root, tmp_path)
+    assert run.returncode == 1
+    assert run.stdout.startswith("blocks/customized/Settings-Loader.py: ")
+
+
+def test_a_blocks_folder_that_is_not_linked_is_a_config_error(app: Project, tmp_path: Path) -> None:
+    config = app.config_path
+    config.write_text(config.read_text().replace("  - blocks/customized\n", "  - blocks/other\n"))
+    run = forkman(["guard"], app.root, tmp_path)
+    assert run.returncode == 2 and "blocks/other" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

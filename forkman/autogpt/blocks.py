@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from forkman.core.findings import Finding
 from forkman.errors import ConfigError, ForkmanError
+from forkman.store.config import Link
 from forkman.store.project import Project, relpath
 
 # AutoGPT's loader (backend/blocks/__init__.py) raises on any other module path.
@@ -72,10 +73,15 @@ def is_canonical_uuid(value: str) -> bool:
         return False
 
 
+def block_links(project: Project) -> list[Link]:
+    """The links whose source forkman.yaml's `blocks:` names: our block folders and their targets."""
+    return [link for link in project.config.links if link.source in project.config.blocks]
+
+
 def our_block_files(project: Project) -> list[BlockFile]:
-    """Every .py file in each link's source folder, with the module path AutoGPT gives it."""
+    """Every .py file in each block folder, with the module path AutoGPT gives it."""
     files = []
-    for link in project.config.links:
+    for link in block_links(project):
         source = project.root / link.source
         if not source.is_dir():
             continue
@@ -91,9 +97,9 @@ def our_block_files(project: Project) -> list[BlockFile]:
 
 
 def upstream_block_files(project: Project) -> Iterator[Path]:
-    """The checkout's block files: each link target's parent folder, minus our linked folders."""
-    ours = {(project.checkout / link.target).as_posix() for link in project.config.links}
-    folders = sorted({(project.checkout / link.target).parent for link in project.config.links})
+    """The checkout's block files: each block link target's parent folder, minus our folders."""
+    ours = {(project.checkout / link.target).as_posix() for link in block_links(project)}
+    folders = sorted({(project.checkout / link.target).parent for link in block_links(project)})
     for folder in folders:
         for root, dirs, names in os.walk(folder):
             dirs[:] = sorted(d for d in dirs if f"{root}/{d}" not in ours and d != "__pycache__")
@@ -199,12 +205,25 @@ def _upstream_clashes(
 
 
 def guard_checks(project: Project) -> tuple[Callable[[Project, bool], tuple[Finding, ...]], ...]:
-    """The checks this module adds to `forkman guard` for PROJECT."""
+    """The checks this module adds to `forkman guard`: the block checks, when `blocks:` is set."""
+    if not project.config.blocks:
+        return ()
 
     def blocks(project: Project, checkout_present: bool) -> tuple[Finding, ...]:
         return check_blocks(project, with_upstream=checkout_present)
 
     return (blocks,)
+
+
+def require_blocks(project: Project) -> str:
+    """The first block folder of forkman.yaml's `blocks:`; ConfigError when there is none."""
+    if not project.config.blocks:
+        raise ConfigError(
+            "no `blocks:` in forkman.yaml, so there is no blocks folder",
+            where=str(project.config_path),
+            hint="link the folder of your AutoGPT blocks (`links:`) and name it under `blocks:`",
+        )
+    return project.config.blocks[0]
 
 
 # -- scaffolding -------------------------------------------------------------------------------
@@ -214,19 +233,13 @@ def class_name(name: str) -> str:
 
 
 def new_block(project: Project, name: str) -> Path:
-    """Write <first link source>/NAME.py: a minimal block with a fresh uuid4 id; never overwrite."""
+    """Write <first blocks folder>/NAME.py: a minimal block with a fresh uuid4 id; never overwrite."""
     if not NEW_NAME.match(name) or keyword.iskeyword(name) or name.startswith("test_"):
         raise ForkmanError(
             f"'{name}' is not a block module name",
             hint="use snake_case: lowercase letters, digits and '_', e.g. word_count",
         )
-    if not project.config.links:
-        raise ConfigError(
-            "no links in forkman.yaml, so there is no blocks folder",
-            where=str(project.config_path),
-            hint="add a link such as blocks/customized -> .../backend/blocks/customized",
-        )
-    path = project.root / project.config.links[0].source / f"{name}.py"
+    path = project.root / require_blocks(project) / f"{name}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "x", encoding="utf-8") as handle:

@@ -108,7 +108,9 @@ def run_demo(root: Path, emit: Emit) -> Path:
     config.write_text(
         config.read_text().replace(
             "links: []",
-            "links:\n  - source: blocks/customized\n    target: autogpt_platform/backend/backend/blocks/customized",
+            "links:\n  - source: blocks/customized\n    target: autogpt_platform/backend/backend/blocks/customized"
+            "\n# Our AutoGPT blocks: checked by `forkman guard` and `forkman blocks check`.\n"
+            "blocks:\n  - blocks/customized",
         )
     )
     walk.say("forkman.yaml now links blocks/customized into upstream's blocks folder.")

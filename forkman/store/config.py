@@ -35,6 +35,7 @@ class Config:
     fork_remote: str | None = None
     links: tuple[Link, ...] = ()
     checks: tuple[Check, ...] = ()
+    blocks: tuple[str, ...] = ()  # AutoGPT block folders of this repo (each a link's source)
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -45,10 +46,10 @@ def _node_get(node: yaml.MappingNode, key: str) -> yaml.Node | None:
     return None
 
 
-def _fail(path: Path, node: yaml.Node | None, message: str) -> ConfigError:
+def _fail(path: Path, node: yaml.Node | None, message: str, hint: str | None = None) -> ConfigError:
     line = node.start_mark.line + 1 if node is not None else 1
     return ConfigError(
-        message, where=f"{path}:{line}", hint=f"edit {path.name} and run the command again"
+        message, where=f"{path}:{line}", hint=hint or f"edit {path.name} and run the command again"
     )
 
 
@@ -106,7 +107,25 @@ def parse_config(text: str, path: Path) -> Config:
     values["sparse"] = _string_list(path, _node_get(upstream, "sparse"), "upstream.sparse")
     values["links"] = _parse_links(path, _node_get(root, "links"))
     values["checks"] = _parse_checks(path, _node_get(root, "checks"))
+    values["blocks"] = _parse_blocks(path, _node_get(root, "blocks"), values["links"])
     return Config(**values)
+
+
+def _parse_blocks(path: Path, node: yaml.Node | None, links: tuple[Link, ...]) -> tuple[str, ...]:
+    """`blocks:` names the linked folders that hold AutoGPT blocks: it switches the block checks on."""
+    if node is not None and isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        return ()
+    folders = tuple(f.rstrip("/") for f in _string_list(path, node, "blocks"))
+    sources = {link.source for link in links}
+    for folder in folders:
+        if folder not in sources:
+            raise _fail(
+                path,
+                node,
+                f"blocks folder '{folder}' is not the source of a link",
+                hint=f"add a link with source {folder} (its target names the blocks' package)",
+            )
+    return folders
 
 
 def _parse_links(path: Path, node: yaml.Node | None) -> tuple[Link, ...]:
@@ -204,10 +223,10 @@ def render_config(config: Config) -> str:
         "links:" + ("" if config.links else " []"),
         *[f"  - source: {_q(ln.source)}\n    target: {_q(ln.target)}" for ln in config.links],
         "# Per-overlay checks run after a sync applies the overlays, e.g.",
-        "#   llm-models:",
-        "#     - path: autogpt_platform/backend/backend/blocks/llm.py",
-        "#       pattern: OLLAMA_QWEN2_5_7B",
-        "#     - run: python -m compileall -q autogpt_platform/backend/backend/blocks",
+        "#   my-overlay:",
+        "#     - path: src/settings.py",
+        "#       pattern: MY_SETTING",
+        "#     - run: python -m compileall -q src",
         "checks: {}",
     ]
     return "\n".join(lines) + "\n"
