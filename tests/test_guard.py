@@ -110,6 +110,33 @@ def test_pre_commit_refuses_a_direct_upstream_edit_until_it_is_captured(
     ]
 
 
+@pytest.mark.parametrize(
+    "how",
+    [("-a",), ("--", "README.md")],
+    ids=["commit -a", "commit -- PATH"],
+)
+def test_pre_commit_lets_an_ordinary_commit_of_unstaged_files_through(
+    app: Project, tmp_path: Path, how: tuple[str, ...]
+) -> None:
+    """git runs the hook with GIT_INDEX_FILE naming a temporary index of the app repo here;
+    forkman's git in the checkout must not read it (it would see every file as edited)."""
+    use_pre_commit(app, tmp_path)
+    (app.root / "README.md").write_text("# My app\n\nA line of our own.\n")
+    env = forkman_env(tmp_path)
+    assert "GIT_INDEX_FILE" not in env  # git itself sets it for the hook, nothing else
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "README: a line of our own", *how],
+        cwd=app.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert git(app.root, "show", "--name-only", "--format=", "HEAD").split() == ["README.md"]
+    assert git(app.root, "status", "--porcelain") == ""
+
+
 def test_an_edit_to_an_overlay_file_suggests_refreshing_that_overlay(
     app: Project, tmp_path: Path
 ) -> None:
