@@ -1,0 +1,879 @@
+"""Carry Debian's patch series from bookworm to trixie with forkman, `git am -3` and quilt, scored against Debian's maintainers.
+
+    python benchmarks/bench_carry.py [--packages a,b] [--cache DIR] [--mirror URL] [--json] [--keep]
+
+Inputs are downloaded, never committed: a private apt configuration under CACHE/apt (its own
+sources file with `deb-src` lines for bookworm and trixie, its own lists and cache; the system's
+sources and lists are left alone) finds each package's two versions, and `apt-get source
+--download-only` fetches their orig and debian tarballs into CACHE/src/PKG. The mirror is the one
+the system's apt configuration uses for Debian, or --mirror.
+
+For each package, in a temporary folder (deleted unless --keep), with git sealed from the user's
+configuration: an upstream repository holding bookworm's orig tree (tag `old`) and trixie's (tag
+`new`), debian/ left out. The input is bookworm's debian/patches/series. Timed, each on that input:
+
+  forkman      `forkman init` on old, the series imported (`forkman import --quilt` when the
+               installed forkman has it, else each patch applied on the old checkout and
+               `forkman overlay capture`d), then `forkman sync --to new` with `--skip` at each stop
+  git am -3    the series made into commits on old (`patch` as quilt applies, then
+               `git format-patch`), then `git am -3` onto new, `git am --skip` at each stop
+  quilt        `quilt push -a` on the new tree (quilt's default fuzz), a patch that does not apply
+               taken out of the series and the push resumed
+
+Scored against trixie's series, matched by name (extension and folder aside) or by DEP-3 subject:
+a patch the maintainers kept only refreshed (the same lines added and removed in the same files)
+must leave the files it touches byte-identical to trixie's series applied to the new tree; one
+they dropped whose change the new orig tree already holds (the patch reverse-applies there, or
+every line it adds is there) must be reported upstreamed. Everything else is listed, not scored;
+so is a patch sharing a file with a patch that is neither. Misses go to CACHE/misses.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sync import machine, seal
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = [
+    "bash",
+    "tar",
+    "less",
+    "tmux",
+    "nano",
+    "wget",
+    "logrotate",
+    "procps",
+    "coreutils",
+    "gzip",
+    "findutils",
+    "e2fsprogs",
+]
+SUITES = ("bookworm", "trixie")
+OLD, NEW = "old", "new"
+FORKMAN = [sys.executable, "-m", "forkman"]
+TOOLS = ("forkman", "git am -3", "quilt")
+# patch as quilt and dpkg-source apply a series: no fuzz when building the inputs, no backups
+PATCH = ["patch", "-t", "-N", "-E", "-F0", "--no-backup-if-mismatch", "-r", "-", "-s"]
+
+
+def sh(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    proc = subprocess.run(
+        list(cmd),
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    return proc.returncode, proc.stdout.decode(errors="replace") + proc.stderr.decode(
+        errors="replace"
+    )
+
+
+def must(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    code, out = sh(cmd, cwd, env)
+    if code:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code} in {cwd}:\n{out}")
+    return out
+
+
+# -- the inputs: a private apt configuration ---------------------------------------------------
+def system_mirror() -> str | None:
+    """The first Debian archive URI in the system's apt sources (security and updates aside)."""
+    etc = Path("/etc/apt")
+    files = [etc / "sources.list", *sorted((etc / "sources.list.d").glob("*.list"))]
+    files += sorted((etc / "sources.list.d").glob("*.sources"))
+    for path in files:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        uris = re.findall(r"^URIs:\s*(.+)$", text, re.MULTILINE)
+        uris += re.findall(r"^\s*deb(?:-src)?\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.MULTILINE)
+        for uri in (u for line in uris for u in line.split()):
+            if uri.rstrip("/").endswith("/debian"):
+                return uri.rstrip("/")
+    return None
+
+
+@dataclass(frozen=True)
+class Apt:
+    """apt-get and apt-cache on their own sources file, lists and cache under ROOT."""
+
+    root: Path
+    mirror: str
+
+    def options(self) -> list[str]:
+        return [
+            "-o", f"Dir::Etc::sourcelist={self.root / 'sources.list'}",
+            "-o", "Dir::Etc::sourceparts=/nonexistent",
+            "-o", f"Dir::State::Lists={self.root / 'lists'}",
+            "-o", f"Dir::Cache={self.root / 'cache'}",
+            "-o", "APT::Sandbox::User=root",
+        ]  # fmt: skip
+
+    def update(self) -> None:
+        (self.root / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+        (self.root / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+        sources = "".join(f"deb-src {self.mirror} {suite} main\n" for suite in SUITES)
+        stale = (self.root / "sources.list").exists() is False or (
+            self.root / "sources.list"
+        ).read_text() != sources
+        (self.root / "sources.list").write_text(sources)
+        if stale or not any((self.root / "lists").glob("*Sources*")):
+            must(["apt-get", *self.options(), "-q", "update"], self.root)
+
+    def versions(self, package: str) -> dict[str, str]:
+        out = must(["apt-cache", *self.options(), "madison", package], self.root)
+        found = {}
+        for line in out.splitlines():
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) == 3 and cells[0] == package and cells[2].endswith("Sources"):
+                suite = cells[2].split()[-2].split("/")[0]
+                found.setdefault(suite, cells[1])
+        return found
+
+    def download(self, package: str, version: str, dest: Path) -> list[Path]:
+        """The orig and debian tarballs of PACKAGE=VERSION in DEST (fetched unless already there)."""
+        dest.mkdir(parents=True, exist_ok=True)
+        spec = f"{package}={version}"
+        listing = dest / ".uris"  # apt lists only the files its folder does not hold yet
+        listing.mkdir(exist_ok=True)
+        uris = must(["apt-get", *self.options(), "source", "--print-uris", spec], listing)
+        names = re.findall(r"^'\S+' (\S+) \d+", uris, re.MULTILINE)
+        wanted = [dest / n for n in names if re.search(r"\.(orig(-[\w-]+)?|debian)\.tar\.\w+$", n)]
+        if not wanted:
+            raise RuntimeError(f"{spec}: no orig and debian tarballs listed (native or 1.0?)")
+        if not all(p.exists() for p in wanted):
+            # a missing .dsc or signature (the mirror answers 404 for some) fails the command;
+            # only the tarballs matter here
+            sh(["apt-get", *self.options(), "source", "--download-only", spec], dest)
+        missing = [p.name for p in wanted if not p.exists()]
+        if missing:
+            raise RuntimeError(f"{spec}: could not download {', '.join(missing)}")
+        return wanted
+
+
+def unpack(tarballs: list[Path], dest: Path) -> Path:
+    """DEST/orig (the orig tree, components in their folders, debian/ left out) and DEST/debian."""
+    if (dest / "done").exists():
+        return dest
+    shutil.rmtree(dest, ignore_errors=True)
+    for tarball in tarballs:
+        comp = re.search(r"\.orig-([\w-]+)\.tar", tarball.name)
+        kind = "debian" if ".debian.tar" in tarball.name else "orig"
+        target = dest / kind / (comp.group(1) if comp else "")
+        scratch = dest / "scratch"
+        scratch.mkdir(parents=True)
+        must(["tar", "-xf", str(tarball), "-C", str(scratch)], dest)
+        entries = list(scratch.iterdir())
+        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else scratch
+        target.parent.mkdir(parents=True, exist_ok=True)
+        top.rename(target)
+        shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(dest / "orig" / "debian", ignore_errors=True)
+    (dest / "done").write_text("")
+    return dest
+
+
+# -- quilt series and their patches ----------------------------------------------------------
+@dataclass(frozen=True)
+class Patch:
+    name: str  # as the series names it
+    path: Path
+    level: int
+    subject: str
+    files: tuple[str, ...]
+    changes: tuple[tuple[str, tuple[str, ...]], ...]  # per file: its -/+ lines, context aside
+
+    @property
+    def stem(self) -> str:
+        return re.sub(r"\.(patch|diff)$", "", self.name.rsplit("/", 1)[-1]).lower()
+
+    def apply(self, tree: Path, reverse: bool = False, dry: bool = False) -> tuple[int, str]:
+        cmd = [*PATCH, f"-p{self.level}", "-i", str(self.path)]
+        return sh(cmd + (["-R"] if reverse else []) + (["--dry-run"] if dry else []), tree)
+
+
+def header_fields(text: str) -> dict[str, str]:
+    """DEP-3 (or mail) fields before the diff, the first of each; a folded Subject: unfolded."""
+    fields: dict[str, str] = {}
+    key = ""
+    for line in text.splitlines():
+        if line.startswith(("--- ", "diff ", "Index: ", "===")):
+            break
+        if line[:1] in (" ", "\t") and key == "subject":
+            fields[key] += " " + line.strip()
+        elif m := re.match(r"^([A-Za-z][\w-]*):\s*(.*)$", line):
+            key = m.group(1).lower()
+            if key in fields:
+                key = ""
+            else:
+                fields[key] = m.group(2).strip()
+        else:
+            key = ""  # a Description's further lines are its long text, not its subject
+    return fields
+
+
+def subject_of(fields: dict[str, str]) -> str:
+    text = fields.get("subject") or fields.get("description") or ""
+    return re.sub(r"^\[PATCH[^]]*\]\s*", "", text).strip()
+
+
+def strip_path(raw: str, level: int) -> str:
+    path = raw.split("\t")[0].strip()
+    if path.startswith('"') and path.endswith('"'):
+        path = path[1:-1]
+    parts = path.split("/")
+    return "/".join(parts[level:]) if len(parts) > level else path
+
+
+def diff_changes(text: str, level: int) -> dict[str, list[str]]:
+    """Each file the diff touches, with its removed and added lines in order (hunks counted)."""
+    changes: dict[str, list[str]] = {}
+    lines = text.splitlines()
+    i = 0
+    current = None
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            old, new = line[4:], lines[i + 1][4:]
+            target = old if new.split("\t")[0].strip() == "/dev/null" else new
+            current = strip_path(target, level)
+            changes.setdefault(current, [])
+            i += 2
+            continue
+        m = re.match(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@", line)
+        if m and current is not None:
+            old_n = int(m.group(1)) if m.group(1) is not None else 1
+            new_n = int(m.group(2)) if m.group(2) is not None else 1
+            i += 1
+            while i < len(lines) and (old_n > 0 or new_n > 0):
+                body = lines[i]
+                if body.startswith("\\"):
+                    i += 1
+                    continue
+                tag = body[:1] or " "
+                if tag in " -":
+                    old_n -= 1
+                if tag in " +":
+                    new_n -= 1
+                if tag in "-+":
+                    changes[current].append(body)
+                i += 1
+            continue
+        if m2 := re.match(r"^diff --git (\S+) (\S+)$", line):
+            # renames, mode changes and binary files have no ---/+++ lines
+            current = strip_path(m2.group(2), level)
+            changes.setdefault(current, [])
+        i += 1
+    return changes
+
+
+def read_series(patches_dir: Path) -> list[Patch]:
+    series = patches_dir / "series"
+    if not series.exists():
+        return []
+    out = []
+    for raw in series.read_text().splitlines():
+        words = raw.split("#", 1)[0].split() if not raw.lstrip().startswith("#") else []
+        if not words:
+            continue
+        level = 1
+        for opt in words[1:]:
+            if m := re.match(r"^-p(\d+)$", opt):
+                level = int(m.group(1))
+        path = patches_dir / words[0]
+        text = path.read_text(errors="replace") if path.exists() else ""
+        changes = diff_changes(text, level)
+        out.append(
+            Patch(
+                name=words[0],
+                path=path,
+                level=level,
+                subject=subject_of(header_fields(text)),
+                files=tuple(changes),
+                changes=tuple((f, tuple(c)) for f, c in sorted(changes.items())),
+            )
+        )
+    return out
+
+
+# -- what Debian's maintainers did -----------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    """What trixie's series says about one bookworm patch."""
+
+    kind: str  # refreshed, changed, upstreamed, dropped, empty
+    counterpart: Patch | None
+    how: str  # how it was matched or judged
+
+
+def judge(old: list[Patch], new: list[Patch], new_tree: Path) -> dict[str, Verdict]:
+    by_name = {p.name: p for p in new}
+    by_stem = {p.stem: p for p in new}
+    by_subject = {p.subject.lower(): p for p in new if p.subject}
+    verdicts = {}
+    for p in old:
+        if not p.files:
+            verdicts[p.name] = Verdict("empty", None, "the patch changes nothing")
+            continue
+        match, how = by_name.get(p.name), "same name"
+        if match is None and p.stem in by_stem:
+            match, how = by_stem[p.stem], f"renamed {by_stem[p.stem].name}"
+        if match is None and p.subject and p.subject.lower() in by_subject:
+            match = by_subject[p.subject.lower()]
+            how = f"renamed {match.name} (same subject)"
+        if match is not None:
+            kind = "refreshed" if match.changes == p.changes else "changed"
+            verdicts[p.name] = Verdict(kind, match, how)
+        elif p.apply(new_tree, reverse=True, dry=True)[0] == 0:
+            verdicts[p.name] = Verdict("upstreamed", None, "dropped; reverse-applies to new")
+        elif lines_present(p, new_tree):
+            verdicts[p.name] = Verdict("upstreamed", None, "dropped; new holds every added line")
+        else:
+            verdicts[p.name] = Verdict("dropped", None, "dropped; new does not hold it")
+    return verdicts
+
+
+def lines_present(p: Patch, tree: Path) -> bool:
+    for path, lines in p.changes:
+        added = [ln[1:].strip() for ln in lines if ln.startswith("+") and ln[1:].strip()]
+        if not added:
+            continue
+        try:
+            have = {ln.strip() for ln in (tree / path).read_text(errors="replace").splitlines()}
+        except OSError:
+            return False
+        if any(a not in have for a in added):
+            return False
+    return True
+
+
+# -- the tools -------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """One tool's run on one package: seconds, its final tree, and its claim for each patch."""
+
+    seconds: float = 0.0
+    tree: Path | None = None
+    claims: dict[str, str] = field(default_factory=dict)  # carried, upstreamed, failed
+    details: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def build_upstream(dest: Path, old_tree: Path, new_tree: Path) -> None:
+    must(["git", "init", "-q", "--bare", str(dest)], dest.parent)
+    for tree, tag in ((old_tree, OLD), (new_tree, NEW)):
+        env = {"GIT_DIR": str(dest), "GIT_WORK_TREE": str(tree)}
+        must(["git", "add", "-A", "-f", "."], tree, env)
+        must(
+            ["git", "commit", "-q", "--allow-empty", "-m", f"{tag}: {tree.parent.name}"], tree, env
+        )
+        must(["git", "tag", tag], tree, env)
+
+
+def copy_tree(src: Path, dest: Path) -> Path:
+    shutil.rmtree(dest, ignore_errors=True)
+    must(["cp", "-a", str(src), str(dest)], src.parent)
+    return dest
+
+
+def run_git_am(work: Path, upstream: Path, series: list[Patch]) -> Run:
+    """Commits on old built as quilt would apply the series, mailed, then `git am -3` onto new."""
+    repo = work / "am"
+    must(["git", "clone", "-q", str(upstream), str(repo)], work)
+    must(["git", "checkout", "-q", "-b", "carried", OLD], repo)
+    run = Run(tree=repo)
+    mailed = []
+    for p in series:
+        code, out = p.apply(repo)
+        if code:
+            raise RuntimeError(f"{p.name} does not apply to old:\n{out}")
+        must(["git", "add", "-A", "-f", "."], repo)
+        if sh(["git", "diff", "--cached", "--quiet"], repo)[0] == 0:
+            # git am refuses a whole mbox over one empty mail
+            run.claims[p.name], run.details[p.name] = "carried", "no change, not mailed"
+            continue
+        message = f"{p.subject or p.name}\n\nDebian-Patch: {p.name}"
+        must(["git", "commit", "-q", "-m", message], repo)
+        mailed.append(p)
+    mails = work / "mails"
+    must(["git", "format-patch", "-q", "--zero-commit", "-o", str(mails), f"{OLD}..carried"], repo)
+    must(["git", "checkout", "-q", "--detach", NEW], repo)
+    files = sorted(str(m) for m in mails.iterdir())
+    outputs = []
+    start = time.perf_counter()
+    code, out = sh(["git", "am", "-3", *files], repo) if files else (0, "")
+    outputs.append(out)
+    for _ in mailed:
+        if code == 0 or not (repo / ".git" / "rebase-apply").exists():
+            break
+        code, out = sh(["git", "am", "--skip"], repo)
+        outputs.append(out)
+    run.seconds = time.perf_counter() - start
+    if code:
+        raise RuntimeError(f"git am stopped for good:\n{out}")
+    # one "Applying:" block per mail, in order, across the runs
+    blocks = re.split(r"^Applying: ", "".join(outputs), flags=re.MULTILINE)[1:]
+    for p, block in zip(mailed, blocks, strict=False):
+        if "No changes -- Patch already applied" in block:
+            run.claims[p.name] = "upstreamed"
+        elif "Patch failed at" in block or "Failed to merge in the changes" in block:
+            run.claims[p.name] = "failed"
+            run.details[p.name] = " / ".join(
+                ln for ln in block.splitlines() if ln.startswith(("CONFLICT", "error:"))
+            )[:300]
+        else:
+            run.claims[p.name] = "carried"
+        if "3-way merge" in block and run.claims[p.name] != "failed":
+            run.details[p.name] = "3-way"
+    return run
+
+
+def run_quilt(work: Path, new_tree: Path, patches_dir: Path, series: list[Patch]) -> Run:
+    """`quilt push -a` on the new tree, a patch that does not apply taken out and the push resumed."""
+    tree = copy_tree(new_tree, work / "quilt")
+    shutil.copytree(patches_dir, tree / "patches")
+    env = {"QUILT_PATCHES": "patches", "QUILT_PC": ".pc"}
+    run = Run(tree=tree)
+    start = time.perf_counter()
+    outputs = []
+    for _ in range(len(series) + 1):
+        code, out = sh(["quilt", "--quiltrc", "/dev/null", "push", "-a"], tree, env)
+        outputs.append(out)
+        failed = re.search(
+            r"^Patch (\S+) (?:does not apply|can be reverse-applied)", out, re.MULTILINE
+        )
+        if code == 0 or not failed:
+            break
+        lines = (tree / "patches" / "series").read_text().splitlines()
+        drop = next(
+            i for i, ln in enumerate(lines) if ln.split() and ln.split()[0] == failed.group(1)
+        )
+        (tree / "patches" / "series").write_text("\n".join(lines[:drop] + lines[drop + 1 :]) + "\n")
+    run.seconds = time.perf_counter() - start
+    text = "".join(outputs)
+    for block in re.split(r"^Applying patch ", text, flags=re.MULTILINE)[1:]:
+        name = block.split("\n", 1)[0].strip()
+        if re.search(
+            rf"^Patch {re.escape(name)} (does not apply|can be reverse)", block, re.MULTILINE
+        ):
+            # quilt stops either way; "can be reverse-applied" is its hint that upstream has it
+            reversed_ = "can be reverse-applied" in block
+            run.claims[name] = "reversed" if reversed_ else "failed"
+            run.details[name] = "can be reverse-applied" if reversed_ else "does not apply"
+        else:
+            run.claims[name] = "carried"
+            fuzz = re.findall(r"with fuzz (\d+)", block)
+            offset = re.findall(r"offset (-?\d+) lines?", block)
+            if fuzz or offset:
+                run.details[name] = ", ".join(
+                    ([f"fuzz {max(map(int, fuzz))}"] if fuzz else [])
+                    + ([f"offset {len(offset)} hunks"] if offset else [])
+                )
+    for p in series:
+        run.claims.setdefault(p.name, "failed" if p.files else "carried")
+    shutil.rmtree(tree / ".pc", ignore_errors=True)
+    shutil.rmtree(tree / "patches", ignore_errors=True)
+    return run
+
+
+def overlay_name(patch: str, taken: set[str]) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", re.sub(r"\.(patch|diff)$", "", patch.lower())).strip("-")
+    name, n = slug or "patch", 2
+    while name in taken:
+        name, n = f"{slug}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def has_import() -> bool:
+    return sh([*FORKMAN, "import", "--help"], ROOT)[0] == 0
+
+
+def import_series(
+    app: Path, checkout: Path, patches_dir: Path, series: list[Patch]
+) -> dict[str, str]:
+    """The series as overlays, by `forkman import --quilt`: each patch's overlay name."""
+    must([*FORKMAN, "import", "--quilt", str(patches_dir)], app)
+    names = [
+        ln.split()[0]
+        for ln in (app / "overlays" / "series").read_text().splitlines()
+        if ln.split() and not ln.startswith("#")
+    ]
+    wanted = [p for p in series if p.files]
+    if len(names) != len(wanted):  # some did not import: match what did by name
+        taken: set[str] = set()
+        guess = {overlay_name(p.name, taken): p.name for p in wanted}
+        return {guess[n]: n for n in names if n in guess}
+    return {p.name: n for p, n in zip(wanted, names, strict=True)}
+
+
+def capture_series(app: Path, checkout: Path, series: list[Patch]) -> dict[str, str]:
+    """Until `forkman import` exists: each patch applied on the old checkout, then captured."""
+    taken: set[str] = set()
+    names = {}
+    for p in series:
+        if not p.files:
+            continue
+        code, out = p.apply(checkout)
+        if code:
+            raise RuntimeError(f"{p.name} does not apply to old:\n{out}")
+        name = overlay_name(p.name, taken)
+        must(
+            [
+                *FORKMAN,
+                "overlay",
+                "capture",
+                name,
+                "-m",
+                f"{p.subject or p.name}\n\nDebian: {p.name}",
+            ],
+            app,
+        )
+        names[p.name] = name
+    return names
+
+
+def run_forkman(work: Path, upstream: Path, patches_dir: Path, series: list[Patch]) -> Run:
+    app = work / "app"
+    app.mkdir()
+    must(["git", "init", "-q"], app)
+    must(
+        [*FORKMAN, "init", "--upstream", str(upstream), "--ref", OLD, "--path", "checkout",
+         "--release-pattern", "*"],
+        app,
+    )  # fmt: skip
+    checkout = app / "checkout"
+    start = time.perf_counter()
+    if has_import():
+        names = import_series(app, checkout, patches_dir, series)
+        how = "forkman import --quilt"
+    else:
+        names = capture_series(app, checkout, series)
+        how = "overlay capture (no forkman import yet)"
+    imported = time.perf_counter() - start
+    must(["git", "add", "-A"], app)
+    must(["git", "commit", "-q", "-m", "The series as overlays"], app)
+    run = Run(tree=checkout, extra={"import": imported})
+    run.details["_import"] = how
+    states: dict[str, dict] = {}
+    start = time.perf_counter()
+    code, out = sh([*FORKMAN, "sync", "--to", NEW, "--no-fetch", "--json"], app)
+    reports = [out]
+    for _ in range(len(series) + 1):
+        report = json.loads(out)
+        for o in report.get("overlays", []):
+            if o["state"] != "skipped" or o["name"] not in states:
+                states[o["name"]] = o
+        if code == 0 or report.get("phase") != "stopped":
+            break
+        code, out = sh([*FORKMAN, "sync", "--skip", "--json"], app)
+        reports.append(out)
+    run.seconds = time.perf_counter() - start
+    if code not in (0, 1):
+        raise RuntimeError(f"forkman sync exited {code}:\n{out}")
+    for p in series:
+        if not p.files:
+            run.claims[p.name], run.details[p.name] = "carried", "empty, nothing to import"
+            continue
+        state = states.get(names.get(p.name, ""), {})
+        kind = state.get("state", "not imported")
+        run.claims[p.name] = (
+            "carried"
+            if kind in ("clean", "moved", "partly-upstreamed", "resolved")
+            else "upstreamed"
+            if kind == "upstreamed"
+            else "failed"
+        )
+        run.details[p.name] = kind + (f": {state['detail']}" if state.get("detail") else "")
+    return run
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def read(tree: Path, path: str) -> bytes | None:
+    try:
+        return (tree / path).read_bytes()
+    except OSError:
+        return None
+
+
+def score(
+    series: list[Patch],
+    trixie: list[Patch],
+    verdicts: dict[str, Verdict],
+    expected: Path,
+    runs: dict[str, Run],
+) -> list[dict]:
+    """One row per bookworm patch: the maintainers' verdict and each tool's outcome."""
+    matched = {v.counterpart.name for v in verdicts.values() if v.counterpart}
+    rows = []
+    for p in series:
+        v = verdicts[p.name]
+        row = {"patch": p.name, "verdict": v.kind, "how": v.how, "tools": {}}
+        files = set(p.files) | set(v.counterpart.files if v.counterpart else ())
+        blockers = [
+            q.name
+            for q in series
+            if q is not p
+            and files & set(q.files)
+            and verdicts[q.name].kind not in ("refreshed", "upstreamed")
+        ] + [t.name for t in trixie if t.name not in matched and files & set(t.files)]
+        if v.kind == "refreshed" and blockers:
+            row["verdict"], row["how"] = "shares-files", f"shares files with {', '.join(blockers)}"
+        for tool, run in runs.items():
+            claim = run.claims.get(p.name, "failed")
+            detail = run.details.get(p.name, "")
+            if row["verdict"] == "refreshed":
+                same = all(read(run.tree, f) == read(expected, f) for f in sorted(files))
+                stopped = claim in ("failed", "reversed")
+                outcome = "not carried" if stopped else "correct" if same else "wrong"
+            elif row["verdict"] == "upstreamed":
+                outcome = {"upstreamed": "recognised", "reversed": "recognised"}.get(claim, claim)
+                outcome = {"carried": "carried again", "failed": "not recognised"}.get(
+                    outcome, outcome
+                )
+            elif row["verdict"] == "changed" and claim == "carried":
+                same = all(read(run.tree, f) == read(expected, f) for f in sorted(files))
+                outcome = "carried, as theirs" if same else "carried, unlike theirs"
+            else:
+                outcome = claim
+            row["tools"][tool] = {"outcome": outcome, "claim": claim, "detail": detail}
+        rows.append(row)
+    return rows
+
+
+def expected_tree(work: Path, new_tree: Path, trixie: list[Patch]) -> Path:
+    tree = copy_tree(new_tree, work / "expected")
+    for t in trixie:
+        if t.files:
+            code, out = t.apply(tree)
+            if code:
+                raise RuntimeError(f"trixie's {t.name} does not apply to new:\n{out}")
+    return tree
+
+
+def bench_package(apt: Apt, cache: Path, work: Path, package: str) -> dict:
+    versions = apt.versions(package)
+    missing = [s for s in SUITES if s not in versions]
+    if missing:
+        raise RuntimeError(f"{package}: no source package in {', '.join(missing)}")
+    trees = {}
+    for suite in SUITES:
+        tarballs = apt.download(package, versions[suite], cache / "src" / package)
+        trees[suite] = unpack(
+            tarballs, cache / "unpacked" / f"{package}_{versions[suite].split(':')[-1]}"
+        )
+    work.mkdir(parents=True)
+    old_tree, new_tree = trees["bookworm"] / "orig", trees["trixie"] / "orig"
+    upstream = work / "upstream.git"
+    build_upstream(upstream, old_tree, new_tree)
+    old_dir, new_dir = (
+        trees["bookworm"] / "debian" / "patches",
+        trees["trixie"] / "debian" / "patches",
+    )
+    series, trixie = read_series(old_dir), read_series(new_dir)
+    verdicts = judge(series, trixie, new_tree)
+    expected = expected_tree(work, new_tree, trixie)
+    runs = {
+        "forkman": run_forkman(work, upstream, old_dir, series),
+        "git am -3": run_git_am(work, upstream, series),
+        "quilt": run_quilt(work, new_tree, old_dir, series),
+    }
+    rows = score(series, trixie, verdicts, expected, runs)
+    return {
+        "package": package,
+        "versions": versions,
+        "patches": len(series),
+        "trixie_patches": len(trixie),
+        "import": runs["forkman"].details["_import"],
+        "seconds": {tool: round(run.seconds, 3) for tool, run in runs.items()},
+        "import_seconds": round(runs["forkman"].extra["import"], 3),
+        "rows": rows,
+    }
+
+
+# -- the report ------------------------------------------------------------------------------
+def tally(rows: list[dict], tool: str) -> dict[str, int]:
+    out = {
+        "correct": 0,
+        "wrong": 0,
+        "not carried": 0,
+        "recognised": 0,
+        "upstreamed": 0,
+        "refreshed": 0,
+        "carried again": 0,
+    }
+    for row in rows:
+        outcome = row["tools"][tool]["outcome"]
+        if row["verdict"] == "refreshed":
+            out["refreshed"] += 1
+            out[outcome] += 1
+        elif row["verdict"] == "upstreamed":
+            out["upstreamed"] += 1
+            out["recognised"] += outcome == "recognised"
+            out["carried again"] += outcome == "carried again"
+    return out
+
+
+def silent(counts: dict[str, int]) -> int:
+    """Results a tool reports as carried that differ from the maintainers'."""
+    return counts["wrong"] + counts["carried again"]
+
+
+def targets(rows: list[dict]) -> list[tuple[str, str, bool]]:
+    t = {tool: tally(rows, tool) for tool in TOOLS}
+    best_carried = max(t["git am -3"]["correct"], t["quilt"]["correct"])
+    best_upstreamed = max(t["git am -3"]["recognised"], t["quilt"]["recognised"])
+    return [
+        (
+            "no patch forkman reports carried differs from the maintainers' result",
+            ", ".join(f"{tool} {silent(t[tool])}" for tool in TOOLS),
+            silent(t["forkman"]) == 0,
+        ),
+        (
+            "upstreamed detected at least as often as git am -3 and quilt",
+            f"{t['forkman']['recognised']} vs {best_upstreamed}",
+            t["forkman"]["recognised"] >= best_upstreamed,
+        ),
+        (
+            "at least as many carried correctly as the best of the two",
+            f"{t['forkman']['correct']} vs {best_carried}",
+            t["forkman"]["correct"] >= best_carried,
+        ),
+    ]
+
+
+def text_report(results: list[dict], info: dict) -> str:
+    m = info["machine"]
+    lines = [
+        (
+            f"bookworm -> trixie, {len(results)} packages; {m['cores']} cores, {m['git']}, "
+            f"Python {m['python']}, {m['date']}; forkman side by "
+            + (results[0]["import"] if results else "-")
+        ),
+        "",
+        "correct / wrong / not carried: of the patches kept only refreshed; up: dropped upstreamed, recognised",
+        "",
+        "| package | patches | refreshed | upstreamed | other | forkman | up | s | git am -3 | up | s | quilt | up | s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    every = []
+    total = {tool: 0.0 for tool in TOOLS}
+    for r in results:
+        every += r["rows"]
+        t = {tool: tally(r["rows"], tool) for tool in TOOLS}
+        base = t["forkman"]
+        cells = [r["package"], str(r["patches"]), str(base["refreshed"]), str(base["upstreamed"])]
+        cells.append(str(r["patches"] - base["refreshed"] - base["upstreamed"]))
+        for tool in TOOLS:
+            x = t[tool]
+            cells += [f"{x['correct']}/{x['wrong']}/{x['not carried']}", str(x["recognised"])]
+            cells.append(f"{r['seconds'][tool]:.2f}")
+            total[tool] += r["seconds"][tool]
+        lines.append("| " + " | ".join(cells) + " |")
+    t = {tool: tally(every, tool) for tool in TOOLS}
+    cells = [
+        "all",
+        str(len(every)),
+        str(t["forkman"]["refreshed"]),
+        str(t["forkman"]["upstreamed"]),
+    ]
+    cells.append(str(len(every) - t["forkman"]["refreshed"] - t["forkman"]["upstreamed"]))
+    for tool in TOOLS:
+        x = t[tool]
+        cells += [
+            f"{x['correct']}/{x['wrong']}/{x['not carried']}",
+            str(x["recognised"]),
+            f"{total[tool]:.2f}",
+        ]
+    lines.append("| " + " | ".join(f"**{c}**" for c in cells) + " |")
+    lines += ["", "| target | measured | |", "|---|---|---|"]
+    lines += [
+        f"| {label} | {value} | {'PASS' if ok else 'FAIL'} |" for label, value, ok in targets(every)
+    ]
+    lines += ["", "Patch by patch (verdict; forkman | git am -3 | quilt):", ""]
+    for r in results:
+        for row in r["rows"]:
+            cells = [
+                f"{x['outcome']}"
+                + (f" ({x['detail']})" if x["detail"] and x["detail"] != x["outcome"] else "")
+                for x in row["tools"].values()
+            ]
+            lines.append(
+                f"- {r['package']} {row['patch']}: {row['verdict']} ({row['how']}); "
+                + " | ".join(cells)
+            )
+    return "\n".join(lines)
+
+
+def misses(results: list[dict]) -> list[str]:
+    out = []
+    for r in results:
+        for row in r["rows"]:
+            f = row["tools"]["forkman"]
+            if f["outcome"] in ("wrong", "not carried", "not recognised", "carried again"):
+                others = "; ".join(f"{tool}: {row['tools'][tool]['outcome']}" for tool in TOOLS[1:])
+                out.append(
+                    f"{r['package']} {r['versions']['bookworm']} -> {r['versions']['trixie']} "
+                    f"{row['patch']}: maintainers {row['verdict']} ({row['how']}); forkman "
+                    f"{f['outcome']} ({f['detail']}); {others}"
+                )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--packages", default=",".join(PACKAGES), help="comma-separated")
+    parser.add_argument("--cache", type=Path, default=Path("/work/data/debian"), help="downloads")
+    parser.add_argument("--mirror", help="a Debian archive URL (default: the system's)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    mirror = args.mirror or system_mirror()
+    if not mirror:
+        parser.error("no Debian mirror in /etc/apt/sources.list*: pass --mirror URL")
+    for tool in ("apt-get", "patch", "quilt"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not installed (apt-get install -y dpkg-dev quilt)")
+    cache = args.cache.resolve()
+    apt = Apt(cache / "apt", mirror)
+    apt.update()
+    tmp = Path(tempfile.mkdtemp(prefix="forkman-carry-"))
+    results = []
+    try:
+        seal(tmp / "home")
+        for package in [p for p in args.packages.split(",") if p]:
+            results.append(bench_package(apt, cache, tmp / package, package))
+            print(f"measured {package}", file=sys.stderr)
+        info = {"machine": machine()}
+        found = misses(results)
+        (cache / "misses.txt").write_text("".join(f"{line}\n" for line in found))
+        if args.json:
+            print(json.dumps({**info, "packages": results}, indent=1, default=str))
+        else:
+            print(text_report(results, info))
+        every = [row for r in results for row in r["rows"]]
+        return 0 if all(ok for _, _, ok in targets(every)) else 1
+    finally:
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
