@@ -401,6 +401,52 @@ def upstream_pr(
         _note(note)
 
 
+@app.command()
+def bot(
+    remote: Annotated[
+        str, typer.Option(help="The remote the sync branch is pushed to.")
+    ] = "origin",
+    base: Annotated[
+        str | None,
+        typer.Option(help="The branch the PR targets (default: the current branch)."),
+    ] = None,
+    label: Annotated[
+        str, typer.Option(help="Label of the bot's PRs and tracking issues.")
+    ] = "forkman",
+    pre: Annotated[
+        bool, typer.Option("--pre", help="Consider pre-releases (-rc1 and the like).")
+    ] = False,
+    fetch: Annotated[bool, typer.Option("--fetch/--no-fetch", help="Fetch upstream first.")] = True,
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Also write the PR or issue body here.")
+    ] = None,
+    github_output: Annotated[
+        Path | None,
+        typer.Option("--github-output", help="Append action= and url= here ($GITHUB_OUTPUT)."),
+    ] = None,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+) -> None:
+    """The nightly job: a PR when the newest release carries, one tracking issue when not."""
+    from forkman.commands.bot import run
+    from forkman.core.bot import redact
+    from forkman.git.gh import secrets
+    from forkman.render import bot_json, bot_text
+
+    project = _project(repo)
+    with _progress() as progress:
+        result = run(
+            project, remote=remote, base=base, label=label, pre=pre, fetch=fetch,
+            progress=progress,
+        )  # fmt: skip
+    if summary is not None and result.summary:
+        summary.write_text(result.summary)
+    if github_output is not None:
+        with github_output.open("a") as handle:
+            handle.write(f"action={result.action}\nurl={result.url or ''}\n")
+    _out(redact(bot_json(result) if json_output else bot_text(result), secrets()))
+
+
 # -- guard and blocks --------------------------------------------------------------------------
 blocks_app = typer.Typer(
     help="Our AutoGPT blocks: scaffold a new one, check ids and module names.", no_args_is_help=True

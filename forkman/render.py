@@ -1,16 +1,17 @@
-"""Text, JSON and Markdown renderings of forkman's results (status, sync, upstream-pr). No I/O."""
+"""Text, JSON and Markdown renderings of forkman's results (status, sync, upstream-pr, bot). No I/O."""
 
 from __future__ import annotations
 
 import json
 import shlex
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from forkman.core.states import NEEDS_ACTION, Phase, SyncState, colour_of
 
 if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
+    from forkman.commands.bot import BotResult
     from forkman.commands.status import StatusReport
     from forkman.commands.sync import SyncReport
     from forkman.commands.upstream_pr import PrResult
@@ -268,3 +269,55 @@ def overlay_list_json(overlays: Sequence[Overlay]) -> str:
 
 def overlay_list_text(overlays: Sequence[Overlay]) -> str:
     return "\n".join(f"{o.name}\t{o.subject}" for o in overlays)
+
+
+# -- bot ---------------------------------------------------------------------------------------
+
+
+def bot_text(result: BotResult) -> str:
+    """What `forkman bot` did, after the sync report it acted on."""
+    says = {
+        "up-to-date": f"already at {result.release}, and every overlay applies: nothing to do",
+        "pr-closed": f"{result.release} carries, but its pull request was merged or closed: "
+        f"{result.url} (nothing proposed again)",
+        "issue-closed": f"{result.release} does not carry; its tracking issue was closed by "
+        f"hand: {result.url} (nothing opened again)",
+    }
+    # the report as a proposal: the run itself leaves the clone as it found it
+    report = (
+        replace(result.report, phase=Phase.CHECK)
+        if result.report.phase == Phase.DONE
+        else result.report
+    )
+    lines = [sync_text(report)] if report.results else []
+    if result.action in says:
+        lines.append(says[result.action])
+    elif result.action.startswith("pr-"):
+        push = "pushed" if result.pushed else "already on"
+        verb = result.action.removeprefix("pr-")
+        lines.append(
+            f"{result.release} carries: {push} {result.branch} at {result.remote}; "
+            f"pull request {verb}: {result.url}"
+        )
+    else:
+        verb = result.action.removeprefix("issue-")
+        lines.append(f"{result.release} does not carry: tracking issue {verb}: {result.url}")
+    lines += [f"closed {url}" for url in result.closed]
+    return "\n".join(lines)
+
+
+def bot_json(result: BotResult) -> str:
+    """The stable object documented in README ("The nightly bot")."""
+    data = {
+        "version": JSON_VERSION,
+        "action": result.action,
+        "release": result.release,
+        "pinned": result.pinned,
+        "url": result.url,
+        "branch": result.branch,
+        "pushed": result.pushed,
+        "remote": result.remote,
+        "closed": list(result.closed),
+        "sync": json.loads(sync_json(result.report)),
+    }
+    return json.dumps(data, indent=2)
