@@ -218,12 +218,24 @@ def overlay_refresh(
 
 
 @overlay_app.command("drop")
-def overlay_drop(name: NameArg, repo: RepoOpt = None) -> None:
+def overlay_drop(
+    name: NameArg,
+    upstreamed: Annotated[
+        str | None,
+        typer.Option(
+            "--upstreamed",
+            metavar="WHERE",
+            help="Upstream made this change (a PR or commit URL, or a release): keep the "
+            "overlay in overlays/upstreamed/ with Applied-Upstream: WHERE.",
+        ),
+    ] = None,
+    repo: RepoOpt = None,
+) -> None:
     """Remove the overlay from the series and its change from the checkout."""
     from forkman.commands.drop import drop
 
-    drop(_project(repo), name)
-    _out(f"dropped {name}")
+    drop(_project(repo), name, upstreamed)
+    _out(f"dropped {name}" + (" (kept in overlays/upstreamed/)" if upstreamed else ""))
 
 
 @overlay_app.command("revive")

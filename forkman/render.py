@@ -15,8 +15,10 @@ if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
     from forkman.commands.status import StatusReport
     from forkman.commands.sync import SyncReport
     from forkman.commands.upstream_pr import PrResult
+    from forkman.core.culprit import Culprit
+    from forkman.core.explain import HunkWhy
     from forkman.core.overlay import Overlay
-    from forkman.core.planner import OverlayResult
+    from forkman.core.planner import Hunk, OverlayResult
 
 JSON_VERSION = 1
 _COLOURS = {"green": "32", "red": "31", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
@@ -136,6 +138,7 @@ def sync_text(report: SyncReport, colour: bool = False) -> str:
                 state_column=1,
             ),
         ]
+    lines += _why_text(report.results)
     for warning in report.warnings:
         lines.append(paint("warning: ", "yellow", colour) + warning)
     if report.phase == Phase.STOPPED:
@@ -175,7 +178,13 @@ def sync_json(report: SyncReport) -> str:
                 "cause": r.cause,
                 "blocked_by": list(r.blocked_by),
                 "reused": list(r.reused),
-                "hunks": [{"path": h.path, "start": h.start, "end": h.end} for h in r.hunks],
+                "hunks": [
+                    {"path": h.path, "start": h.start, "end": h.end} | _hunk_json(why)
+                    for h, why in _hunk_whys(r)
+                ],
+                "culprit": _culprit_json(r.why.culprit if r.why else None),
+                "note": r.note,
+                "likely_upstreamed": bool(r.why and r.why.likely_upstreamed),
             }
             for r in report.results
         ],
@@ -196,6 +205,7 @@ def sync_markdown(report: SyncReport) -> str:
     ]
     for row in _sync_rows(report.results):
         lines.append("| " + " | ".join(c.replace("|", "\\|") or " " for c in row) + " |")
+    lines += _why_markdown(report.results)
     if report.warnings:
         lines += ["", "### Warnings", *[f"- {w}" for w in report.warnings]]
     needs = [r.name for r in report.results if r.state in NEEDS_ACTION]
@@ -206,6 +216,119 @@ def sync_markdown(report: SyncReport) -> str:
         else "All overlays carried over cleanly.",
     ]
     return "\n".join(lines) + "\n"
+
+
+# -- why an overlay broke ---------------------------------------------------------------------
+_DID = {
+    "moved": "upstream moved these lines",
+    "reformatted": "upstream reformatted these lines (same tokens, new layout)",
+    "rewritten": "upstream rewrote these lines",
+    "deleted": "upstream deleted these lines",
+    "added": "upstream added its own lines at this very place",
+    "untouched": "upstream changed lines next to these",
+}
+
+
+def _culprit_json(culprit: Culprit | None) -> dict[str, Any] | None:
+    if culprit is None:
+        return None
+    return {
+        "commit": culprit.commit,
+        "subject": culprit.subject,
+        "date": culprit.date,
+        "pr": culprit.pr,
+        "url": culprit.url,
+    }
+
+
+def _hunk_json(why: HunkWhy | None) -> dict[str, Any]:
+    return {
+        "upstream_did": why.upstream_did if why else None,
+        "moved_to": why.moved_to if why else None,
+        "upstream_diff": why.upstream_diff if why else "",
+    }
+
+
+def _hunk_whys(result: OverlayResult) -> list[tuple[Hunk, HunkWhy | None]]:
+    whys = list(result.why.hunks) if result.why else []
+    return [(h, whys[i] if i < len(whys) else None) for i, h in enumerate(result.hunks)]
+
+
+def _said(why: HunkWhy) -> str:
+    text = _DID.get(why.upstream_did, why.upstream_did)
+    if why.moved_to:
+        text += f", to {why.moved_to}"
+    return text + (f" ({why.hint})" if why.hint else "")
+
+
+def _culprit_text(culprit: Culprit) -> str:
+    text = f"{culprit.commit[:12]} {culprit.subject} ({culprit.date[:10]})"
+    return text + (f"\n    {culprit.url}" if culprit.url else "")
+
+
+def _why_text(results: Sequence[OverlayResult]) -> list[str]:
+    """One block per explained overlay: the culprit, each conflict's story, upstream's diff."""
+    lines: list[str] = []
+    for r in results:
+        why = r.why
+        if why is None:
+            continue
+        lines += ["", f"{r.name} ({r.state}):"]
+        if why.culprit is not None:
+            lines.append(f"  caused by {_culprit_text(why.culprit)}")
+        if r.note:
+            lines.append(f"  note: {r.note}")
+        for hunk, hw in _hunk_whys(r):
+            if hw is None:
+                continue
+            lines.append(f"  {hunk.path}:{hunk.start}-{hunk.end}: {_said(hw)}")
+            if hw.upstream_diff:
+                lines.append("    upstream's own change of these lines (diff from base):")
+                lines += ["      " + ln for ln in hw.upstream_diff.rstrip("\n").splitlines()]
+    return lines
+
+
+def _md_culprit(culprit: Culprit) -> str:
+    sha = f"`{culprit.commit[:12]}`"
+    if culprit.commit_url:
+        sha = f"[{sha}]({culprit.commit_url})"
+    subject = culprit.subject.replace("|", "\\|")
+    if culprit.pr is not None and culprit.url:
+        subject = subject.replace(f"(#{culprit.pr})", f"([#{culprit.pr}]({culprit.url}))")
+        if f"#{culprit.pr}]" not in subject:
+            subject += f" ([#{culprit.pr}]({culprit.url}))"
+    return f"{sha} {subject}, {culprit.date[:10]}"
+
+
+def _why_markdown(results: Sequence[OverlayResult]) -> list[str]:
+    lines: list[str] = []
+    explained = [r for r in results if r.why is not None]
+    if not explained:
+        return lines
+    lines += ["", "### Why"]
+    for r in explained:
+        why = r.why
+        lines += ["", f"**{r.name}** ({r.state})"]
+        if why is not None and why.culprit is not None:
+            lines.append(f"- caused by {_md_culprit(why.culprit)}")
+        if r.note:
+            lines.append(f"- {r.note}")
+        for hunk, hw in _hunk_whys(r):
+            if hw is None:
+                continue
+            lines.append(f"- `{hunk.path}:{hunk.start}-{hunk.end}`: {_said(hw)}")
+            if hw.upstream_diff:
+                lines += [
+                    "",
+                    "  <details><summary>upstream's change (diff from base)</summary>",
+                    "",
+                    "  ```diff",
+                    *["  " + ln for ln in hw.upstream_diff.rstrip("\n").splitlines()],
+                    "  ```",
+                    "",
+                    "  </details>",
+                ]
+    return lines
 
 
 # -- upstream-pr -------------------------------------------------------------------------------

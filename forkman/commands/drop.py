@@ -1,22 +1,31 @@
-"""`forkman overlay drop`: remove an overlay from the series and its change from the checkout."""
+"""`forkman overlay drop`: remove an overlay from the series and its change from the checkout
+(with --upstreamed, kept in overlays/upstreamed/ with an Applied-Upstream: header)."""
 
 from __future__ import annotations
 
 from forkman.commands.capture import EditResult
+from forkman.core.overlay import render
 from forkman.core.stack import build_stack
 from forkman.errors import ConfigError, DirtyCheckout
 from forkman.store.checkout import open_repo
 from forkman.store.exclusive import exclusive
+from forkman.store.files import atomic_write
 from forkman.store.links import link_targets
 from forkman.store.project import Project
 from forkman.store.worktree import drift, load_stack, write_record, write_worktree
 
 
 @exclusive
-def drop(project: Project, name: str) -> EditResult:
-    """Remove NAME from the series and its change from the checkout; refuse to lose edits."""
+def drop(project: Project, name: str, upstreamed: str | None = None) -> EditResult:
+    """Remove NAME from the series and its change from the checkout; refuse to lose edits.
+    With UPSTREAMED (where upstream made the change), archive it as upstreamed/ does."""
     project.ensure_no_sync()
     current = project.overlay(name)
+    if upstreamed is not None and not upstreamed.strip():
+        raise ConfigError(
+            "--upstreamed needs a value",
+            hint="say where upstream made the change: a PR or commit URL, or a release",
+        )
     series = project.series()
     rest = [project.overlay(n) for n in series if n != name]
     lock = project.lock()
@@ -39,16 +48,22 @@ def drop(project: Project, name: str) -> EditResult:
             if lost:
                 raise DirtyCheckout(str(project.checkout), lost, f"dropping '{name}'")
             at_pin = repo.head() == lock.commit
-            _forget(project, name, series)
+            _forget(project, name, series, upstreamed)
             if at_pin:
                 write_worktree(project.checkout, {p: without.final[p] for p in current.files})
                 write_record(repo, lock.commit, without.final)
     else:
-        _forget(project, name, series)
+        _forget(project, name, series, upstreamed)
     return EditResult(current, project.overlay_path(name))
 
 
-def _forget(project: Project, name: str, series: tuple[str, ...]) -> None:
+def _forget(
+    project: Project, name: str, series: tuple[str, ...], upstreamed: str | None = None
+) -> None:
+    if upstreamed is not None:
+        archived = project.overlay(name).with_field("Applied-Upstream", upstreamed.strip())
+        archive = project.overlays_dir / "upstreamed" / f"{name}.patch"
+        atomic_write(archive, render(archived).encode("utf-8", "surrogateescape"))
     project.write_series([n for n in series if n != name])
     lock = project.lock()
     project.write_lock(lock.with_overlays({k: v for k, v in lock.overlays.items() if k != name}))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from forkman.commands.explaining import explain
 from forkman.core.conflicts import (
     Region,
     Resolution,
@@ -16,6 +17,7 @@ from forkman.core.conflicts import (
     lost_lines,
     regions,
 )
+from forkman.core.moves import anchor_lines
 from forkman.core.overlay import Overlay, render
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
 from forkman.core.releases import newest_release
@@ -23,7 +25,7 @@ from forkman.core.stack import build_stack, touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
 from forkman.core.values import FileState, ProgressFn, Sha, State
 from forkman.errors import DirtyCheckout, ForkmanError, NotACheckout, SyncStateError
-from forkman.git import runner
+from forkman.git import history, runner
 from forkman.git.diff import diff_many
 from forkman.git.merge import merge_many
 from forkman.git.remote import fetch_upstream
@@ -57,6 +59,9 @@ class SyncReport:
         return self.phase in (Phase.DONE, Phase.UP_TO_DATE, Phase.ABORTED) or (
             self.phase == Phase.CHECK and all(r.state not in NEEDS_ACTION for r in self.results)
         )
+
+
+MAX_CANDIDATES = 50  # other files read to look for moved lines, at most
 
 
 def _in_progress_error() -> SyncStateError:
@@ -94,7 +99,58 @@ def _inputs(
         overrides={n: decode(v) for n, v in journal_data.get("overrides", {}).items()},
         skipped=frozenset(journal_data.get("skipped", [])),
         checks=project.config.checks,
+        old_commit=journal_data["from"]["commit"],
+        new_commit=journal_data["to"]["commit"],
     )
+
+
+def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
+    """Plan the sync; when some overlay broke, look where upstream moved or renamed its lines
+    and files, and plan again with them (a clean plan costs nothing more)."""
+    first = plan(inputs)
+    broken = [
+        r
+        for r in first.results
+        if r.state in (SyncState.CONFLICT, SyncState.NOT_APPLICABLE) and r.cause != "earlier"
+    ]
+    if not broken:
+        return first
+    gone = {
+        p
+        for r in broken
+        for p in r.files
+        if inputs.new_base.get(p) is None and inputs.old_base.get(p) is not None
+    }
+    renames = history.renames(repo, inputs.old_commit, inputs.new_commit, gone) if gone else {}
+    anchors = [
+        line
+        for r in broken
+        for c in first.conflicts.get(r.name, ())
+        if c.base is not None and c.overlay is not None
+        for line in anchor_lines(c.base.data, c.overlay.data)
+    ]
+    found = set(history.files_holding(repo, inputs.new_commit, anchors)) if anchors else set()
+    candidates = set(sorted(found - set(inputs.new_base))[:MAX_CANDIDATES])
+    wanted = sorted(candidates | set(renames.values()))
+    if not wanted:
+        return first
+    return plan(
+        replace(
+            inputs,
+            old_base={**repo.read_tree_files(inputs.old_commit, wanted), **inputs.old_base},
+            new_base={**repo.read_tree_files(inputs.new_commit, wanted), **inputs.new_base},
+            others=frozenset(candidates | set(inputs.new_base)),
+            renames=renames,
+        )
+    )
+
+
+def _explained(project: Project, repo: GitRepo, the_plan: Plan) -> Plan:
+    """The plan with the culprit and what upstream did on every overlay that is not clean."""
+    inputs = the_plan.inputs
+    if inputs is None or all(r.state == SyncState.CLEAN for r in the_plan.results):
+        return the_plan
+    return explain(repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url)
 
 
 @contextlib.contextmanager
@@ -167,8 +223,9 @@ def start(
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # `git status` over a large tree runs while the overlays are merged
                 changed = pool.submit(repo.changed_paths) if not check else None
-                the_plan = plan(inputs)
+                the_plan = _plan(repo, inputs)
             if check or changed is None:
+                the_plan = _explained(project, repo, the_plan)
                 return SyncReport(
                     lock.ref, lock.commit, ref, commit, Phase.CHECK, the_plan.results
                 ), the_plan
@@ -198,7 +255,7 @@ def resume(
         overlays = journal.backup_overlays()
         current = data.get("current")
         if data.get("phase") == "conflict" and current:
-            before = plan(_inputs(project, repo, data, overlays))
+            before = _plan(repo, _inputs(project, repo, data, overlays))
             conflicts = before.conflicts.get(current, ())
             if not skip and not conflicts:
                 raise SyncStateError(
@@ -217,9 +274,11 @@ def resume(
             if skip and current:
                 data["skipped"].append(current)
             else:
-                data = _take_edits(project, data, plan(_inputs(project, repo, data, overlays)))
+                data = _take_edits(
+                    project, data, _plan(repo, _inputs(project, repo, data, overlays))
+                )
         journal.save(data)
-        return _execute(project, repo, journal, plan(_inputs(project, repo, data, overlays)))
+        return _execute(project, repo, journal, _plan(repo, _inputs(project, repo, data, overlays)))
 
 
 def _take_resolution(
@@ -327,7 +386,7 @@ def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) 
     if stop is not None and stop.state != CHECK_FAILED:
         _show_conflict(project, repo, data, the_plan, stop)
         journal.save({**data, "phase": "conflict", "current": stop.name})
-        return _report(data, Phase.STOPPED, the_plan, stop.name)
+        return _report(data, Phase.STOPPED, _explained(project, repo, the_plan), stop.name)
     repo.run("checkout", "-q", "--force", "--detach", new_commit)
     backup = decode(data["checkout_backup"])
     fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
@@ -336,9 +395,9 @@ def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) 
     failed = _run_commands(project, the_plan) if stop is None else the_plan
     if failed.stop is not None:
         journal.save({**data, "phase": "checks", "current": failed.stop.name})
-        return _report(data, Phase.STOPPED, failed, failed.stop.name)
+        return _report(data, Phase.STOPPED, _explained(project, repo, failed), failed.stop.name)
     _commit(project, repo, data, the_plan)
-    return _report(data, Phase.DONE, the_plan)
+    return _report(data, Phase.DONE, _explained(project, repo, the_plan))
 
 
 def _show_conflict(

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from forkman.core.carry import carry, holds_some, without_upstreamed
 from forkman.core.checks import Check, pattern_failures
 from forkman.core.conflicts import Resolutions, regions, substitute
+from forkman.core.explain import Explanation, OtherFile
 from forkman.core.overlay import Overlay
 from forkman.core.stack import Step, build_stack
 from forkman.core.states import NEEDS_ACTION, SyncState
+from forkman.core.textdiff import split
 from forkman.core.values import DiffFn, FileState, MergeFn, MergeJob, MergeResult, State
 
 CLEAN = SyncState.CLEAN
@@ -60,6 +63,9 @@ class OverlayResult:
     blocked_by: tuple[str, ...] = ()
     reused: tuple[str, ...] = ()  # keys of recorded resolutions applied
     warnings: tuple[str, ...] = ()
+    note: str = ""  # what forkman did or noticed that a reviewer should look at
+    followed: tuple[str, ...] = ()  # upstream's moves and renames the overlay followed
+    why: Explanation | None = None  # the culprit and what upstream did (only when not clean)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,12 @@ class PlanInput:
     )  # a person's resolutions, by overlay
     skipped: frozenset[str] = frozenset()
     checks: tuple[Check, ...] = ()
+    old_commit: str = ""
+    new_commit: str = ""
+    # Only when some overlay broke: other files of the new release, where upstream may have
+    # moved lines an overlay changes, and upstream's renames of the overlays' files.
+    others: frozenset[str] = frozenset()
+    renames: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Plan:
     final: State  # every touched path at the new release with the overlays applied
     prefix: dict[str, State]  # each overlay's files as they stand once it is applied
     conflicts: dict[str, tuple[FileConflict, ...]]
+    inputs: PlanInput | None = None  # what it was planned from (for explaining it)
 
     @property
     def stop(self) -> OverlayResult | None:
@@ -110,6 +123,25 @@ def _needs_merge(base: FileState | None, ours: FileState | None, theirs: FileSta
     return not (ours == base or ours == theirs or theirs == base or ours is None or theirs is None)
 
 
+@dataclass(frozen=True)
+class _Carried:
+    """What carrying one file did besides merging it: moves followed, other files changed."""
+
+    followed: tuple[str, ...] = ()
+    others: State = field(default_factory=dict)
+
+
+_NOTHING = _Carried()
+
+
+def _text(state: FileState | None) -> tuple[str, ...]:
+    return tuple(split(state.data.decode("utf-8", "surrogateescape"))) if state else ()
+
+
+def _mode(pair: tuple[FileState | None, FileState | None] | None) -> str:
+    return pair[1].mode if pair and pair[1] else "100644"
+
+
 def _merge(
     path: str,
     base: FileState | None,
@@ -118,33 +150,54 @@ def _merge(
     labels: tuple[str, str, str],
     inp: PlanInput,
     done: MergeResult | None = None,
-) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None]:
+    others: Mapping[str, tuple[FileState | None, FileState | None]] | None = None,
+) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None, _Carried]:
     """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
 
-    Returns the merged state, the conflict if any, recorded resolutions used, and a stand-in
-    result (conflicts settled towards the overlay) that later overlays are planned against.
+    Returns the merged state, the conflict if any, recorded resolutions used, a stand-in
+    result (conflicts settled towards the overlay) that later overlays are planned against,
+    and what carrying it did besides (moves followed into this or other files).
     """
     if ours == base or ours == theirs:
-        return theirs, None, [], theirs
+        return theirs, None, [], theirs, _NOTHING
     if theirs == base:
-        return ours, None, [], ours
+        return ours, None, [], ours, _NOTHING
     if ours is None or theirs is None:
         data = (ours or theirs or FileState(b"")).data
         conflict = FileConflict(path, data, base, ours, theirs)
-        return None, conflict, [], theirs
+        return None, conflict, [], theirs, _NOTHING
     mode = theirs.mode if base is None or theirs.mode != base.mode else ours.mode
-    job = MergeJob(base.data if base else b"", ours.data, theirs.data, labels)
+    base_data = base.data if base else b""
+    if holds_some(base_data, ours.data, theirs.data):
+        # never add again a line upstream added elsewhere in the file
+        reduced, held = without_upstreamed(base_data, ours.data, theirs.data)
+        if held:
+            theirs, done = FileState(reduced, theirs.mode), None
+    job = MergeJob(base_data, ours.data, theirs.data, labels)
     result = done or inp.merge([job])[0]
     if not result.conflicts:
         merged = FileState(result.data, mode)
-        return merged, None, [], merged
+        return merged, None, [], merged, _NOTHING
+    near = {
+        p: OtherFile(_text(old) or None, _text(new)) for p, (old, new) in (others or {}).items()
+    }
+    carried = carry(path, base_data, ours.data, theirs.data, near)
+    if carried is not None and (carried.moves or carried.upstreamed):
+        again = inp.merge([MergeJob(base_data, carried.upstream, carried.overlay, labels)])[0]
+        if not again.conflicts:
+            merged = FileState(again.data, mode)
+            extra: State = {
+                p: FileState(d, _mode((others or {}).get(p))) for p, d in carried.others.items()
+            }
+            followed = tuple(str(m) for m in carried.moves)
+            return merged, None, [], merged, _Carried(followed, extra)
     text, used = substitute(result.data.decode("utf-8", "surrogateescape"), path, inp.resolutions)
     if not regions(text):
         merged = FileState(text.encode("utf-8", "surrogateescape"), mode)
-        return merged, None, used, merged
+        return merged, None, used, merged, _NOTHING
     stand_in = inp.merge([replace(job, favor="theirs")])[0]
     conflict = FileConflict(path, text.encode("utf-8", "surrogateescape"), base, ours, theirs)
-    return None, conflict, used, FileState(stand_in.data, mode)
+    return None, conflict, used, FileState(stand_in.data, mode), _NOTHING
 
 
 def _compile_error(path: str, state: FileState | None, upstream: FileState | None) -> str | None:
@@ -176,6 +229,7 @@ class _Merged:
     resolved: bool
     blockers: tuple[str, ...]
     errors: tuple[str, ...]
+    followed: tuple[str, ...] = ()
 
 
 def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], MergeResult]:
@@ -235,34 +289,54 @@ def plan(inp: PlanInput) -> Plan:
         found: list[FileConflict] = []
         used: list[str] = []
         gone = []
+        followed: list[str] = []
         override = inp.overrides.get(name, {})
         for path in step.after:
             if path in override:
                 after[path] = stand_in[path] = override[path]
                 continue
+            target = path
             if (
                 chain.get(path) is None
                 and step.before[path] is not None
                 and inp.old_base.get(path) is not None
             ):
-                gone.append(path)
-                continue
-            early = done.get((name, path)) if chain.get(path) == inp.new_base.get(path) else None
-            result, conflict, keys, hint = _merge(
-                path,
+                target = inp.renames.get(path, "")
+                if not target or chain.get(target) is None or target in step.after:
+                    gone.append(path)
+                    continue
+                # upstream renamed the file: the overlay follows it
+                after[path] = stand_in[path] = None
+                before[target] = chain.get(target)
+                followed.append(f"rename of {path} to {target}")
+            early = (
+                done.get((name, path))
+                if target == path and chain.get(path) == inp.new_base.get(path)
+                else None
+            )
+            others = {p: (inp.old_base.get(p), chain.get(p)) for p in inp.others if p != target}
+            result, conflict, keys, hint, carried = _merge(
+                target,
                 step.before[path],
-                chain.get(path),
+                chain.get(target),
                 step.after[path],
                 labels,
                 inp,
                 early,
+                others,
             )
             used += keys
-            stand_in[path] = hint
+            stand_in[target] = hint
+            followed += [f"move of {m}" for m in carried.followed]
+            for other, state in carried.others.items():
+                before.setdefault(other, chain.get(other))
+                after[other] = stand_in[other] = state
             if conflict:
                 found.append(conflict)
             else:
-                after[path] = result
+                after[target] = result
+        if followed:
+            files = tuple(dict.fromkeys(p for p in (*files, *after) if after.get(p) is not None))
         blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
         if gone:
             troubled[name] = set(files)
@@ -308,7 +382,7 @@ def plan(inp: PlanInput) -> Plan:
         errors = tuple(
             e
             for p, st in after.items()
-            if st not in (step.after[p], before.get(p))
+            if st not in (step.after.get(p), before.get(p))
             and (e := _compile_error(p, st, before.get(p)))
         )
         if blockers or errors:
@@ -325,6 +399,7 @@ def plan(inp: PlanInput) -> Plan:
                 bool(override),
                 blockers,
                 errors,
+                tuple(followed),
             )
         )
         results.append(None)
@@ -339,7 +414,7 @@ def plan(inp: PlanInput) -> Plan:
         if kept is not None:
             refreshed[m.overlay.name] = kept
     final = _run_pattern_checks([r for r in results if r is not None], inp.checks, chain)
-    return Plan(tuple(final), refreshed, chain, prefix, conflicts)
+    return Plan(tuple(final), refreshed, chain, prefix, conflicts, inp)
 
 
 def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay | None]:
@@ -382,9 +457,14 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
         state, detail = CLEAN, ""
     else:
         state, detail = MOVED, "applies cleanly; context or line numbers moved"
+    if m.followed and state in (CLEAN, MOVED):
+        state = MOVED
+        detail = "followed upstream's " + "; ".join(m.followed) + ": review it"
     if m.errors:
         state, detail = CHECK_FAILED, "; ".join(m.errors)
-    return OverlayResult(name, state, m.files, added, removed, detail, reused=m.used), new
+    return OverlayResult(
+        name, state, m.files, added, removed, detail, reused=m.used, followed=m.followed
+    ), new
 
 
 def _run_pattern_checks(

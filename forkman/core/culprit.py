@@ -1,0 +1,178 @@
+"""Which upstream commit broke an overlay: bisection over first-parent history, and its PR."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# `feat: x (#9664)` (GitHub's squash merges) and `Merge pull request #9664 from owner/branch`
+_SQUASH = re.compile(r"\(#(\d+)\)\s*$")
+_MERGE = re.compile(r"^Merge pull request #(\d+) ")
+_GITHUB = re.compile(
+    r"^(?:https?://(?:[^@/]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?/?$"
+)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One upstream commit as the culprit search sees it."""
+
+    sha: str
+    subject: str
+    date: str  # author date, ISO 8601
+    parents: tuple[str, ...] = ()
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+@dataclass(frozen=True)
+class Culprit:
+    """The commit that made an overlay's outcome change, with its pull request when known."""
+
+    commit: str
+    subject: str
+    date: str
+    pr: int | None = None
+    url: str | None = None  # the pull request's page
+    commit_url: str | None = None
+
+    @property
+    def short(self) -> str:
+        label = f"{self.commit[:12]} {self.subject}"
+        return (
+            label if self.pr is None or f"#{self.pr}" in self.subject else f"{label} (#{self.pr})"
+        )
+
+
+def pr_number(subject: str) -> int | None:
+    """The pull request a commit subject names: `... (#9664)` or `Merge pull request #9664 ...`."""
+    match = _SQUASH.search(subject) or _MERGE.match(subject)
+    return int(match.group(1)) if match else None
+
+
+def github_repo(url: str) -> tuple[str, str] | None:
+    """(OWNER, REPO) when URL is a GitHub repository, in any of the forms git accepts."""
+    match = _GITHUB.match(url.strip())
+    return (match.group("owner"), match.group("repo")) if match else None
+
+
+def pr_url(upstream_url: str, number: int | None) -> str | None:
+    repo = github_repo(upstream_url)
+    if repo is None or number is None:
+        return None
+    return f"https://github.com/{repo[0]}/{repo[1]}/pull/{number}"
+
+
+def commit_url(upstream_url: str, sha: str) -> str | None:
+    repo = github_repo(upstream_url)
+    return f"https://github.com/{repo[0]}/{repo[1]}/commit/{sha}" if repo else None
+
+
+def culprit_of(commit: Commit, upstream_url: str) -> Culprit:
+    number = pr_number(commit.subject)
+    return Culprit(
+        commit.sha,
+        commit.subject,
+        commit.date,
+        number,
+        pr_url(upstream_url, number),
+        commit_url(upstream_url, commit.sha),
+    )
+
+
+@dataclass(frozen=True)
+class Bisection:
+    """A search for the first bad item of an ordered list, the items before the list being good.
+
+    The first bad item lies in [lo, hi]; hi == size means "none of them" until shown otherwise.
+    A search whose last item is known bad starts with hi = size - 1 and never tests it.
+    """
+
+    size: int
+    lo: int = 0
+    hi: int = -1  # -1: the last item is known bad
+
+    def __post_init__(self) -> None:
+        if self.hi == -1:
+            object.__setattr__(self, "hi", max(self.size - 1, 0))
+
+    @classmethod
+    def unknown_end(cls, size: int) -> Bisection:
+        return cls(size, 0, size)
+
+    @property
+    def done(self) -> bool:
+        return self.lo >= self.hi
+
+    @property
+    def probe(self) -> int | None:
+        """The index to test next (None: done)."""
+        return None if self.done else (self.lo + self.hi) // 2
+
+    def narrow(self, bad: bool) -> Bisection:
+        mid = self.probe
+        if mid is None:
+            return self
+        return Bisection(self.size, self.lo, mid) if bad else Bisection(self.size, mid + 1, self.hi)
+
+    @property
+    def found(self) -> int | None:
+        """The first bad index once done (None: no item is bad)."""
+        return self.lo if self.done and self.lo < self.size else None
+
+
+def bisect(items: Sequence[T], is_bad: Callable[[T], bool], last_bad: bool = True) -> int | None:
+    """The index of the first bad item (the predicate is monotone: good..., bad...).
+
+    Costs ceil(log2 N) predicate calls (one more when the last item is not known bad).
+    """
+    search = Bisection(len(items)) if last_bad else Bisection.unknown_end(len(items))
+    while (mid := search.probe) is not None:
+        search = search.narrow(is_bad(items[mid]))
+    return search.found if items else None
+
+
+def bisect_many(
+    lists: Sequence[Sequence[T]],
+    are_bad: Callable[[list[tuple[int, T]]], list[bool]],
+    last_bad: bool = True,
+) -> list[int | None]:
+    """Several bisections in lockstep: each round asks ARE_BAD about one item of every open search
+    at once (as (search index, item) pairs), so a batch of merges costs one round of processes."""
+    searches = [Bisection(len(x)) if last_bad else Bisection.unknown_end(len(x)) for x in lists]
+    while True:
+        asks = [(i, s.probe) for i, s in enumerate(searches) if s.probe is not None]
+        if not asks:
+            break
+        answers = are_bad([(i, lists[i][mid]) for i, mid in asks])
+        for (i, _), bad in zip(asks, answers):
+            searches[i] = searches[i].narrow(bad)
+    return [s.found if lists[i] else None for i, s in enumerate(searches)]
+
+
+def descend(
+    first_parent: Sequence[Commit],
+    is_bad: Callable[[Commit], bool],
+    side_of: Callable[[Commit], Sequence[Commit]],
+) -> Commit | None:
+    """The commit that made the change: bisect the first-parent history, and when that lands on
+    a merge (a dev branch merged into master), bisect again within the merged side, if the
+    side's own tip shows the change; else the merge itself is named."""
+    at = bisect(first_parent, is_bad)
+    if at is None:
+        return None
+    found = first_parent[at]
+    while found.is_merge:
+        side = side_of(found)
+        inner = bisect(side, is_bad, last_bad=False)
+        if inner is None:
+            break
+        found = side[inner]
+    return found

@@ -1,0 +1,177 @@
+"""Line edits between two texts, in plain Python: what changed where, and indentation."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Lines [start, end) of the old text (0-based) replaced by LINES (at NEW_START in the new)."""
+
+    start: int
+    end: int
+    lines: tuple[str, ...]
+    new_start: int = -1
+
+    def touches(self, start: int, end: int) -> bool:
+        """Whether this edit overlaps or adjoins old lines [start, end), as git's merge sees it."""
+        return self.start <= end and start <= self.end
+
+
+def split(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def edits(old: Sequence[str], new: Sequence[str]) -> tuple[Edit, ...]:
+    """The changes from OLD to NEW, as replaced runs of old lines."""
+    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    return tuple(
+        Edit(i1, i2, tuple(new[j1:j2]), j1)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    )
+
+
+def line_map(old: Sequence[str], new: Sequence[str]) -> dict[int, int]:
+    """Old line index -> new line index, for the lines NEW keeps unchanged in place."""
+    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    out: dict[int, int] = {}
+    for i, j, size in matcher.get_matching_blocks():
+        for k in range(size):
+            out[i + k] = j + k
+    return out
+
+
+def apply_edits(old: Sequence[str], changes: Sequence[Edit]) -> list[str]:
+    out: list[str] = []
+    at = 0
+    for edit in sorted(changes, key=lambda e: (e.start, e.end)):
+        out.extend(old[at : edit.start])
+        out.extend(edit.lines)
+        at = max(at, edit.end)
+    out.extend(old[at:])
+    return out
+
+
+def indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def body(line: str) -> str:
+    """A line without its indentation and its line ending."""
+    return line.strip(" \t").rstrip("\r\n").rstrip(" \t")
+
+
+def reindent(line: str, old_prefix: str, new_prefix: str) -> str:
+    """LINE moved from a block indented by OLD_PREFIX to one indented by NEW_PREFIX."""
+    if not body(line):
+        return line
+    if line.startswith(old_prefix):
+        return new_prefix + line[len(old_prefix) :]
+    return line  # less indented than the block: a continuation left as it was
+
+
+_TOKEN = re.compile(r"""[A-Za-z_][A-Za-z0-9_]*|\d[\w.]*|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S""")
+
+
+def tokens(lines: Sequence[str]) -> tuple[str, ...]:
+    """The tokens of LINES, whatever their layout: a trailing comma before a closing bracket
+    (which formatters add or drop with the layout) does not count."""
+    found = _TOKEN.findall("".join(lines))
+    return tuple(
+        t
+        for i, t in enumerate(found)
+        if not (t == "," and found[i + 1 : i + 2] in ([")"], ["]"], ["}"]))
+    )
+
+
+def words(lines: Sequence[str]) -> set[str]:
+    """Identifiers and literals (no punctuation, no keywords that every line has)."""
+    return {t for t in tokens(lines) if t[0].isalnum() or t[0] in "_\"'"}
+
+
+def similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, body(a), body(b), autojunk=False).ratio()
+
+
+def unified(
+    old: Sequence[str],
+    new: Sequence[str],
+    old_path: str,
+    new_path: str,
+    focus: tuple[int, int] | None = None,
+    context: int = 2,
+) -> str:
+    """A unified diff OLD -> NEW; with FOCUS (old lines [a, b)) only the hunks touching it."""
+    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    out: list[str] = []
+    for group in matcher.get_grouped_opcodes(context):
+        first, last = group[0], group[-1]
+        if focus is not None:
+            changed = [(i1, i2) for tag, i1, i2, _, _ in group if tag != "equal"]
+            if not any(i1 <= focus[1] and focus[0] <= i2 for i1, i2 in changed):
+                continue
+        out.append(
+            f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@\n"
+        )
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(" " + ln for ln in old[i1:i2])
+                continue
+            out.extend("-" + ln for ln in old[i1:i2])
+            out.extend("+" + ln for ln in new[j1:j2])
+    if not out:
+        return ""
+    text = [f"--- a/{old_path}\n", f"+++ b/{new_path}\n", *out]
+    return "".join(
+        ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n" for ln in text
+    )
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where a block of lines stands in another text, and the indentation it has there."""
+
+    start: int  # 0-based line in the other text
+    old_prefix: str
+    new_prefix: str
+
+
+def find_block(
+    block: Sequence[str], lines: Sequence[str], within: frozenset[int] | None = None
+) -> list[Match]:
+    """Every place LINES holds BLOCK, re-indented as a whole (blank lines match blank lines);
+    with WITHIN, only places whose lines all belong to it."""
+    first = next((k for k, ln in enumerate(block) if body(ln)), None)
+    if first is None:
+        return []
+    old_prefix = indent(block[first])
+    want = body(block[first])
+    found = []
+    for j in range(first, len(lines) - len(block) + first + 1):
+        if body(lines[j]) != want:
+            continue
+        start = j - first
+        new_prefix = indent(lines[j])
+        if all(
+            _same(lines[start + k], reindent(ln, old_prefix, new_prefix))
+            for k, ln in enumerate(block)
+        ) and (within is None or all(start + k in within for k in range(len(block)))):
+            found.append(Match(start, old_prefix, new_prefix))
+    return found
+
+
+def _same(a: str, b: str) -> bool:
+    if not body(a) and not body(b):
+        return True
+    return a.rstrip("\r\n") == b.rstrip("\r\n")
+
+
+def inserted(old: Sequence[str], new: Sequence[str]) -> frozenset[int]:
+    """The lines of NEW that are not OLD's lines kept in place."""
+    kept = set(line_map(old, new).values())
+    return frozenset(j for j in range(len(new)) if j not in kept)

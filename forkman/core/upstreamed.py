@@ -1,0 +1,140 @@
+"""Whether the new release already holds an overlay's change: hunk by hunk, and in another form."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from forkman.core.textdiff import Edit, body, edits, line_map, similarity, words
+
+CONTEXT = 3
+SIMILAR = 0.75  # a line this close (difflib ratio) counts as present in another form
+
+
+def _meaningful(line: str) -> bool:
+    """A line worth matching on its own: not blank, not a lone bracket or keyword."""
+    text = body(line)
+    return len(text) >= 4 and any(ch.isalnum() for ch in text)
+
+
+def _contains(lines: Sequence[str], block: Sequence[str]) -> bool:
+    if not block:
+        return True
+    size = len(block)
+    return any(list(lines[i : i + size]) == list(block) for i in range(len(lines) - size + 1))
+
+
+def applies_in_reverse(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
+    """NEW holds the overlay's result with its context, as `patch -R` would find it."""
+    before = list(old[max(edit.start - CONTEXT, 0) : edit.start])
+    after = list(old[edit.end : edit.end + CONTEXT])
+    result = [*before, *edit.lines, *after]
+    if not any(_meaningful(ln) for ln in edit.lines):
+        return False  # a pure deletion leaves nothing to recognise but its context
+    return _contains(new, result)
+
+
+def stands_in_place(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
+    """The overlay's added lines stand where its removed lines stood (their old neighbours,
+    as upstream kept them, on either side), and none of the removed lines is left there."""
+    kept = line_map(old, new)
+    above = max((i for i in kept if i < edit.start), default=None)
+    below = min((i for i in kept if i >= edit.end), default=None)
+    lo = kept[above] + 1 if above is not None else 0
+    hi = kept[below] if below is not None else len(new)
+    there = [body(ln) for ln in new[lo:hi] if body(ln)]
+    want = [body(ln) for ln in edit.lines if body(ln)]
+    gone = {body(ln) for ln in old[edit.start : edit.end] if body(ln)} - set(want)
+    if not want or gone & set(there):
+        return False
+    return any(there[i : i + len(want)] == want for i in range(len(there) - len(want) + 1))
+
+
+def added_elsewhere(old: Sequence[str], new: Sequence[str], line: str) -> bool:
+    """Upstream added LINE somewhere in the file (it has more copies of it than the old file)."""
+    counts_new = Counter(body(ln) for ln in new)
+    counts_old = Counter(body(ln) for ln in old)
+    return counts_new[body(line)] > counts_old[body(line)]
+
+
+def hunk_upstreamed(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
+    if applies_in_reverse(old, new, edit) or stands_in_place(old, new, edit):
+        return True
+    # Upstream made the addition elsewhere in the file (its removals are gone too).
+    adds = [ln for ln in edit.lines if _meaningful(ln)]
+    removed = {body(ln) for ln in old[edit.start : edit.end] if _meaningful(ln)}
+    present = {body(ln) for ln in new}
+    return (
+        bool(adds)
+        and all(added_elsewhere(old, new, ln) for ln in adds)
+        and not (removed - {body(ln) for ln in adds}) & present
+    )
+
+
+@dataclass(frozen=True)
+class FileJudgement:
+    """One file of an overlay against the new release."""
+
+    upstreamed: tuple[Edit, ...]  # the overlay's changes the new release already holds
+    remainder: tuple[Edit, ...]  # the rest, without lines upstream added elsewhere
+
+    @property
+    def whole(self) -> bool:
+        return bool(self.upstreamed) and not self.remainder
+
+
+def judge_file(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> FileJudgement:
+    """Split the overlay's change OLD -> MINE into what NEW (upstream) already holds and the rest.
+
+    The rest never adds again a line upstream added elsewhere in the file: such lines are
+    taken out of the overlay's change (the line upstream wrote is the one kept)."""
+    done: list[Edit] = []
+    rest: list[Edit] = []
+    for edit in edits(old, mine):
+        if hunk_upstreamed(old, new, edit):
+            done.append(edit)
+            continue
+        lines = tuple(
+            ln for ln in edit.lines if not (_meaningful(ln) and added_elsewhere(old, new, ln))
+        )
+        if lines != edit.lines:
+            done.append(edit)
+            if lines or edit.end > edit.start:
+                rest.append(Edit(edit.start, edit.end, lines, edit.new_start))
+        else:
+            rest.append(edit)
+    return FileJudgement(tuple(done), tuple(rest))
+
+
+@dataclass(frozen=True)
+class Likeness:
+    """How close upstream's change of the same lines is to the overlay's."""
+
+    words_held: bool  # every identifier and literal the overlay adds, upstream's lines have
+    lines_held: float  # the share of the overlay's added lines upstream has, or nearly
+
+    @property
+    def likely(self) -> bool:
+        return self.words_held and self.lines_held > 0.5
+
+
+def likeness(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> Likeness | None:
+    """The overlay's change OLD -> MINE against upstream's OLD -> NEW where they overlap
+    (None when upstream did not touch the overlay's lines)."""
+    theirs = edits(old, new)
+    added: list[str] = []
+    removed: list[str] = []
+    upstream_lines: list[str] = []
+    for edit in edits(old, mine):
+        near = [e for e in theirs if e.touches(edit.start, edit.end)]
+        if not near:
+            continue
+        added += [ln for ln in edit.lines if _meaningful(ln)]
+        removed += list(old[edit.start : edit.end])
+        upstream_lines += [ln for e in near for ln in e.lines]
+    if not added:
+        return None
+    fresh = words(added) - words(removed)
+    held = sum(1 for ln in added if any(similarity(ln, up) >= SIMILAR for up in upstream_lines))
+    return Likeness(fresh <= words(upstream_lines), held / len(added))

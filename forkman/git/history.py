@@ -1,0 +1,107 @@
+"""Upstream's history between two commits, as the culprit search and move following read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from forkman.core.culprit import Commit
+
+ZERO = "0" * 40
+_SEP = "\x1e"  # between commits in `git log` output
+
+
+class Repo(Protocol):
+    def text(
+        self, *args: str, stdin: bytes | None = None, ok_codes: Iterable[int] = (0,)
+    ) -> str: ...
+
+    def read_blobs(self, shas: Iterable[str]) -> dict[str, bytes]: ...
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A commit and the blob each watched path has once it is made (None: the path is gone)."""
+
+    commit: Commit
+    changed: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def first_parent_log(repo: Repo, old: str, new: str, paths: Sequence[str]) -> list[Logged]:
+    """The first-parent commits in OLD..NEW that change PATHS, oldest first (a merge counts
+    when it changes them against its first parent)."""
+    if not paths:
+        return []
+    out = repo.text(
+        "-c",
+        "core.quotePath=false",
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--reverse",
+        "--no-renames",
+        "--raw",
+        "--no-abbrev",
+        f"--format={_SEP}%H%x00%P%x00%aI%x00%s",
+        f"{old}..{new}",
+        "--",
+        *paths,
+    )
+    return _parse(out, set(paths))
+
+
+def _parse(out: str, watched: set[str]) -> list[Logged]:
+    found: list[Logged] = []
+    for chunk in out.split(_SEP)[1:]:
+        head, _, raw = chunk.partition("\n")
+        sha, parents, date, subject = (head.split("\0") + ["", "", ""])[:4]
+        changed: dict[str, str | None] = {}
+        for line in raw.splitlines():
+            if not line.startswith(":"):
+                continue
+            meta, _, path = line.partition("\t")
+            blob = meta.split()[3]
+            if path in watched:
+                changed[path] = None if blob == ZERO else blob
+        found.append(Logged(Commit(sha, subject, date, tuple(parents.split())), changed))
+    return found
+
+
+def side_log(repo: Repo, merge: Commit, paths: Sequence[str]) -> tuple[str, list[Logged]]:
+    """The commits a merge brought in from its second parent (first-parent order on that side),
+    and the commit that side started from."""
+    first, second = merge.parents[0], merge.parents[1]
+    start = repo.text("merge-base", first, second).strip()
+    return start, first_parent_log(repo, start, second, paths)
+
+
+def renames(repo: Repo, old: str, new: str, paths: Iterable[str]) -> dict[str, str]:
+    """PATHS that upstream renamed or moved between OLD and NEW (git's rename detection)."""
+    wanted = set(paths)
+    out = repo.text(
+        "-c", "core.quotePath=false", "diff", "-M", "--name-status", "-z",
+        "--diff-filter=R", old, new,
+    )  # fmt: skip
+    parts = out.split("\0")
+    found: dict[str, str] = {}
+    i = 0
+    while i + 2 < len(parts):
+        status, before, after = parts[i], parts[i + 1], parts[i + 2]
+        if status.startswith("R") and before in wanted:
+            found[before] = after
+        i += 3
+    return found
+
+
+def files_holding(repo: Repo, commit: str, lines: Sequence[str]) -> list[str]:
+    """The files at COMMIT that hold any of LINES (fixed strings), for finding moved code."""
+    wanted = [ln for ln in {ln.strip() for ln in lines} if ln]
+    if not wanted:
+        return []
+    args = ["-c", "core.quotePath=false", "grep", "-l", "-z", "-F", "-I"]
+    for line in sorted(wanted):
+        args += ["-e", line]
+    out = repo.text(*args, commit, "--", ok_codes=(0, 1))
+    prefix = f"{commit}:"
+    return sorted({p.removeprefix(prefix) for p in out.split("\0") if p})

@@ -1,0 +1,366 @@
+"""The pure explanations of a broken overlay, on plain values: culprit search, what upstream did,
+whether it already made the change, and following its moves."""
+
+from __future__ import annotations
+
+import math
+
+from forkman.core import explain
+from forkman.core.culprit import (
+    Bisection,
+    Commit,
+    bisect,
+    bisect_many,
+    culprit_of,
+    descend,
+    pr_number,
+    pr_url,
+)
+from forkman.core.explain import OtherFile, classify
+from forkman.core.moves import follow
+from forkman.core.textdiff import Edit, apply_edits, edits, find_block, split, tokens
+from forkman.core.upstreamed import judge_file, likeness
+
+# -- culprit ------------------------------------------------------------------------------------
+
+
+def test_pr_number_from_squash_and_merge_subjects() -> None:
+    assert pr_number("refactor(backend): Defer loading of .blocks (#9664)") == 9664
+    assert pr_number("Merge pull request #12 from owner/branch") == 12
+    assert pr_number("fix: issue #12 in the middle") is None
+    assert pr_number("Merge branch 'dev'") is None
+
+
+def test_pr_url_from_every_github_url_form() -> None:
+    want = "https://github.com/Significant-Gravitas/AutoGPT/pull/9664"
+    for url in (
+        "https://github.com/Significant-Gravitas/AutoGPT.git",
+        "https://github.com/Significant-Gravitas/AutoGPT",
+        "git@github.com:Significant-Gravitas/AutoGPT.git",
+        "ssh://git@github.com/Significant-Gravitas/AutoGPT.git",
+    ):
+        assert pr_url(url, 9664) == want
+    assert pr_url("/srv/git/autogpt", 9664) is None
+    assert pr_url("https://gitlab.com/a/b.git", 1) is None
+    assert pr_url("https://github.com/a/b.git", None) is None
+
+
+def test_culprit_of_names_commit_subject_date_and_pr() -> None:
+    c = culprit_of(
+        Commit("a" * 40, "feat: x (#7)", "2025-06-02T12:00:00+00:00"), "git@github.com:o/r"
+    )
+    assert (c.commit, c.pr, c.url) == ("a" * 40, 7, "https://github.com/o/r/pull/7")
+    assert c.short == "aaaaaaaaaaaa feat: x (#7)"
+
+
+def test_bisect_finds_the_first_bad_in_log2_calls() -> None:
+    items = list(range(2000))
+    for first_bad in (0, 1, 999, 1998, 1999):
+        calls: list[int] = []
+
+        def is_bad(x: int, first_bad: int = first_bad, calls: list[int] = calls) -> bool:
+            calls.append(x)
+            return x >= first_bad
+
+        assert bisect(items, is_bad) == first_bad
+        assert len(calls) <= math.ceil(math.log2(len(items)))
+        assert 1999 not in calls  # the target itself is known bad
+
+
+def test_bisect_with_an_unknown_end_can_find_none() -> None:
+    assert bisect([1, 2, 3], lambda x: False, last_bad=False) is None
+    assert bisect([1, 2, 3], lambda x: x >= 3, last_bad=False) == 2
+    assert bisect([], lambda x: True) is None
+    assert Bisection(1).done and Bisection(1).found == 0
+
+
+def test_bisect_many_asks_every_open_search_each_round() -> None:
+    lists = [list(range(100)), list(range(10)), list(range(1))]
+    firsts = [37, 9, 0]
+    rounds: list[list[tuple[int, int]]] = []
+
+    def are_bad(asks: list[tuple[int, int]]) -> list[bool]:
+        rounds.append(asks)
+        return [x >= firsts[i] for i, x in asks]
+
+    assert bisect_many(lists, are_bad) == firsts
+    assert len(rounds) <= math.ceil(math.log2(100))
+    assert all(len({i for i, _ in r}) == len(r) for r in rounds)
+
+
+def test_descend_names_the_side_commit_a_merge_brought() -> None:
+    # master: m1, m2, M (merges dev: d1, d2, d3; d2 made the change), m3
+    side = [Commit(s, s, "") for s in ("d1", "d2", "d3")]
+    first = [
+        Commit("m1", "m1", ""),
+        Commit("m2", "m2", ""),
+        Commit("M", "Merge branch 'dev'", "", ("m2", "d3")),
+        Commit("m3", "m3", ""),
+    ]
+    bad = {"d2", "d3", "M", "m3"}
+    found = descend(first, lambda c: c.sha in bad, lambda c: side if c.sha == "M" else [])
+    assert found is not None and found.sha == "d2"
+    # the side's tip alone does not show it (only the merge does): the merge is named
+    found = descend(first, lambda c: c.sha in {"M", "m3"}, lambda c: side)
+    assert found is not None and found.sha == "M"
+
+
+# -- what upstream did ----------------------------------------------------------------------------
+
+OLD = split(
+    "import os\n"
+    "\n"
+    "# load the blocks\n"
+    "modules = []\n"
+    'for f in root.rglob("*.py"):\n'
+    "    modules.append(f)\n"
+    "\n"
+    "__all__ = ['modules']\n"
+)
+INDENTED = split(
+    "import os\n"
+    "\n"
+    "\n"
+    "def load_all_blocks():\n"
+    "    # load the blocks\n"
+    "    modules = []\n"
+    '    for f in root.rglob("*.py"):\n'
+    "        modules.append(f)\n"
+    "    return modules\n"
+    "\n"
+    "__all__ = ['load_all_blocks']\n"
+)
+
+
+def test_moved_and_reindented_within_the_file() -> None:
+    verdict = classify("init.py", OLD, INDENTED, (4, 5))
+    assert verdict.did == explain.MOVED
+    assert verdict.moved_to == explain.Place("init.py", 7, 7, "    ")
+    assert '-for f in root.rglob("*.py"):' in verdict.upstream_diff
+    assert '+    for f in root.rglob("*.py"):' in verdict.upstream_diff
+
+
+def test_moved_to_another_file() -> None:
+    old_models = split("A = 1\nMODELS = {\n    'a': 1,\n    'b': 2,\n}\nB = 2\n")
+    new_models = split("A = 1\nfrom registry import MODELS\nB = 2\n")
+    registry = OtherFile(None, tuple(split("MODELS = {\n    'a': 1,\n    'b': 2,\n}\n")))
+    verdict = classify("llm.py", old_models, new_models, (2, 4), {"registry.py": registry})
+    assert verdict.did == explain.MOVED
+    assert verdict.moved_to is not None and str(verdict.moved_to) == "registry.py:2-3"
+    assert "+++ b/registry.py" in verdict.upstream_diff
+
+
+def test_ambiguous_move_names_every_candidate() -> None:
+    old = split("a = 1\nx = compute()\nb = 2\n")
+    new = split("a = 1\nb = 2\ndef f():\n    x = compute()\ndef g():\n    x = compute()\n")
+    verdict = classify("m.py", old, new, (1, 2))
+    assert verdict.did == explain.MOVED and verdict.ambiguous and len(verdict.candidates) == 2
+
+
+def test_reformatted_rewritten_deleted_untouched() -> None:
+    old = split('A = 1\nMETA = Meta("ollama", 8192, None)\nB = 2\n')
+    reformatted = split('A = 1\nMETA = Meta(\n    "ollama",\n    8192,\n    None,\n)\nB = 2\n')
+    assert classify("m.py", old, reformatted, (1, 2)).did == explain.REFORMATTED
+    rewritten = split('A = 1\nMETA = Meta("ollama", 16384, None, "Llama")\nB = 2\n')
+    assert classify("m.py", old, rewritten, (1, 2)).did == explain.REWRITTEN
+    deleted = split("A = 1\nB = 2\n")
+    verdict = classify("m.py", old, deleted, (1, 2))
+    assert verdict.did == explain.DELETED and '-META = Meta("ollama", 8192, None)' in (
+        verdict.upstream_diff
+    )
+    assert classify("m.py", old, old, (1, 2)).did == explain.UNTOUCHED
+
+
+def test_tokens_ignore_layout_and_magic_trailing_commas() -> None:
+    assert tokens(["f(a, b)\n"]) == tokens(["f(\n", "    a,\n", "    b,\n", ")\n"])
+    assert tokens(["f(a, b)\n"]) != tokens(["f(a, c)\n"])
+
+
+# -- already upstream -----------------------------------------------------------------------------
+
+ENUM = split(
+    "class Model:\n"
+    '    LLAMA = "llama3"\n'
+    '    DOLPHIN = "dolphin"\n'
+    "\n"
+    "COST = {\n"
+    "    Model.LLAMA: 1,\n"
+    "    Model.DOLPHIN: 1,\n"
+    "}\n"
+)
+
+
+def _mine() -> list[str]:
+    return apply_edits(
+        ENUM,
+        [Edit(3, 3, ('    QWEN = "qwen2.5"\n',)), Edit(7, 7, ("    Model.QWEN: 1,\n",))],
+    )
+
+
+def test_upstream_holds_every_hunk_in_place() -> None:
+    judged = judge_file(ENUM, _mine(), _mine())
+    assert judged.whole and len(judged.upstreamed) == 2
+
+
+def test_added_lines_standing_where_the_removed_ones_stood() -> None:
+    old = split("a = 1\nx = old()\nb = 2\n")
+    mine = split("a = 1\nx = new()\nb = 2\n")
+    new = split("a = 10\nx = new()\nb = 20\n")  # context rewritten too: no reverse apply
+    assert judge_file(old, mine, new).whole
+
+
+def test_partly_upstreamed_never_adds_again_what_upstream_added_elsewhere() -> None:
+    # upstream added QWEN at the end of the enum, and nothing to COST
+    new = apply_edits(ENUM, [Edit(3, 3, ('    QWEN = "qwen2.5"\n',))])
+    new = split(
+        "".join(new).replace(
+            '    DOLPHIN = "dolphin"\n    QWEN',
+            '    DOLPHIN = "dolphin"\n    OTHER = "x"\n    QWEN',
+        )
+    )
+    judged = judge_file(ENUM, _mine(), new)
+    assert not judged.whole and len(judged.upstreamed) == 1
+    assert [ln for e in judged.remainder for ln in e.lines] == ["    Model.QWEN: 1,\n"]
+    # elsewhere in the file: upstream put it at the top of the class
+    elsewhere = split(
+        "".join(ENUM).replace("class Model:\n", 'class Model:\n    QWEN = "qwen2.5"\n')
+    )
+    judged = judge_file(ENUM, _mine(), elsewhere)
+    assert [ln for e in judged.remainder for ln in e.lines] == ["    Model.QWEN: 1,\n"]
+
+
+def test_kept_change_is_not_upstreamed() -> None:
+    assert not judge_file(ENUM, _mine(), ENUM).upstreamed
+
+
+def test_likely_upstreamed_in_another_form() -> None:
+    old = split('A = 1\nURL = "http://x"\nB = 2\n')
+    mine = split('A = 1\nURL = os.environ.get("URL", "http://x")\nB = 2\n')
+    close = split('A = 1\nURL = os.environ.get("URL", default="http://x")\nB = 2\n')
+    other = split("A = 1\nURL = settings.url\nB = 2\n")
+    found = likeness(old, mine, close)
+    assert found is not None and found.likely
+    found = likeness(old, mine, other)
+    assert found is not None and not found.likely
+    assert likeness(old, mine, old) is None
+
+
+# -- following moves ------------------------------------------------------------------------------
+
+
+def test_follow_a_reindented_move_within_the_file() -> None:
+    mine = [ln.replace('root.rglob("*.py")', "walk(root)") for ln in OLD]
+    result = follow("init.py", OLD, mine, INDENTED)
+    assert [(m.old_start, m.old_end, str(m.to)) for m in result.moves] == [(5, 5, "init.py:7")]
+    assert "    for f in walk(root):\n" in result.files["init.py"]
+    assert "    return modules\n" in result.files["init.py"] and not result.rest
+
+
+def test_follow_a_move_into_another_file() -> None:
+    old = split("A = 1\nMODELS = {\n    'a': 1,\n    'b': 2,\n}\nB = 2\n")
+    mine = split("A = 1\nMODELS = {\n    'a': 1,\n    'b': 3,\n}\nB = 2\n")
+    new = split("A = 1\nfrom registry import MODELS\nB = 2\n")
+    registry = OtherFile(None, tuple(split("MODELS = {\n        'a': 1,\n        'b': 2,\n}\n")))
+    result = follow("llm.py", old, mine, new, {"registry.py": registry})
+    assert result.files == {
+        "registry.py": tuple(split("MODELS = {\n        'a': 1,\n        'b': 3,\n}\n"))
+    }
+    assert result.moves[0].to.path == "registry.py" and not result.rest
+
+
+def test_ambiguous_move_is_left_to_the_merge_with_a_hint() -> None:
+    old = split("a = 1\nx = compute()\nb = 2\n")
+    mine = split("a = 1\nx = compute(fast=True)\nb = 2\n")
+    new = split("a = 1\nb = 2\ndef f():\n    x = compute()\ndef g():\n    x = compute()\n")
+    result = follow("m.py", old, mine, new)
+    assert not result.moves and len(result.rest) == 1
+    assert result.hints and "ambiguous" in result.hints[0]
+
+
+def test_untouched_changes_are_left_to_the_merge() -> None:
+    mine = [*OLD[:-1], "__all__ = ['modules', 'x']\n"]
+    result = follow("init.py", OLD, mine, OLD)
+    assert not result.moves and result.rest == edits(OLD, mine)
+    assert find_block(["x\n"], ["y\n"]) == []
+
+
+# -- probes, records, steps -----------------------------------------------------------------------
+
+
+def test_probe_answers_from_file_contents() -> None:
+    from forkman.core import probe
+
+    old = "".join(ENUM).encode()
+    mine = "".join(_mine()).encode()
+    shifted = ("# header\n" + "".join(ENUM)).encode()
+    moved = probe.Question(probe.MOVED, {"m.py": old}, {"m.py": mine})
+    assert not probe.is_bad(moved, {"m.py": old})
+    assert probe.is_bad(moved, {"m.py": shifted})
+    gone = probe.Question(probe.GONE, {"m.py": old}, {"m.py": mine})
+    assert probe.is_bad(gone, {"m.py": None}) and not probe.is_bad(gone, {"m.py": old})
+    up = probe.Question(probe.UPSTREAMED, {"m.py": old}, {"m.py": mine})
+    assert probe.is_bad(up, {"m.py": mine}) and not probe.is_bad(up, {"m.py": old})
+    half = "".join(ENUM).replace(
+        '    DOLPHIN = "dolphin"\n', '    DOLPHIN = "dolphin"\n    QWEN = "qwen2.5"\n'
+    )
+    partly = probe.Question(probe.PARTLY, {"m.py": old}, {"m.py": mine})
+    assert probe.is_bad(partly, {"m.py": half.encode()}) and not probe.is_bad(
+        up, {"m.py": half.encode()}
+    )
+
+
+def test_file_records_reuse_exactly_or_report_stale() -> None:
+    from forkman.core.records import EXACT, STALE, FileRecord, Sides, choose
+
+    sides = Sides.of(b"base", b"upstream", b"overlay")
+    record = FileRecord("loader", "init.py", sides, "<<<<<<< ...", "resolved\n", "v1 -> v2")
+    found = choose([record], "loader", "init.py", sides)
+    assert found is not None and found.kind == EXACT and found.record == record
+    other = choose([record], "loader", "init.py", Sides.of(b"base", b"upstream2", b"overlay"))
+    assert other is not None and other.kind == STALE
+    assert choose([record], "llm", "init.py", sides) is None
+    assert record.key != FileRecord("loader", "other.py", sides, "", "").key
+
+
+def test_release_steps() -> None:
+    from forkman.core.steps import release_steps
+
+    tags = ["v1", "v2", "v3", "v4"]
+    assert release_steps(tags, "v1", "v4") == ("v2", "v3", "v4")
+    assert release_steps(tags, "v2", "v3") == ("v3",)
+    assert release_steps(tags, "v4", "v4") == ()
+    assert release_steps(tags, "v3", "main") == ("v4", "main")
+    assert release_steps(tags, "abc123", "v2") == ("v1", "v2")
+
+
+def test_locate_a_conflicts_base_side() -> None:
+    old = split("a\nb\nc\na\nb\n")
+    assert explain.locate(old, ["a\n", "b\n"], near=3) == (3, 5)
+    assert explain.locate(old, ["a\n", "b\n"]) == (0, 2)
+    assert explain.locate(old, ["z\n"]) is None and explain.locate(old, []) is None
+
+
+# -- carrying -------------------------------------------------------------------------------------
+
+
+def test_carry_restates_a_moved_change_for_the_merge() -> None:
+    from forkman.core.carry import carry
+
+    old = "".join(OLD).encode()
+    mine = old.replace(b'root.rglob("*.py")', b"walk(root)")
+    carried = carry("init.py", old, "".join(INDENTED).encode(), mine)
+    assert carried is not None and len(carried.moves) == 1
+    assert b"    for f in walk(root):\n" in carried.upstream and carried.overlay == old
+
+
+def test_carry_leaves_out_what_upstream_added_elsewhere() -> None:
+    from forkman.core.carry import carry, holds_some
+
+    old = "".join(ENUM).encode()
+    new = "".join(ENUM).replace("class Model:\n", 'class Model:\n    QWEN = "qwen2.5"\n').encode()
+    mine = "".join(_mine()).encode()
+    assert holds_some(old, new, mine) and not holds_some(old, old, mine)
+    carried = carry("m.py", old, new, mine)
+    assert carried is not None and carried.upstreamed == 1 and not carried.moves
+    assert carried.overlay.count(b"QWEN") == 1 and b"Model.QWEN: 1" in carried.overlay
+    assert carry("m.py", old, old.replace(b"LLAMA = ", b"LLAMA2 = "), mine) is None
