@@ -1,38 +1,48 @@
-"""The one top-level error handler: every way out of `forkman` ends in a documented exit code."""
+"""The one top-level error handler: every way out of `forkman` ends in a documented exit code.
+
+ForkmanError: its own code (2 bad input, 1 problems found), one line. The machine refusing
+a write (full disk, read-only folder, ...): 2, one line. Ctrl-C: 130. Anything else is a
+bug: 3, one line naming a log (forkman's, git's and Python's versions, the traceback) written
+to a new file of its own in forkman's state folder.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
+import platform
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import typer
 
+from forkman import __version__
 from forkman.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER_ERROR, ForkmanError
-
-
-def _note(text: str) -> None:
-    typer.echo(text, err=True)
-
 
 _INTERRUPTED = (
     "forkman: interrupted (a sync stopped midway resumes with `forkman sync --continue` "
     "or is undone with `forkman sync --abort`)"
 )
 
-
+# The machine or the user's files, not forkman: one line and exit 2 (ELOOP: a file that is a
+# symlink to itself, or a loop of them).
 _MACHINE_ERRORS = {
     errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR,
-    errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG,
+    errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP, errno.EMFILE, errno.ENFILE,
+    errno.EIO, errno.ETXTBSY, errno.EMLINK, errno.EXDEV,
 }  # fmt: skip
 _MACHINE_HINT = (
     "files are written whole or not at all, so nothing is half-written: fix this, then run "
     "the command again; a sync under way resumes with `forkman sync --continue` or is undone "
     "with `forkman sync --abort`"
 )
+
+
+def _note(text: str) -> None:
+    typer.echo(text, err=True)
 
 
 def run(app: Callable[[], object]) -> None:
@@ -50,13 +60,75 @@ def run(app: Callable[[], object]) -> None:
     except KeyboardInterrupt:
         _note(_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
-    except OSError as exc:  # the machine, not forkman: a full disk, a read-only folder, ...
+    except OSError as exc:
         if exc.errno not in _MACHINE_ERRORS:
-            raise
+            _bug(exc)
         _note(f"forkman: error: {exc.filename or 'a file'}: {exc.strerror} ({_MACHINE_HINT})")
         sys.exit(EXIT_USER_ERROR)
-    except Exception:  # noqa: BLE001 - a bug: say so, keep the details for the report
-        log = Path(os.environ.get("TMPDIR", "/tmp")) / "forkman-crash.log"
-        log.write_text(traceback.format_exc())
-        _note(f"forkman: internal error (a bug); details in {log}")
-        sys.exit(EXIT_INTERNAL)
+    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the details for the report
+        _bug(exc)
+
+
+def _bug(exc: BaseException) -> None:
+    """Exit 3 with one line; the details go to a log of their own."""
+    summary = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    try:
+        log = write_log(_report(exc), state_folders(sys.argv[1:], Path.cwd()))
+    except OSError as failed:
+        _note(f"forkman: internal error (a bug): {summary}; could not write its log ({failed})")
+    else:
+        _note(f"forkman: internal error (a bug): {summary}; details in {log} (please report it)")
+    sys.exit(EXIT_INTERNAL)
+
+
+def _report(exc: BaseException) -> str:
+    try:
+        from forkman.git.runner import git_version
+
+        git = ".".join(str(p) for p in git_version())
+    except Exception as failed:  # noqa: BLE001 - the log is written whatever git does
+        git = f"unknown ({type(failed).__name__})"
+    lines = [
+        f"forkman {__version__}",
+        f"git {git}",
+        f"Python {platform.python_version()} ({sys.executable}) on {platform.platform()}",
+        f"command: forkman {' '.join(sys.argv[1:])}",
+        f"cwd: {os.getcwd()}",
+        "",
+        *traceback.format_exception(type(exc), exc, exc.__traceback__),
+    ]
+    return "\n".join(line.rstrip("\n") for line in lines) + "\n"
+
+
+def state_folders(args: Sequence[str], cwd: Path) -> list[Path]:
+    """Where a crash log may go, best first: the app repo's state folder, then the user's own."""
+    from forkman.store.project import find_root, state_dir
+
+    folders = []
+    start = cwd
+    for flag, value in zip(args, args[1:]):
+        if flag in ("--repo", "-C"):
+            start = cwd / value
+    try:
+        folders.append(state_dir(find_root(start)))
+    except (ForkmanError, OSError):
+        pass
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    folders.append(Path(state_home) / "forkman")
+    return folders
+
+
+def write_log(text: str, folders: Sequence[Path]) -> Path:
+    """TEXT in a new file (O_EXCL, mode 0600) in the first of FOLDERS that takes it."""
+    failure: OSError | None = None
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, name = tempfile.mkstemp(prefix="crash-", suffix=".log", dir=folder)
+        except OSError as exc:
+            failure = exc
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
+            handle.write(text)
+        return Path(name)
+    raise failure or OSError(errno.ENOENT, "no folder for the log")

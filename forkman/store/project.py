@@ -94,12 +94,7 @@ class Project:
 
     def state_dir(self) -> Path:
         """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
-        git_dir = self.root / ".git"
-        if git_dir.is_file():  # a worktree: "gitdir: PATH"
-            target = git_dir.read_text().split(":", 1)[1].strip()
-            git_dir = (self.root / target).resolve()
-        base = git_dir if git_dir.is_dir() else self.root / ".forkman"
-        return base / "forkman"
+        return state_dir(self.root)
 
     def sync_dir(self) -> Path:
         return self.state_dir() / "sync"
@@ -173,6 +168,16 @@ class Project:
             n: ov.file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape"))
             for n in self.series()
         }
+
+
+def state_dir(root: Path) -> Path:
+    """forkman's state folder of the app repo at ROOT: .git/forkman, or .forkman/forkman without git."""
+    git_dir = root / ".git"
+    if git_dir.is_file():  # a worktree: "gitdir: PATH"
+        target = git_dir.read_text().split(":", 1)[1].strip()
+        git_dir = (root / target).resolve()
+    base = git_dir if git_dir.is_dir() else root / ".forkman"
+    return base / "forkman"
 
 
 def find_root(start: Path | None = None) -> Path:
