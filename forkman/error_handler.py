@@ -9,6 +9,7 @@ to a new file of its own in forkman's state folder.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import platform
 import sys
@@ -106,7 +107,7 @@ def state_folders(args: Sequence[str], cwd: Path) -> list[Path]:
 
     folders = []
     start = cwd
-    for flag, value in zip(args, args[1:]):
+    for flag, value in itertools.pairwise(args):
         if flag in ("--repo", "-C"):
             start = cwd / value
     try:
