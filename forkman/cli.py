@@ -459,6 +459,54 @@ def bot(
     _out(redact(bot_json(result) if json_output else bot_text(result), secrets()))
 
 
+# -- importing ---------------------------------------------------------------------------------
+@app.command("import")
+def import_patches(
+    quilt: Annotated[
+        Path | None,
+        typer.Option(
+            "--quilt", help="A quilt patches folder (its `series` file, e.g. debian/patches)."
+        ),
+    ] = None,
+    patches: Annotated[
+        Path | None,
+        typer.Option("--patches", help="A folder of `git format-patch` files, or one mbox file."),
+    ] = None,
+    commits: Annotated[
+        str | None,
+        typer.Option("--commits", help="A fork's commits on an upstream release: REV..REV."),
+    ] = None,
+    source_repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="The repository holding --commits (default: the upstream checkout)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would come in; change nothing.")
+    ] = False,
+    json_output: JsonOpt = False,
+    repo: RepoOpt = None,
+) -> None:
+    """Turn each change of a quilt series, format-patch files or commits into an overlay, in order."""
+    from forkman import render
+    from forkman.commands.import_ import import_changes
+
+    given = [(k, v) for k, v in (("quilt", quilt), ("patches", patches), ("commits", commits)) if v]
+    if len(given) != 1:
+        raise ForkmanError(
+            "say what to import: one of --quilt DIR, --patches DIR|MBOX, --commits REV..REV",
+            hint="`forkman import --help` describes each",
+        )
+    kind, value = given[0]
+    result = import_changes(
+        _project(repo), kind, str(value), source_repo=source_repo, dry_run=dry_run
+    )
+    _out(render.import_json(result) if json_output else render.import_text(result))
+    if not result.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
 # -- guard and blocks --------------------------------------------------------------------------
 blocks_app = typer.Typer(
     help="Our AutoGPT blocks: scaffold a new one, check ids and module names.", no_args_is_help=True

@@ -1,4 +1,4 @@
-"""Text, JSON and Markdown renderings of forkman's results (status, sync, upstream-pr, bot). No I/O."""
+"""Text, JSON and Markdown renderings of forkman's results (status, sync, upstream-pr, bot, import)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from forkman.core.states import NEEDS_ACTION, Phase, SyncState, colour_of
 
 if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
     from forkman.commands.bot import BotResult
+    from forkman.commands.import_ import ImportResult
     from forkman.commands.status import StatusReport
     from forkman.commands.sync import SyncReport
     from forkman.commands.upstream_pr import PrResult
     from forkman.core.culprit import Culprit
     from forkman.core.explain import HunkWhy
+    from forkman.core.importing import HunkNote
     from forkman.core.overlay import Overlay
     from forkman.core.planner import Hunk, OverlayResult
 
@@ -442,5 +444,77 @@ def bot_json(result: BotResult) -> str:
         "remote": result.remote,
         "closed": list(result.closed),
         "sync": json.loads(sync_json(result.report)),
+    }
+    return json.dumps(data, indent=2)
+
+
+# -- import ---------------------------------------------------------------------------------------
+def import_text(result: ImportResult) -> str:
+    """One line a patch (state, name, source, what happened), how it was named, then the tally."""
+    if result.resumed:
+        return (
+            f"finished the import that was interrupted: {', '.join(result.resumed)} came in "
+            "(appended to overlays/series); nothing else was imported"
+        )
+    lines = []
+    verb = "would import" if result.dry_run else "imported"
+    for item in result.patches:
+        line = f"{item.state:<10} {item.name}  <- {item.label}"
+        if item.detail:
+            line += f": {item.detail}"
+        lines.append(line)
+        if item.renamed:
+            lines.append(f"{'':<11}named '{item.name}': {'; '.join(item.renamed)}")
+        for note in item.notes:
+            lines.append(f"{'':<11}{note}")
+    came = sum(1 for p in result.patches if p.comes_in)
+    lines.append(
+        f"{verb} {came} of {len(result.patches)} from {result.source} (appended to overlays/series)"
+    )
+    if result.merges:
+        lines.append(
+            f"left out {len(result.merges)} merge commit(s) "
+            f"({', '.join(m[:12] for m in result.merges)}): their parents' commits bring their changes"
+        )
+    if result.checkout:
+        lines.append(result.checkout)
+    return "\n".join(lines)
+
+
+def import_json(result: ImportResult) -> str:
+    def hunk(note: HunkNote) -> dict[str, object]:
+        return {
+            "path": note.path,
+            "hunk": note.hunk,
+            "line": note.line,
+            "offset": note.offset,
+            "fuzz": note.fuzz,
+        }
+
+    data = {
+        "version": JSON_VERSION,
+        "kind": result.kind,
+        "source": result.source,
+        "dry_run": result.dry_run,
+        "ok": result.ok,
+        "patches": [
+            {
+                "name": p.name,
+                "label": p.label,
+                "state": p.state,
+                "detail": p.detail,
+                "renamed": list(p.renamed),
+                "files": list(p.files),
+                "moved": [hunk(h) for h in p.moved],
+                "failed": [hunk(h) for h in p.failed],
+                "depends_on": list(p.depends_on),
+                "notes": list(p.notes),
+            }
+            for p in result.patches
+        ],
+        "imported": [o.name for o in result.overlays] or list(result.resumed),
+        "resumed": bool(result.resumed),
+        "merges_left_out": list(result.merges),
+        "checkout": result.checkout,
     }
     return json.dumps(data, indent=2)

@@ -120,10 +120,11 @@ def test_series_with_comments_levels_and_reverse() -> None:
 @pytest.mark.parametrize(
     ("source", "name", "said"),
     [
-        ("fix-thing.patch", "fix-thing", ["'.patch' dropped"]),
+        ("fix-thing.patch", "fix-thing", []),
         ("loader-symlink", "loader-symlink", []),
-        ("01_Fix Build.diff", "01_fix-build", ["'.diff' dropped", "lowercased", "' ' became '-'"]),
+        ("01_Fix Build.diff", "01_fix-build", ["lowercased", "' ' became '-'"]),
         ("debian/sub/x.patch", "debian-sub-x", ["'/' became '-'"]),
+        ("0001-Fix.patch", "0001-fix", ["lowercased"]),
         ("Ünïcode (v2).patch", "unicode-v2", ["accents dropped", "' (', ')' became '-'"]),
         ("--weird--", "weird", ["leading or trailing"]),
         ("a..b", "a-b", ["'..' became '-'"]),

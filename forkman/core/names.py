@@ -40,8 +40,7 @@ def overlay_name(source: str, taken: Collection[str] = (), drop_number: bool = F
     name = source
     for ext in _EXTENSIONS:
         if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-            reasons.append(f"'{ext}' dropped")
+            name = name[: -len(ext)]  # not a rename worth telling
             break
     if drop_number and (match := re.match(r"^\d{4}-(?=.)", name)):
         name = name[match.end() :]
