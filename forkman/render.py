@@ -128,6 +128,8 @@ def sync_text(report: SyncReport, colour: bool = False) -> str:
     if report.phase == Phase.UP_TO_DATE:
         return f"already at {report.to_ref} ({report.to_commit[:12]}): nothing to do"
     if report.phase == Phase.ABORTED:
+        if not report.from_ref:  # the journal was damaged: all came from the backups
+            return "sync aborted: checkout, overlays and lock restored from the backups"
         return f"sync aborted: checkout, overlays and lock are back at {report.from_ref}"
     lines = [head]
     if report.results:

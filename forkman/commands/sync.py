@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from forkman.commands.explaining import explain
 from forkman.core.conflicts import (
-    Region,
     Resolution,
     extract_resolutions,
     has_markers,
@@ -34,7 +33,7 @@ from forkman.store import resolutions
 from forkman.store.checkout import open_checkout
 from forkman.store.exclusive import exclusive
 from forkman.store.files import atomic_write
-from forkman.store.journal import Journal, JournalData, decode, encode
+from forkman.store.journal import Journal, Pin, SyncJournal
 from forkman.store.links import ensure_links, link_targets
 from forkman.store.project import Project
 from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
@@ -84,23 +83,23 @@ def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) 
 
 
 def _inputs(
-    project: Project, repo: GitRepo, journal_data: JournalData, overlays: tuple[Overlay, ...]
+    project: Project, repo: GitRepo, data: SyncJournal, overlays: tuple[Overlay, ...]
 ) -> PlanInput:
     paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
     return PlanInput(
-        old_ref=journal_data["from"]["ref"],
-        new_ref=journal_data["to"]["ref"],
+        old_ref=data.start.ref,
+        new_ref=data.target.ref,
         overlays=overlays,
-        old_base=repo.read_tree_files(journal_data["from"]["commit"], paths),
-        new_base=repo.read_tree_files(journal_data["to"]["commit"], paths),
+        old_base=repo.read_tree_files(data.start.commit, paths),
+        new_base=repo.read_tree_files(data.target.commit, paths),
         merge=merge_many,
         diff=diff_many,
         resolutions=resolutions.ResolutionStore(project.overlays_dir),
-        overrides={n: decode(v) for n, v in journal_data.get("overrides", {}).items()},
-        skipped=frozenset(journal_data.get("skipped", [])),
+        overrides=data.overrides,
+        skipped=frozenset(data.skipped),
         checks=project.config.checks,
-        old_commit=journal_data["from"]["commit"],
-        new_commit=journal_data["to"]["commit"],
+        old_commit=data.start.commit,
+        new_commit=data.target.commit,
     )
 
 
@@ -208,15 +207,7 @@ def start(
             if fetch:
                 fetch_upstream(repo, project.config.url, progress)
             ref, commit = _resolve_target(repo, project, to, pre)
-            data: JournalData = {
-                "from": {"ref": lock.ref, "commit": lock.commit},
-                "to": {"ref": ref, "commit": commit},
-                "head": repo.head(),
-                "overrides": {},
-                "skipped": [],
-                "warnings": [],
-                "resolutions": [],
-            }
+            data = SyncJournal(Pin(lock.ref, lock.commit), Pin(ref, commit), repo.head())
             if commit == lock.commit and not check and repo.head() == lock.commit:
                 return SyncReport(lock.ref, lock.commit, ref, commit, Phase.UP_TO_DATE), None
             inputs = _inputs(project, repo, data, overlays)
@@ -240,7 +231,7 @@ def start(
             if found.paths:
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
-        return _execute(project, repo, journal, the_plan), the_plan
+        return _execute(project, repo, journal, data, the_plan), the_plan
 
 
 @exclusive
@@ -253,41 +244,65 @@ def resume(
     repo, _ = open_checkout(project, project.lock(), progress)
     with repo:
         overlays = journal.backup_overlays()
-        current = data.get("current")
-        if data.get("phase") == "conflict" and current:
-            before = _plan(repo, _inputs(project, repo, data, overlays))
-            conflicts = before.conflicts.get(current, ())
-            if not skip and not conflicts:
-                raise SyncStateError(
-                    f"overlay '{current}' cannot be carried to {data['to']['ref']} as it is",
-                    hint="leave it out with `forkman sync --skip` (its file is kept) "
-                    "or give up with `forkman sync --abort`",
-                )
-            if skip:
-                data["skipped"].append(current)
-            else:
-                data = _take_resolution(project, data, current, before, conflicts)
-            paths = [c.path for c in conflicts]
-            if paths:
-                repo.run("reset", "-q", "--", *paths)
-        elif data.get("phase") == "checks":
+        current = data.current
+        if data.phase == "conflict" and current:
+            data = _settle_conflict(project, repo, journal, data, overlays, current, skip)
+        elif data.phase == "checks":
             if skip and current:
-                data["skipped"].append(current)
+                data = replace(data, skipped=(*data.skipped, current))
             else:
                 data = _take_edits(
                     project, data, _plan(repo, _inputs(project, repo, data, overlays))
                 )
+        data = replace(data, phase="planned", current=None)
         journal.save(data)
-        return _execute(project, repo, journal, _plan(repo, _inputs(project, repo, data, overlays)))
+        return _execute(
+            project, repo, journal, data, _plan(repo, _inputs(project, repo, data, overlays))
+        )
+
+
+def _settle_conflict(
+    project: Project,
+    repo: GitRepo,
+    journal: Journal,
+    data: SyncJournal,
+    overlays: tuple[Overlay, ...],
+    current: str,
+    skip: bool,
+) -> SyncJournal:
+    """Take the resolution of CURRENT (or skip it), recorded in the journal before anything else."""
+    if skip:
+        taken = replace(data, skipped=(*data.skipped, current))
+        conflicts: tuple[FileConflict, ...] = _plan(
+            repo, _inputs(project, repo, data, overlays)
+        ).conflicts.get(current, ())
+    elif current in data.overrides:
+        # a --continue killed after it recorded the resolution: take it as recorded
+        return data
+    else:
+        before = _plan(repo, _inputs(project, repo, data, overlays))
+        conflicts = before.conflicts.get(current, ())
+        if not conflicts:
+            raise SyncStateError(
+                f"overlay '{current}' cannot be carried to {data.target.ref} as it is",
+                hint="leave it out with `forkman sync --skip` (its file is kept) "
+                "or give up with `forkman sync --abort`",
+            )
+        taken = _take_resolution(project, data, current, before, conflicts)
+    journal.save(taken)
+    paths = [c.path for c in conflicts]
+    if paths:
+        repo.run("reset", "-q", "--", *paths)
+    return taken
 
 
 def _take_resolution(
     project: Project,
-    data: JournalData,
+    data: SyncJournal,
     name: str,
     before: Plan,
     conflicts: tuple[FileConflict, ...],
-) -> JournalData:
+) -> SyncJournal:
     files = next(r for r in before.results if r.name == name).files
     on_disk = read_worktree(project.checkout, files)
     marked = [p for p, s in on_disk.items() if s is not None and has_markers(s.data)]
@@ -297,7 +312,8 @@ def _take_resolution(
             where=str(project.checkout),
             hint="resolve them (a mergetool works), then `forkman sync --continue`",
         )
-    warnings = list(data.get("warnings", []))
+    warnings = list(data.warnings)
+    recorded = list(data.resolutions)
     for conflict in conflicts:
         state = on_disk.get(conflict.path)
         resolved = state.data.decode("utf-8", "surrogateescape") if state else ""
@@ -315,22 +331,9 @@ def _take_resolution(
         else:
             record = True
         for region, lines in found:
-            key = region.key(conflict.path)
             if record:
-                data["resolutions"].append(
-                    {
-                        "key": key,
-                        "overlay": name,
-                        "path": conflict.path,
-                        "region": [
-                            list(region.upstream),
-                            list(region.base),
-                            list(region.overlay),
-                            region.start,
-                            region.end,
-                        ],
-                        "lines": list(lines),
-                    }
+                recorded.append(
+                    Resolution(region.key(conflict.path), name, conflict.path, region, lines)
                 )
             upstream_lost, overlay_lost = lost_lines(region, lines)
             for line in upstream_lost:
@@ -341,17 +344,16 @@ def _take_resolution(
                 warnings.append(
                     f"{name}: {conflict.path}: the resolution drops a line the overlay added: {line}"
                 )
-    return {
-        **data,
-        "overrides": {**data["overrides"], name: encode(on_disk)},
-        "warnings": warnings,
-    }
+    return replace(
+        data.with_override(name, on_disk),
+        warnings=tuple(warnings),
+        resolutions=tuple(recorded),
+    )
 
 
-def _take_edits(project: Project, data: JournalData, current: Plan) -> JournalData:
+def _take_edits(project: Project, data: SyncJournal, current: Plan) -> SyncJournal:
     """After failed checks: edits made in the checkout go to the last overlay changing each file."""
     on_disk = read_worktree(project.checkout, current.final)
-    overrides = dict(data["overrides"])
     for path, state in on_disk.items():
         if state == current.final[path]:
             continue
@@ -360,53 +362,54 @@ def _take_edits(project: Project, data: JournalData, current: Plan) -> JournalDa
             if path in result.files and result.state not in GONE:
                 owner = result.name
         if owner:
-            overrides[owner] = {**overrides.get(owner, {}), **encode({path: state})}
-    return {**data, "overrides": overrides}
+            data = data.with_override(owner, {path: state})
+    return data
 
 
 def _report(
-    data: JournalData, phase: Phase, the_plan: Plan, current: str | None = None
+    data: SyncJournal, phase: Phase, the_plan: Plan, current: str | None = None
 ) -> SyncReport:
     return SyncReport(
-        data["from"]["ref"],
-        data["from"]["commit"],
-        data["to"]["ref"],
-        data["to"]["commit"],
+        data.start.ref,
+        data.start.commit,
+        data.target.ref,
+        data.target.commit,
         phase,
         the_plan.results,
         current,
-        tuple(data.get("warnings", [])),
+        data.warnings,
     )
 
 
-def _execute(project: Project, repo: GitRepo, journal: Journal, the_plan: Plan) -> SyncReport:
-    data = journal.load()
-    new_commit = data["to"]["commit"]
+def _execute(
+    project: Project, repo: GitRepo, journal: Journal, data: SyncJournal, the_plan: Plan
+) -> SyncReport:
+    new_commit = data.target.commit
     stop = the_plan.stop
     if stop is not None and stop.state != CHECK_FAILED:
-        _show_conflict(project, repo, data, the_plan, stop)
-        journal.save({**data, "phase": "conflict", "current": stop.name})
+        _show_conflict(project, repo, journal, the_plan, stop)
+        journal.save(replace(data, phase="conflict", current=stop.name))
         return _report(data, Phase.STOPPED, _explained(project, repo, the_plan), stop.name)
     repo.run("checkout", "-q", "--force", "--detach", new_commit)
-    backup = decode(data["checkout_backup"])
+    backup = journal.checkout_backup()
     fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
     write_worktree(project.checkout, {**fresh, **the_plan.final})
     ensure_links(project, repo)
     failed = _run_commands(project, the_plan) if stop is None else the_plan
     if failed.stop is not None:
-        journal.save({**data, "phase": "checks", "current": failed.stop.name})
+        journal.save(replace(data, phase="checks", current=failed.stop.name))
         return _report(data, Phase.STOPPED, _explained(project, repo, failed), failed.stop.name)
-    _commit(project, repo, data, the_plan)
+    _commit(project, repo, journal, data, the_plan)
     return _report(data, Phase.DONE, _explained(project, repo, the_plan))
 
 
 def _show_conflict(
-    project: Project, repo: GitRepo, data: JournalData, the_plan: Plan, stop: OverlayResult
+    project: Project, repo: GitRepo, journal: Journal, the_plan: Plan, stop: OverlayResult
 ) -> None:
     """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
-    repo.run("checkout", "-q", "--force", "--detach", data["to"]["commit"])
-    backup = decode(data["checkout_backup"])
-    desired: State = dict(repo.read_tree_files(data["to"]["commit"], backup))
+    target = journal.load().target.commit
+    repo.run("checkout", "-q", "--force", "--detach", target)
+    desired: State = dict(repo.read_tree_files(target, journal.checkout_backup()))
     for result in the_plan.results:
         desired.update(the_plan.prefix.get(result.name, {}))
         if result.name == stop.name:
@@ -447,10 +450,12 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
     return replace(the_plan, results=tuple(results))
 
 
-def _commit(project: Project, repo: GitRepo, data: JournalData, the_plan: Plan) -> None:
-    """Write overlays, resolutions, series, then the lock (the commit point), then drop the journal."""
+def _commit(
+    project: Project, repo: GitRepo, journal: Journal, data: SyncJournal, the_plan: Plan
+) -> None:
+    """Write overlays, resolutions, series, then the lock (the commit point), then end the journal."""
     series = []
-    originals = {o.name: o for o in Journal(project).backup_overlays()}
+    originals = {o.name: o for o in journal.backup_overlays()}
     for result in the_plan.results:
         if result.state in GONE:
             # out of the series, kept where a reviewer sees why: upstreamed/, dropped/, skipped/
@@ -458,8 +463,8 @@ def _commit(project: Project, repo: GitRepo, data: JournalData, the_plan: Plan) 
             if result.state == SKIPPED:
                 overlay = overlay.with_field(
                     "Skipped",
-                    f"left out of the sync to {data['to']['ref']}; written "
-                    f"against {data['from']['ref']} ({data['from']['commit']})",
+                    f"left out of the sync to {data.target.ref}; written "
+                    f"against {data.start.ref} ({data.start.commit})",
                 )
             archive = project.overlays_dir / result.state / f"{result.name}.patch"
             atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))
@@ -468,41 +473,76 @@ def _commit(project: Project, repo: GitRepo, data: JournalData, the_plan: Plan) 
         overlay = the_plan.overlays[result.name]
         project.write_overlay(overlay)
         series.append(result.name)
-    for item in data.get("resolutions", []):
-        up, base, side, start, end = item["region"]
-        region = Region(tuple(up), tuple(base), tuple(side), start, end)
-        resolutions.save(
-            project.overlays_dir,
-            Resolution(item["key"], item["overlay"], item["path"], region, tuple(item["lines"])),
-        )
+    for resolution in data.resolutions:
+        resolutions.save(project.overlays_dir, resolution)
     project.write_series(series)
-    lock = project.lock().with_pin(data["to"]["ref"], data["to"]["commit"])
+    lock = project.lock().with_pin(data.target.ref, data.target.commit)
     project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))
-    write_record(repo, data["to"]["commit"], the_plan.final)
-    shutil.rmtree(project.sync_dir(), ignore_errors=True)
+    write_record(repo, data.target.commit, the_plan.final)
+    journal.finish()
 
 
 @exclusive
 def abort(project: Project) -> SyncReport:
-    """Put the checkout, the overlays and the lock back exactly as they were."""
+    """Put the checkout, the overlays and the lock back exactly as they were.
+
+    Everything comes from the plain-file backups, so a damaged journal.json does not stand in
+    the way; what cannot be restored is said, and the journal is then kept for a person to see.
+    """
     journal = Journal(project)
-    data = journal.load()
-    backup = journal.dir / "backup"
+    if not journal.exists():
+        journal.load()  # raises "no sync in progress"
+    data: SyncJournal | None
+    try:
+        data = journal.load()
+    except SyncStateError:
+        data = None
+    missing = _restore(project, journal)
+    if missing:
+        raise SyncStateError(
+            f"restored what the backups hold, but not: {', '.join(missing)}",
+            where=str(journal.dir),
+            hint="the backups are kept there as plain files; put those back by hand, "
+            f"then delete {journal.dir}",
+        )
+    journal.finish()
+    if data is None:
+        return SyncReport(
+            "",
+            "",
+            "",
+            "",
+            Phase.ABORTED,
+            warnings=("the sync journal was damaged: restored from the backups",),
+        )
+    return SyncReport(
+        data.start.ref, data.start.commit, data.target.ref, data.target.commit, Phase.ABORTED
+    )
+
+
+def _restore(project: Project, journal: Journal) -> list[str]:
+    """Put back each backed-up thing that is there; return the names of those that are not."""
+    backup = journal.backup
+    missing = []
+    head = journal.backup_head()
     with GitRepo(project.checkout) as repo:
-        if data.get("head"):
-            repo.run("checkout", "-q", "--force", "--detach", data["head"])
-        write_worktree(project.checkout, decode(data["checkout_backup"]))
+        if head:
+            repo.run("checkout", "-q", "--force", "--detach", head)
+        else:
+            missing.append("the checkout's HEAD")
+        try:
+            files = journal.checkout_backup()
+        except OSError:
+            missing.append("the checkout's files")
+        else:
+            write_worktree(project.checkout, files)
         if (backup / "applied.json").exists():
             shutil.copy2(backup / "applied.json", repo.git_path("forkman-applied.json"))
     if (backup / "overlays").exists():
         shutil.rmtree(project.overlays_dir, ignore_errors=True)
         shutil.copytree(backup / "overlays", project.overlays_dir, symlinks=True)
-    atomic_write(project.lock_path, (backup / "forkman.lock").read_bytes())
-    shutil.rmtree(journal.dir, ignore_errors=True)
-    return SyncReport(
-        data["from"]["ref"],
-        data["from"]["commit"],
-        data["to"]["ref"],
-        data["to"]["commit"],
-        Phase.ABORTED,
-    )
+    if (backup / "forkman.lock").exists():
+        atomic_write(project.lock_path, (backup / "forkman.lock").read_bytes())
+    else:
+        missing.append("forkman.lock")
+    return missing

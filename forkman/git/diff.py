@@ -12,7 +12,7 @@ from pathlib import Path
 from forkman.core.values import FileState, Tree
 from forkman.errors import GitError
 from forkman.git import runner
-from forkman.git.runner import last_line, require_git, scratch_dir
+from forkman.git.runner import last_line, require_git, scratch_dir, scratch_prefix
 
 # Every setting that changes what a diff looks like, pinned, so that exports are byte-stable
 # whatever the user's ~/.gitconfig says (Electron and patch-package learnt this the hard way).
@@ -63,7 +63,7 @@ def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
     if not pairs:
         return []
     flats = [_flat_names({*before, *after}) for before, after in pairs]
-    with tempfile.TemporaryDirectory(prefix="forkman-diff-", dir=scratch_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("diff"), dir=scratch_dir()) as tmp:
         root = Path(tmp)
         for side in ("a", "b"):
             (root / side).mkdir()

@@ -15,7 +15,7 @@ from pathlib import Path
 from forkman.core.values import MergeJob, MergeResult
 from forkman.errors import GitError
 from forkman.git import runner
-from forkman.git.runner import last_line, scratch_dir
+from forkman.git.runner import last_line, scratch_dir, scratch_prefix
 
 
 def merge_file(
@@ -33,7 +33,7 @@ def merge_many(jobs: Sequence[MergeJob]) -> list[MergeResult]:
     """Many independent `git merge-file` runs (diff3 style) over one temporary folder, several at once."""
     if not jobs:
         return []
-    with tempfile.TemporaryDirectory(prefix="forkman-merge-", dir=scratch_dir()) as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("merge"), dir=scratch_dir()) as tmp:
 
         def run(numbered: tuple[int, MergeJob]) -> MergeResult:
             number, job = numbered

@@ -176,7 +176,7 @@ class GitRepo:
         `write-tree --missing-ok` keeps this working in sparse or partial clones, whose
         object stores lack blobs that the tree names but nobody needs here.
         """
-        with tempfile.TemporaryDirectory(prefix="forkman-index-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=runner.scratch_prefix("index")) as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self.run("read-tree", base, env=env)
             info = []

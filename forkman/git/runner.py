@@ -135,6 +135,14 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+SCRATCH_PREFIX = "forkman-"  # scratch folders: forkman-PID-KIND-RANDOM
+
+
+def scratch_prefix(kind: str) -> str:
+    """The prefix of a scratch folder: the pid in it says whose it is once its owner is gone."""
+    return f"{SCRATCH_PREFIX}{os.getpid()}-{kind}-"
+
+
 @lru_cache(maxsize=1)
 def scratch_dir() -> str | None:
     """Where throw-away files go: memory (/dev/shm) when the machine has it, else the temp folder."""

@@ -100,7 +100,7 @@ class Project:
         return self.state_dir() / "sync"
 
     def sync_in_progress(self) -> bool:
-        return (self.sync_dir() / "journal.json").exists()
+        return self.sync_dir().is_dir()  # it only ever appears whole, in one rename
 
     def lock_disagreements(self, lock: Lock) -> list[Disagreement]:
         """Where the series and the overlay files disagree with the lock (a hand edit, a bad merge).
