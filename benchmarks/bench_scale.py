@@ -70,6 +70,7 @@ OLD, NEW, CONFLICTED = "rel-v1.0.0", "rel-v1.1.0", "rel-v1.2.0"
 SEED = 20261201
 PLANNED_OVERLAYS = 1000  # the upstream is planned for this many, so it never depends on the grid
 CHANGED_SHARE = 0.10
+SPREAD = 10**9  # constants in the generated code: an overlay's line recurs nowhere else
 WHO = f"{IDENTITY[0]} <{IDENTITY[1]}> 1735689600 +0000"
 FORKMAN = [sys.executable, "-m", "forkman"]
 STARTUP = [sys.executable, "-c", "import git, typer, yaml, unidiff"]
@@ -195,7 +196,7 @@ def fork_contents(files: dict[str, str], plans: Sequence[OverlayPlan]) -> list[d
 
 def plan_upstream(file_count: int, seed: int) -> Upstream:
     rng = random.Random(f"{seed}-{file_count}")
-    files = upstream_files(file_count, rng)
+    files = upstream_files(file_count, rng, SPREAD)
     plans, pool = plan_overlays(files, rng)
     return Upstream(files, plans, pool)
 
@@ -245,7 +246,7 @@ def apply_touch(
     if kind == "delete":
         return None
     if kind == "add":
-        return module_text(rng, path)
+        return module_text(rng, path, SPREAD)
     assert text is not None, (kind, path)
     if kind == "near":
         return near_edit(text, path, int(arg), commit)  # type: ignore[call-overload]
@@ -370,17 +371,12 @@ def replace_file(path: Path, text: str) -> None:
 
 # -- the app repo and the raw clone ----------------------------------------------------------
 def _api():  # type: ignore[no-untyped-def]
-    """forkman's capture code, wherever the package layout keeps it (issue 9 moved it)."""
-    try:
-        from forkman.core import overlay as ov
-        from forkman.core.values import FileState
-        from forkman.git.diff import diff_many
-        from forkman.store.project import open_project
-    except ImportError:
-        from forkman import overlay as ov  # type: ignore[no-redef]
-        from forkman.gitdiff import diff_many  # type: ignore[no-redef]
-        from forkman.gitrepo import FileState  # type: ignore[no-redef]
-        from forkman.project import open_project  # type: ignore[no-redef]
+    """forkman's own capture code: the overlay model, the diff engine, the app repo."""
+    from forkman.core import overlay as ov
+    from forkman.core.values import FileState
+    from forkman.git.diff import diff_many
+    from forkman.store.project import open_project
+
     return ov, diff_many, FileState, open_project
 
 
@@ -587,12 +583,21 @@ def tree_of_checkout(checkout: Path) -> str:
         ).stdout.strip()
 
 
+def tree_paths(repo: Path, tree: str) -> dict[str, str]:
+    listing = git(repo, "ls-tree", "-r", "-z", tree)
+    return {rec.split("\t", 1)[1]: rec.split("\t", 1)[0] for rec in listing.split("\0") if rec}
+
+
 def same_tree(checkout: Path, raw: Path, what: str, measured: Measured) -> None:
     mine, theirs = tree_of_checkout(checkout), git(raw, "rev-parse", "HEAD^{tree}").strip()
     if mine != theirs:
-        stat = git(raw, "diff", "--stat", theirs, mine)
+        a, b = tree_paths(checkout, mine), tree_paths(raw, theirs)
+        differ = sorted(p for p in a.keys() | b.keys() if a.get(p) != b.get(p))
         measured.agree = False
-        measured.notes.append(f"{what}: forkman's tree differs from git rebase's:\n{stat[:2000]}")
+        measured.notes.append(
+            f"{what}: forkman's tree differs from git rebase's in {len(differ)} files: "
+            + ", ".join(differ[:10])
+        )
 
 
 def measure(ws: Path, scratch: Path, repeat: int, counter: GitCounter, stops: bool) -> Measured:

@@ -88,8 +88,11 @@ def git(cwd: Path, *args: str, stdin: bytes | None = None) -> str:
 
 
 # -- the upstream ----------------------------------------------------------------------------
-def module_text(rng: random.Random, path: str) -> str:
-    """A module of 50-300 lines: a docstring, imports, then small functions with unique lines."""
+def module_text(rng: random.Random, path: str, spread: int = 99) -> str:
+    """A module of 50-300 lines: a docstring, imports, then small functions with unique lines.
+
+    SPREAD bounds the constants: a wide one makes a line that recurs in other files unlikely.
+    """
     lines = [
         f'"""{path}: generated for the forkman benchmark."""',
         "from __future__ import annotations",
@@ -105,7 +108,7 @@ def module_text(rng: random.Random, path: str) -> str:
         lines += [
             f"def {stem}_f{index}(x, y):",
             f'    """Step {index} of {stem}."""',
-            f"    value = x + {index} * {rng.randint(2, 99)}",
+            f"    value = x + {index} * {rng.randint(2, spread)}",
             "    if value > y:",
             "        return value - y",
             "    return value * y",
@@ -116,7 +119,7 @@ def module_text(rng: random.Random, path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def upstream_files(count: int, rng: random.Random) -> dict[str, str]:
+def upstream_files(count: int, rng: random.Random, spread: int = 99) -> dict[str, str]:
     tops = [
         "autogpt_platform/backend/backend",
         "autogpt_platform/frontend/src",
@@ -129,7 +132,7 @@ def upstream_files(count: int, rng: random.Random) -> dict[str, str]:
     for n in range(count):
         top = tops[n % len(tops)]
         path = f"{top}/pkg{n % 37:02d}/sub{n % 11}/mod_{n:05d}.py"
-        files[path] = module_text(rng, path)
+        files[path] = module_text(rng, path, spread)
     return files
 
 
