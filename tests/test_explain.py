@@ -199,3 +199,13 @@ def test_the_offered_drop_archives_it_as_upstreamed_and_the_sync_then_goes_throu
     assert "cost-config" not in project.series()
     code, out = forkman(capsys, "sync", "--no-fetch", "--to", tag, repo=app_repo)
     assert code == 0, out
+
+
+def test_moved_lines_are_looked_for_in_the_changed_files_nearest_first() -> None:
+    from forkman.git.history import nearest
+
+    changed = ["docs/a.md", "backend/data/llm_registry.py", "backend/blocks/x.py", "z/y.py"]
+    assert nearest(changed, ["backend/blocks/llm.py"], 2) == [
+        "backend/blocks/x.py",
+        "backend/data/llm_registry.py",
+    ]

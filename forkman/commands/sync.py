@@ -16,14 +16,13 @@ from forkman.core.conflicts import (
     lost_lines,
     regions,
 )
-from forkman.core.moves import anchor_lines
 from forkman.core.overlay import Overlay, render
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
 from forkman.core.releases import newest_release
 from forkman.core.stack import build_stack, touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
 from forkman.core.values import FileState, ProgressFn, Sha, State
-from forkman.errors import DirtyCheckout, ForkmanError, NotACheckout, SyncStateError
+from forkman.errors import DirtyCheckout, ForkmanError, GitError, NotACheckout, SyncStateError
 from forkman.git import history, runner
 from forkman.git.diff import diff_many
 from forkman.git.merge import merge_many
@@ -60,7 +59,7 @@ class SyncReport:
         )
 
 
-MAX_CANDIDATES = 50  # other files read to look for moved lines, at most
+MAX_CANDIDATES = 40  # changed files read to look for moved lines, at most (nearest first)
 
 
 def _in_progress_error() -> SyncStateError:
@@ -114,6 +113,18 @@ def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
     ]
     if not broken:
         return first
+    try:
+        extra = _where_things_went(repo, inputs, first, broken)
+    except GitError:
+        return first  # e.g. a partial clone that cannot fetch a blob: carry as before
+    return plan(extra) if extra is not None else first
+
+
+def _where_things_went(
+    repo: GitRepo, inputs: PlanInput, first: Plan, broken: list[OverlayResult]
+) -> PlanInput | None:
+    """INPUTS with upstream's renames of the broken overlays' files and the changed files near
+    them (where moved lines may have gone); None when there are none."""
     gone = {
         p
         for r in broken
@@ -121,26 +132,21 @@ def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
         if inputs.new_base.get(p) is None and inputs.old_base.get(p) is not None
     }
     renames = history.renames(repo, inputs.old_commit, inputs.new_commit, gone) if gone else {}
-    anchors = [
-        line
-        for r in broken
-        for c in first.conflicts.get(r.name, ())
-        if c.base is not None and c.overlay is not None
-        for line in anchor_lines(c.base.data, c.overlay.data)
-    ]
-    found = set(history.files_holding(repo, inputs.new_commit, anchors)) if anchors else set()
-    candidates = set(sorted(found - set(inputs.new_base))[:MAX_CANDIDATES])
+    conflicted = [c.path for r in broken for c in first.conflicts.get(r.name, ())]
+    candidates: set[str] = set()
+    if conflicted:
+        changed = history.changed_files(repo, inputs.old_commit, inputs.new_commit)
+        fresh = [p for p in changed if p not in inputs.new_base]
+        candidates = set(history.nearest(fresh, conflicted, MAX_CANDIDATES))
     wanted = sorted(candidates | set(renames.values()))
     if not wanted:
-        return first
-    return plan(
-        replace(
-            inputs,
-            old_base={**repo.read_tree_files(inputs.old_commit, wanted), **inputs.old_base},
-            new_base={**repo.read_tree_files(inputs.new_commit, wanted), **inputs.new_base},
-            others=frozenset(candidates | set(inputs.new_base)),
-            renames=renames,
-        )
+        return None
+    return replace(
+        inputs,
+        old_base={**repo.read_tree_files(inputs.old_commit, wanted), **inputs.old_base},
+        new_base={**repo.read_tree_files(inputs.new_commit, wanted), **inputs.new_base},
+        others=frozenset(candidates | set(inputs.new_base)),
+        renames=renames,
     )
 
 

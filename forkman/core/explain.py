@@ -108,7 +108,7 @@ def classify(
     block = list(old[start:end])
     found = places(block, path, old, new, others)
     if found:
-        diff = diff + "".join(_destination_diffs(path, found, others))
+        diff = diff + "".join(_destination_diffs(path, found, others, old, new, diff))
         return Verdict(MOVED, found[0] if len(found) == 1 else None, found, diff)
     region_start = min(e.start for e in touching)
     region_end = max(e.end for e in touching)
@@ -122,16 +122,30 @@ def classify(
 
 
 def _destination_diffs(
-    path: str, found: Sequence[Place], others: Mapping[str, OtherFile]
+    path: str,
+    found: Sequence[Place],
+    others: Mapping[str, OtherFile],
+    old: Sequence[str] = (),
+    new: Sequence[str] = (),
+    shown: str = "",
 ) -> list[str]:
+    """Upstream's diff where the moved lines arrived (the hunk, in this file, unless the diff of
+    the lines' old place already shows it)."""
     out = []
     for place in found:
-        other = others.get(place.path)
-        if place.path == path or other is None:
+        if place.path == path:
+            if "\n+" + new[place.line - 1] in shown:
+                continue
+            at = _old_position(old, new, place.line - 1)
+            diff = unified(old, new, path, path, focus=(at, at))
+            out.append("".join(diff.splitlines(keepends=True)[2:]))
             continue
-        old = other.old or ()
-        at = _old_position(old, other.new, place.line - 1)
-        out.append(unified(old, other.new, place.path, place.path, focus=(at, at)))
+        other = others.get(place.path)
+        if other is None:
+            continue
+        before = other.old or ()
+        at = _old_position(before, other.new, place.line - 1)
+        out.append(unified(before, other.new, place.path, place.path, focus=(at, at)))
     return out
 
 
@@ -204,7 +218,7 @@ def why_hunk(
             found = places(list(old[a:b]), path, old, new, others or {})
             if found:
                 diff = verdict.upstream_diff + "".join(
-                    _destination_diffs(path, found, others or {})
+                    _destination_diffs(path, found, others or {}, old, new, verdict.upstream_diff)
                 )
                 verdict = Verdict(MOVED, found[0] if len(found) == 1 else None, found, diff)
                 break

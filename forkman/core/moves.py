@@ -89,20 +89,3 @@ def _moved_edit(old: Sequence[str], edit: Edit, anchor_start: int, place: Place)
     offset = place.line - 1 - anchor_start
     lines = tuple(reindent(ln, old_prefix, place.indent) for ln in edit.lines)
     return Edit(edit.start + offset, edit.end + offset, lines)
-
-
-def anchor_lines(base: bytes, overlay: bytes) -> list[str]:
-    """The most telling line of each change of the overlay's file BASE -> OVERLAY (the longest
-    one it replaces, or stands next to): what to look for in other files of the new release."""
-    old = split_bytes(base)
-    out = []
-    for edit in edits(old, split_bytes(overlay)):
-        a, b = _anchor(old, edit)
-        bodies = sorted((body(ln) for ln in old[a:b]), key=len, reverse=True)
-        if bodies and len(bodies[0]) >= 12:
-            out.append(bodies[0])
-    return out
-
-
-def split_bytes(data: bytes) -> list[str]:
-    return data.decode("utf-8", "surrogateescape").splitlines(keepends=True)

@@ -106,15 +106,32 @@ def unified(
     focus: tuple[int, int] | None = None,
     context: int = 2,
 ) -> str:
-    """A unified diff OLD -> NEW; with FOCUS (old lines [a, b)) only the hunks touching it."""
+    """A unified diff OLD -> NEW; with FOCUS (old lines [a, b)) only the changes that touch those
+    lines, in one hunk, so a large rewrite around them does not bury them."""
     matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    if focus is None:
+        groups: list[list[tuple[str, int, int, int, int]]] = list(
+            matcher.get_grouped_opcodes(context)
+        )
+    else:
+        ops = matcher.get_opcodes()
+        hit = [k for k, (tag, i1, i2, _, _) in enumerate(ops)
+               if tag != "equal" and i1 <= focus[1] and focus[0] <= i2]  # fmt: skip
+        if not hit:
+            return ""
+        chosen: list[tuple[str, int, int, int, int]] = list(ops[hit[0] : hit[-1] + 1])
+        if hit[0] > 0:
+            _, i1, i2, j1, j2 = ops[hit[0] - 1]
+            keep = min(context, i2 - i1)
+            chosen.insert(0, ("equal", i2 - keep, i2, j2 - keep, j2))
+        if hit[-1] + 1 < len(ops):
+            _, i1, i2, j1, j2 = ops[hit[-1] + 1]
+            keep = min(context, i2 - i1)
+            chosen.append(("equal", i1, i1 + keep, j1, j1 + keep))
+        groups = [chosen]
     out: list[str] = []
-    for group in matcher.get_grouped_opcodes(context):
+    for group in groups:
         first, last = group[0], group[-1]
-        if focus is not None:
-            changed = [(i1, i2) for tag, i1, i2, _, _ in group if tag != "equal"]
-            if not any(i1 <= focus[1] and focus[0] <= i2 for i1, i2 in changed):
-                continue
         out.append(
             f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@\n"
         )

@@ -94,14 +94,30 @@ def renames(repo: Repo, old: str, new: str, paths: Iterable[str]) -> dict[str, s
     return found
 
 
-def files_holding(repo: Repo, commit: str, lines: Sequence[str]) -> list[str]:
-    """The files at COMMIT that hold any of LINES (fixed strings), for finding moved code."""
-    wanted = [ln for ln in {ln.strip() for ln in lines} if ln]
-    if not wanted:
-        return []
-    args = ["-c", "core.quotePath=false", "grep", "-l", "-z", "-F", "-I"]
-    for line in sorted(wanted):
-        args += ["-e", line]
-    out = repo.text(*args, commit, "--", ok_codes=(0, 1))
-    prefix = f"{commit}:"
-    return sorted({p.removeprefix(prefix) for p in out.split("\0") if p})
+def changed_files(repo: Repo, old: str, new: str) -> list[str]:
+    """The files NEW adds or modifies against OLD (from the trees alone: no blob is read, which
+    in a partial clone would fetch it)."""
+    out = repo.text(
+        "-c", "core.quotePath=false", "diff", "--no-renames", "--name-only", "-z",
+        "--diff-filter=AM", old, new,
+    )  # fmt: skip
+    return sorted(p for p in out.split("\0") if p)
+
+
+def nearest(paths: Sequence[str], to: Sequence[str], limit: int) -> list[str]:
+    """At most LIMIT of PATHS, those sharing the longest folder prefix with any of TO first
+    (moved code usually lands near where it was)."""
+
+    def shared(path: str) -> int:
+        parts = path.split("/")
+        best = 0
+        for other in to:
+            n = 0
+            for a, b in zip(parts[:-1], other.split("/")[:-1]):
+                if a != b:
+                    break
+                n += 1
+            best = max(best, n)
+        return best
+
+    return sorted(paths, key=lambda p: (-shared(p), p))[:limit]
