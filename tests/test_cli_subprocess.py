@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from helpers import (
@@ -66,3 +69,28 @@ def test_errors_exit_2_with_one_line(app_with_overlays: Path) -> None:
     )
     (app_with_overlays / "forkman.yaml").write_text("upstream: [\n")
     assert_one_line_error(run_subprocess(["apply"], app_with_overlays), "forkman.yaml:")
+
+
+def test_the_installed_console_script(app_with_overlays: Path) -> None:
+    """`forkman` as pip installs it (the venv's bin/forkman), not `python -m forkman`."""
+    script = Path(sys.executable).with_name("forkman")
+    assert script.is_file(), f"no {script}: install forkman into this venv (pip install -e .)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args],
+            cwd=app_with_overlays,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    version = run("--version")
+    assert (version.returncode, version.stdout.strip()) == (0, f"forkman {__version__}")
+    listed = run("overlay", "list")
+    assert listed.returncode == 0
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == list(OVERLAYS)
+    where = run("overlay", "show", "nope")
+    assert where.returncode == 2 and len(where.stderr.strip().splitlines()) == 1
