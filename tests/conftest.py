@@ -41,18 +41,14 @@ def run_git(cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
-@pytest.fixture(autouse=True)
-def hermetic_seal(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """Isolate every test from the user's git config, identity, editor and repo discovery."""
-    home = tmp_path_factory.mktemp("home")
+def seal(monkeypatch: pytest.MonkeyPatch, home: Path, base: Path) -> None:
+    """The sealed environment: HOME at HOME, no system config, fixed identity and dates."""
     (home / ".gitconfig").write_text(GITCONFIG)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path_factory.getbasetemp()))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(base))
     for var in (
         "GIT_DIR",
         "GIT_WORK_TREE",
@@ -74,6 +70,15 @@ def hermetic_seal(
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("LC_ALL", "C")
+
+
+@pytest.fixture(autouse=True)
+def hermetic_seal(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Isolate every test from the user's git config, identity, editor and repo discovery."""
+    home = tmp_path_factory.mktemp("home")
+    seal(monkeypatch, home, tmp_path_factory.getbasetemp())
     return home
 
 
@@ -84,21 +89,25 @@ def upstream_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def upstream(tmp_path: Path, upstream_template: Path) -> Path:
+def upstream(tmp_path: Path, upstream_template: Path, app_templates: dict[str, Path]) -> Path:
     """A private, writable copy of the example upstream (HEAD on master)."""
     return Path(shutil.copytree(upstream_template, tmp_path / "upstream", symlinks=True))
 
 
-@pytest.fixture
-def app_repo(tmp_path: Path) -> Path:
-    """A fresh non-bare repo on ``main`` with a single README commit."""
-    repo = tmp_path / "app"
+def new_app_repo(repo: Path) -> Path:
+    """A fresh non-bare repo on ``main`` at REPO with a single README commit."""
     repo.mkdir()
     run_git(repo, "init", "-q")
     (repo / "README.md").write_text("# My app\n")
     run_git(repo, "add", "README.md")
     run_git(repo, "commit", "-q", "-m", "Initial commit")
     return repo
+
+
+@pytest.fixture
+def app_repo(tmp_path: Path) -> Path:
+    """A fresh non-bare repo on ``main`` with a single README commit."""
+    return new_app_repo(tmp_path / "app")
 
 
 @pytest.fixture
@@ -110,7 +119,8 @@ def bare_fork(tmp_path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- forkman itself
-from helpers import CHECKOUT, INIT_OPTIONS, Run, run_main
+import helpers
+from helpers import CHECKOUT, INIT_OPTIONS, Run, copy_app, run_main
 
 from forkman.autogpt.example import OVERLAYS
 
@@ -132,30 +142,56 @@ def forkman_run() -> ForkmanRunner:
     return run
 
 
+def _build_app(app: Path, upstream: Path, overlays: bool) -> Path:
+    """The app repo after `forkman init` on UPSTREAM (pinned at v0.6.8), committed; with
+    OVERLAYS, the three example edits captured as overlays and committed too."""
+    new_app_repo(app)
+    init = run_main(["init", "--upstream", str(upstream), *INIT_OPTIONS], app)
+    assert init.exit_code == 0, init
+    run_git(app, "add", "-A")
+    run_git(app, "commit", "-q", "-m", "Track AutoGPT with forkman")
+    if overlays:
+        for name, (subject, body, edit) in OVERLAYS.items():
+            edit(app / CHECKOUT)
+            captured = run_main(["overlay", "capture", name, "-m", f"{subject}\n\n{body}"], app)
+            assert captured.exit_code == 0, captured
+        run_git(app, "add", "-A")
+        run_git(app, "commit", "-q", "-m", "Capture our overlays")
+    return app
+
+
+@pytest.fixture(scope="session")
+def app_templates(
+    tmp_path_factory: pytest.TempPathFactory, upstream_template: Path
+) -> dict[str, Path]:
+    """Both example apps built once per session (sealed as a test is); copy them, never modify."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        seal(monkeypatch, tmp_path_factory.mktemp("template-home"), tmp_path_factory.getbasetemp())
+        root = tmp_path_factory.mktemp("app-templates")
+        upstream = Path(shutil.copytree(upstream_template, root / "upstream", symlinks=True))
+        # make_app builds its apps on demand, under this seal's twin (each test's own)
+        helpers.TEMPLATES.update({"root": root, "upstream": upstream})
+        return {
+            "upstream": upstream,
+            "initialised": _build_app(root / "initialised", upstream, overlays=False),
+            "with_overlays": _build_app(root / "with-overlays", upstream, overlays=True),
+        }
+
+
 @pytest.fixture
-def initialised_app(app_repo: Path, upstream: Path, forkman_run: ForkmanRunner) -> Path:
+def initialised_app(tmp_path: Path, upstream: Path, app_templates: dict[str, Path]) -> Path:
     """The app repo after `forkman init` on the example upstream (pinned at v0.6.8), committed."""
-    forkman_run(
-        "init",
-        "--upstream",
-        str(upstream),
-        *INIT_OPTIONS,
-        cwd=app_repo,
-    )
-    run_git(app_repo, "add", "-A")
-    run_git(app_repo, "commit", "-q", "-m", "Track AutoGPT with forkman")
-    return app_repo
+    app = tmp_path / "app"
+    copy_app(app_templates["initialised"], app_templates["upstream"], app, upstream)
+    return app
 
 
 @pytest.fixture
-def app_with_overlays(initialised_app: Path, forkman_run: ForkmanRunner) -> Path:
+def app_with_overlays(tmp_path: Path, upstream: Path, app_templates: dict[str, Path]) -> Path:
     """The initialised app with the three example edits captured as overlays, committed."""
-    for name, (subject, body, edit) in OVERLAYS.items():
-        edit(initialised_app / CHECKOUT)
-        forkman_run("overlay", "capture", name, "-m", f"{subject}\n\n{body}", cwd=initialised_app)
-    run_git(initialised_app, "add", "-A")
-    run_git(initialised_app, "commit", "-q", "-m", "Capture our overlays")
-    return initialised_app
+    app = tmp_path / "app"
+    copy_app(app_templates["with_overlays"], app_templates["upstream"], app, upstream)
+    return app
 
 
 # --------------------------------------------------------------------------- the gh stand-in

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -141,6 +142,32 @@ def git(cwd: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
+# Set by conftest for the session: where make_app keeps the apps it built, to copy them.
+TEMPLATES: dict[str, Path] = {}
+_BUILT: dict[tuple[tuple[str, ...], str, bool], Path] = {}
+
+
+def refs_state(repo: Path) -> tuple[tuple[str, bytes], ...]:
+    """REPO's HEAD and refs as files (no git process): equal states clone alike."""
+    git_dir = repo / ".git"
+    files = [git_dir / "HEAD", git_dir / "packed-refs", *sorted((git_dir / "refs").rglob("*"))]
+    return tuple((f.relative_to(git_dir).as_posix(), f.read_bytes()) for f in files if f.is_file())
+
+
+def copy_app(template: Path, template_upstream: Path, app: Path, upstream: Path) -> Project:
+    """A private copy of a TEMPLATE app whose upstream is UPSTREAM (the caller's own copy).
+
+    The template's upstream path is replaced in the config, the lock and the checkout's
+    remote; the last commit is amended, so the app repo is clean, as if built at APP.
+    """
+    shutil.copytree(template, app, symlinks=True)
+    old, new = str(template_upstream), str(upstream)
+    for file in (app / "forkman.yaml", app / "forkman.lock", app / CHECKOUT / ".git" / "config"):
+        file.write_text(file.read_text().replace(old, new))
+    git(app, "commit", "-q", "-a", "--amend", "--no-edit")
+    return open_project(app)
+
+
 def make_app(
     app: Path,
     upstream: Path | str,
@@ -150,7 +177,38 @@ def make_app(
     blocks: bool = False,
 ) -> Project:
     """`forkman init` on the example upstream at REF (with BLOCKS: our blocks folder linked in),
-    then each overlay in NAMES edited in the checkout and captured, then committed."""
+    then each overlay in NAMES edited in the checkout and captured, then committed.
+
+    On a fresh app repo and an untouched copy of the example upstream, the app is built once
+    per session and copied."""
+    fresh = sorted(p.name for p in Path(app).iterdir()) == [".git", "README.md"]
+    pristine = (
+        isinstance(upstream, Path)
+        and "root" in TEMPLATES
+        and refs_state(upstream) == refs_state(TEMPLATES["upstream"])
+    )
+    if not (fresh and pristine):
+        return _build(app, upstream, names, ref=ref, blocks=blocks)
+    assert isinstance(upstream, Path)
+    key = (names, ref, blocks)
+    if key not in _BUILT:
+        folder = TEMPLATES["root"] / f"app-{len(_BUILT)}"
+        folder.mkdir()
+        shutil.copytree(app, folder / "app", symlinks=True)
+        _build(folder / "app", TEMPLATES["upstream"], names, ref=ref, blocks=blocks)
+        _BUILT[key] = folder / "app"
+    shutil.rmtree(app)
+    return copy_app(_BUILT[key], TEMPLATES["upstream"], app, upstream)
+
+
+def _build(
+    app: Path,
+    upstream: Path | str,
+    names: tuple[str, ...],
+    *,
+    ref: str,
+    blocks: bool,
+) -> Project:
     init(
         app,
         url=str(upstream),
