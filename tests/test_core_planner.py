@@ -1,0 +1,175 @@
+"""The sync planner on plain values: file contents in, a tiny pure merge and diff, states out."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from forkman.core.checks import Check
+from forkman.core.conflicts import Region, Resolution, regions
+from forkman.core.overlay import Overlay
+from forkman.core.planner import PlanInput, plan
+from forkman.core.states import SyncState
+from forkman.core.values import FileState, MergeJob, MergeResult, State, Tree
+
+
+def lines_merge(jobs: Sequence[MergeJob]) -> list[MergeResult]:
+    """A 3-way merge line by line, for sides with as many lines as the base (enough here)."""
+    results = []
+    for job in jobs:
+        base, ours, theirs = (
+            s.decode().splitlines(keepends=True) for s in (job.base, job.ours, job.theirs)
+        )
+        assert len(base) == len(ours) == len(theirs), "the tiny merge needs equal line counts"
+        out, conflicts = [], 0
+        for b, o, t in zip(base, ours, theirs):
+            if o == b or o == t:
+                out.append(t)
+            elif t == b:
+                out.append(o)
+            elif job.favor == "theirs":
+                out.append(t)
+            else:
+                conflicts += 1
+                ours_label, base_label, theirs_label = job.labels
+                out += [f"<<<<<<< {ours_label}\n", o, f"||||||| {base_label}\n", b,
+                        "=======\n", t, f">>>>>>> {theirs_label}\n"]  # fmt: skip
+        results.append(MergeResult("".join(out).encode(), conflicts))
+    return results
+
+
+def unified(before: Tree, after: Tree) -> str:
+    """A git-style patch of modified text files (difflib; enough for the planner)."""
+    out = []
+    for path in sorted({*before, *after}):
+        old, new = before.get(path), after.get(path)
+        if old == new:
+            continue
+        assert old is not None and new is not None, "modified files only"
+        out.append(f"diff --git a/{path} b/{path}\n")
+        out += difflib.unified_diff(
+            old.data.decode().splitlines(keepends=True),
+            new.data.decode().splitlines(keepends=True),
+            f"a/{path}",
+            f"b/{path}",
+            n=1,
+        )
+    return "".join(out)
+
+
+def diff_all(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
+    return [unified(before, after) for before, after in pairs]
+
+
+def text(*lines: str) -> FileState:
+    return FileState("".join(f"{line}\n" for line in lines).encode())
+
+
+BASE = text("a", "b", "c", "d", "e", "f")
+
+
+def overlay(name: str, before: State, after: State) -> Overlay:
+    return Overlay(name, f"change {name}", diff=unified(before, after))
+
+
+def inputs(
+    overlays: tuple[Overlay, ...], new: State, old: State | None = None, **more: object
+) -> PlanInput:
+    return PlanInput(
+        old_ref="v1",
+        new_ref="v2",
+        overlays=overlays,
+        old_base=old or {"f.txt": BASE},
+        new_base=new,
+        merge=lines_merge,
+        diff=diff_all,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+OURS = overlay("ours", {"f.txt": BASE}, {"f.txt": text("a", "B", "c", "d", "e", "f")})
+
+
+def test_an_overlay_upstream_did_not_touch_nearby_carries_over_clean() -> None:
+    the_plan = plan(inputs((OURS,), {"f.txt": text("a", "b", "c", "d", "e", "F")}))
+    (result,) = the_plan.results
+    assert result.state == SyncState.CLEAN and the_plan.clean
+    assert the_plan.final["f.txt"] == text("a", "B", "c", "d", "e", "F")
+    assert the_plan.overlays["ours"].diff == OURS.diff
+
+
+def test_upstream_making_the_same_change_is_upstreamed() -> None:
+    the_plan = plan(inputs((OURS,), {"f.txt": text("a", "B", "c", "d", "e", "f")}))
+    (result,) = the_plan.results
+    assert result.state == SyncState.UPSTREAMED and result.state.leaves_series
+    assert the_plan.overlays["ours"].field("Applied-Upstream") == "v2"
+
+
+def test_a_clash_is_a_conflict_and_a_later_overlay_on_the_same_file_is_blocked() -> None:
+    later = overlay(
+        "later",
+        {"f.txt": text("a", "B", "c", "d", "e", "f")},
+        {"f.txt": text("a", "B", "c", "d", "E", "f")},
+    )
+    the_plan = plan(inputs((OURS, later), {"f.txt": text("a", "X", "c", "d", "e", "f")}))
+    first, second = the_plan.results
+    assert first.state == SyncState.CONFLICT and first.cause == "upstream"
+    assert second.state == SyncState.BLOCKED and second.blocked_by == ("ours",)
+    assert the_plan.stop is first and not the_plan.clean
+    (conflict,) = the_plan.conflicts["ours"]
+    (region,) = regions(conflict.merged.decode())
+    assert (region.upstream, region.base, region.overlay) == (("X\n",), ("b\n",), ("B\n",))
+
+
+def test_a_recorded_resolution_settles_the_same_conflict() -> None:
+    new = {"f.txt": text("a", "X", "c", "d", "e", "f")}
+    conflicted = plan(inputs((OURS,), new)).conflicts["ours"][0]
+    (region,) = regions(conflicted.merged.decode())
+    key = region.key("f.txt")
+    recorded = Resolution(
+        key, "ours", "f.txt", Region(region.upstream, region.base, region.overlay, 0, 0), ("XB\n",)
+    )
+    the_plan = plan(inputs((OURS,), new, resolutions={key: recorded}))
+    (result,) = the_plan.results
+    assert result.state == SyncState.RESOLVED and result.reused == (key,)
+    assert the_plan.final["f.txt"] == text("a", "XB", "c", "d", "e", "f")
+
+
+def test_a_resolution_for_another_conflict_is_not_used() -> None:
+    new = {"f.txt": text("a", "X", "c", "d", "e", "f")}
+    conflicted = plan(inputs((OURS,), new)).conflicts["ours"][0]
+    (region,) = regions(conflicted.merged.decode())
+    key = region.key("f.txt")
+    other = Resolution(
+        key, "ours", "f.txt", Region(("Y\n",), region.base, region.overlay, 0, 0), ("XB\n",)
+    )
+    assert (
+        plan(inputs((OURS,), new, resolutions={key: other})).results[0].state == SyncState.CONFLICT
+    )
+
+
+def test_a_file_gone_upstream_is_not_applicable_and_skipped_overlays_are_left_out() -> None:
+    gone = plan(inputs((OURS,), {"f.txt": None}))
+    assert gone.results[0].state == SyncState.NOT_APPLICABLE and gone.stop is not None
+    skipped = plan(inputs((OURS,), {"f.txt": None}, skipped=frozenset({"ours"})))
+    assert skipped.results[0].state == SyncState.SKIPPED and skipped.clean
+
+
+def test_a_pattern_check_the_merged_file_fails_is_check_failed() -> None:
+    checks = (
+        Check("ours", path="f.txt", pattern="^B$"),
+        Check("ours", path="f.txt", pattern="^Z$"),
+    )
+    the_plan = plan(inputs((OURS,), {"f.txt": text("a", "b", "c", "d", "e", "F")}, checks=checks))
+    (result,) = the_plan.results
+    assert result.state == SyncState.CHECK_FAILED and result.state.needs_action
+    assert "/^Z$/" in result.detail and "/^B$/" not in result.detail
+
+
+def test_a_merge_that_no_longer_compiles_is_check_failed() -> None:
+    """Each side compiles; together `break` is left outside its loop."""
+    old = {"m.py": text("for i in range(1):", "    pass", "y = 1")}
+    ours = overlay("py", old, {"m.py": text("for i in range(1):", "    break", "y = 1")})
+    the_plan = plan(inputs((ours,), {"m.py": text("if True:", "    pass", "y = 1")}, old=old))
+    (result,) = the_plan.results
+    assert result.state == SyncState.CHECK_FAILED and "m.py:2 no longer compiles" in result.detail
