@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import forkman, make_app, snapshot
+from helpers import forkman, git, make_app, snapshot
+from killing import install_shim, run_forkman
 
+from forkman.autogpt.example import BLOCKS_INIT, LLM_PY, OVERLAYS
 from forkman.store.journal import Journal
 from forkman.store.project import Project
 
@@ -80,3 +82,27 @@ def test_a_finished_sync_leaves_no_journal_even_when_killed_while_deleting(stopp
     assert code == 0 and not project.sync_in_progress()
     code, _ = forkman(capsys, "apply", repo=project.root)
     assert code == 0 and not leftover.exists()
+
+
+def test_a_continue_killed_after_it_took_the_resolution_is_taken_up_by_the_next(
+    stopped, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The resolution is in the journal before anything else: the next --continue goes on with it."""
+    project, _ = stopped
+    checkout = project.checkout
+    git(checkout, "checkout", "--ours", "--", BLOCKS_INIT)
+    OVERLAYS["loader-symlink"][2](checkout)
+    resolved = (checkout / BLOCKS_INIT).read_bytes()
+    shim = install_shim(tmp_path / "shim")
+    # `git reset -q -- PATH` unstages the conflict right after the resolution is recorded
+    killed = run_forkman(project.root, "sync", "--continue", kill_dir=shim, on="reset")
+    assert killed.returncode == -9
+    after = run_forkman(project.root, "sync", "--continue")
+    assert after.returncode == 1 and "llm-models" in after.stdout, after.stderr  # the next stop
+    data = json.loads(Journal(project).file.read_text())
+    assert data["current"] == "llm-models" and "loader-symlink" in data["overrides"]
+    git(checkout, "checkout", "--ours", "--", LLM_PY)
+    OVERLAYS["llm-models"][2](checkout)
+    done = run_forkman(project.root, "sync", "--continue")
+    assert done.returncode == 0, done.stderr
+    assert (checkout / BLOCKS_INIT).read_bytes() == resolved

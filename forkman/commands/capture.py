@@ -108,8 +108,9 @@ def capture(
         overlay = ov.Overlay(name, subject, body, author, fields, diff_trees(before, after))
         ov.parse(name, ov.render(overlay))  # never write what we cannot read back
         digest = project.write_overlay(overlay)
-        project.write_series([*series, name])
         _record(project, overlay, digest)
+        # the series last: until NAME is listed, running capture again starts it afresh
+        project.write_series([*series, name])
         skipped.unlink(missing_ok=True)
     return EditResult(overlay, project.overlay_path(name))
 

@@ -47,11 +47,12 @@ def drop(project: Project, name: str, upstreamed: str | None = None) -> EditResu
             lost = [p for p in found.paths if p in current.files]
             if lost:
                 raise DirtyCheckout(str(project.checkout), lost, f"dropping '{name}'")
-            at_pin = repo.head() == lock.commit
-            _forget(project, name, series, upstreamed)
-            if at_pin:
-                write_worktree(project.checkout, {p: without.final[p] for p in current.files})
+            # the checkout first, the series last: a kill in between leaves the overlay listed,
+            # and running drop again finishes (what forkman wrote is in its record, not an edit)
+            if repo.head() == lock.commit:
                 write_record(repo, lock.commit, without.final)
+                write_worktree(project.checkout, {p: without.final[p] for p in current.files})
+            _forget(project, name, series, upstreamed)
     else:
         _forget(project, name, series, upstreamed)
     return EditResult(current, project.overlay_path(name))
