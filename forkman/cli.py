@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -584,7 +585,22 @@ def main() -> None:
     """The `forkman` command: the app under the one error handler (forkman.error_handler)."""
     from forkman.error_handler import run
 
+    _notices_to_stderr()
     run(lambda: app(prog_name="forkman"))
+
+
+class _Stderr(logging.Handler):
+    """Notices from the layers below (a stale lock cleared) as lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(record.getMessage(), err=True)
+
+
+def _notices_to_stderr() -> None:
+    log = logging.getLogger("forkman")
+    if not any(isinstance(h, _Stderr) for h in log.handlers):
+        log.addHandler(_Stderr())
+        log.propagate = False
 
 
 __all__ = ["EXIT_PROBLEMS", "app", "main"]

@@ -15,6 +15,7 @@ from forkman.store.config import OVERLAYS_DIR
 from forkman.store.files import atomic_write
 from forkman.store.links import link_targets
 from forkman.store.project import Project, relpath
+from forkman.store.recovery import stale_git_lock
 from forkman.store.worktree import drift, load_stack
 
 HOOK_MARKER = "forkman-upstream-guard"
@@ -50,6 +51,16 @@ def guard(
             f"no upstream checkout at {shown}: skipped the checkout and upstream block checks"
         )
     elif overlays is not None:
+        stale = stale_git_lock(checkout)
+        if stale is not None:
+            findings.append(
+                Finding(
+                    relpath(stale, project.root),
+                    0,
+                    "is git's lock, left by a killed git (no process holds it)",
+                    "if no git runs in the checkout, delete it",
+                )
+            )
         try:
             findings += _checkout_findings(project, overlays, notes)
         except ForkmanError as exc:

@@ -12,6 +12,7 @@ from forkman.core.values import Tree
 from forkman.git.repository import GitRepo
 from forkman.store.links import link_targets
 from forkman.store.project import Project
+from forkman.store.recovery import stale_git_lock, stale_lock_text
 from forkman.store.worktree import drift, load_stack
 
 APPLIED = OverlayState.APPLIED
@@ -103,6 +104,9 @@ def status(project: Project) -> StatusReport:
         return StatusReport(
             lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)
         )
+    stale = stale_git_lock(project.checkout)
+    if stale is not None:
+        warnings.append(stale_lock_text(stale))
     with GitRepo(project.checkout) as repo:
         head = repo.head()
         if head != lock.commit and not syncing:  # a sync moves HEAD first; apply waits for it

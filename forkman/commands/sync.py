@@ -35,6 +35,7 @@ from forkman.store.files import atomic_write
 from forkman.store.journal import Journal, Pin, SyncJournal
 from forkman.store.links import ensure_links, link_targets
 from forkman.store.project import Project
+from forkman.store.recovery import require_free_index
 from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
 
 CHECK_FAILED = SyncState.CHECK_FAILED
@@ -236,6 +237,7 @@ def start(
             found = drift(repo, old, ignore=link_targets(project), changed_paths=changed.result())
             if found.paths:
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
+        require_free_index(project.checkout)
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
         return _execute(project, repo, journal, data, the_plan), the_plan
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -116,16 +117,46 @@ def git(
     stdin: bytes | None = None,
     ok_codes: Iterable[int] = (0,),
 ) -> bytes:
-    """`git ARGS` in CWD: its stdout, or GitError with git's last word."""
-    proc = run(["git", *args], cwd=cwd, env=env, stdin=stdin)
-    if proc.returncode not in tuple(ok_codes):
+    """`git ARGS` in CWD: its stdout, or GitError with what git said.
+
+    An index lock that another git holds (an editor's `git status`) is waited for briefly.
+    """
+    codes = tuple(ok_codes)
+    for delay in INDEX_LOCK_WAITS:
+        proc = run(["git", *args], cwd=cwd, env=env, stdin=stdin)
+        if proc.returncode in codes or not _INDEX_LOCKED.search(proc.stderr):
+            break
+        time.sleep(delay)
+    if proc.returncode not in codes:
         stderr = proc.stderr.decode(errors="replace")
-        said = last_line(stderr) or f"exit {proc.returncode}"
+        said = complaint(stderr) or f"exit {proc.returncode}"
+        locked = _INDEX_LOCKED.search(proc.stderr)
         raise GitError(
             f"`git {' '.join(args[:3])}` failed: {said}",
             where=str(cwd) if cwd is not None else None,
+            hint=(
+                f"another git process holds {locked.group(1).decode(errors='replace')}; if none is "
+                "running there (an editor, a killed git), delete that file and run forkman again"
+            )
+            if locked
+            else None,
         )
     return proc.stdout
+
+
+# git takes `index.lock` with O_EXCL and gives up at once; an editor's `git status` holds it
+# for milliseconds, so a short wait lets forkman through instead of failing midway
+INDEX_LOCK_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 0.0)
+_INDEX_LOCKED = re.compile(rb"Unable to create '([^']*\.lock)': File exists")
+
+
+def complaint(text: str) -> str:
+    """What git said went wrong: its first `fatal:`/`error:` line (which names the path or ref),
+    else its last line."""
+    for line in text.splitlines():
+        if line.startswith(("fatal: ", "error: ")):
+            return line.strip()
+    return last_line(text)
 
 
 def last_line(text: str) -> str:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from forkman.errors import ForkmanError
 from forkman.git.runner import SCRATCH_PREFIX
 from forkman.store.journal import sweep as sweep_journal
 from forkman.store.project import Project
@@ -118,6 +119,40 @@ def held_open(path: Path) -> bool:
         except OSError:
             continue
     return False
+
+
+def require_free_index(checkout: Path) -> None:
+    """Refuse, before anything is changed, while git's index lock stays taken in CHECKOUT."""
+    lock = index_lock(checkout)
+    for delay in (0.05, 0.1, 0.2, 0.4, 0.8):
+        if not lock.exists():
+            return
+        time.sleep(delay)
+    if lock.exists():
+        held = (
+            "a git process holds it"
+            if held_open(lock)
+            else "no process holds it (a git was killed)"
+        )
+        raise ForkmanError(
+            f"git's lock {lock} is taken: {held}",
+            where=str(checkout),
+            hint="if no git runs in the checkout (an editor, a terminal), delete that file, "
+            "then run the command again",
+        )
+
+
+def stale_git_lock(checkout: Path) -> Path | None:
+    """The checkout's index lock when no process holds it: a killed git left it behind."""
+    lock = index_lock(checkout)
+    return lock if lock.exists() and not held_open(lock) else None
+
+
+def stale_lock_text(lock: Path) -> str:
+    return (
+        f"git's lock {lock} is there but no process holds it (a git was killed): "
+        "if no git runs in the checkout, delete it"
+    )
 
 
 def _clear_stale_index_lock(checkout: Path, previous: Run) -> None:
