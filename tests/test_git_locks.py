@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import forkman, git, make_app
+from helpers import forkman, make_app
 
 from forkman.git import runner
 from forkman.store.project import Project
