@@ -17,7 +17,7 @@ median of REPEAT runs on a fresh copy of the workspace:
                       the checkout included) then `git format-patch` of the stack
   git am -3           `git checkout --detach rel-v1.1.0` then `git am -3` of the overlay patches
   forkman sync --check / forkman overlay status, against
-  git status + python start-up (`python -c "import git, typer, yaml, unidiff"`)
+  git status + python start-up (`python -c "import git, typer, yaml"`)
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ UPSTREAM_COMMITS = 200
 IDENTITY = ("Forkman Bench", "bench@example.com")
 FIXED_DATE = "2025-01-01T00:00:00+00:00"
 FORKMAN = [sys.executable, "-m", "forkman"]
-STARTUP = [sys.executable, "-c", "import git, typer, yaml, unidiff"]
+STARTUP = [sys.executable, "-c", "import git, typer, yaml"]
 SYNC_LIMITS = (
     (200, 0.5),
     (0, 1.0),

@@ -168,4 +168,7 @@ def make_fork(lib: Path, tmp_path: Path) -> Path:
     run_git(fork, "add", "-A")
     run_git(fork, "-c", "user.name=Other Author", "-c", "user.email=other@example.org",
             "commit", "-qm", "Drop util, add a script")  # fmt: skip
+    (fork / "logo.bin").write_bytes(bytes(range(256)) * 4)
+    run_git(fork, "add", "-A")
+    run_git(fork, "commit", "-qm", "Add a logo")
     return fork

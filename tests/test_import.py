@@ -101,12 +101,15 @@ def test_format_patch_folder_imports_and_a_fresh_clone_matches_themake_fork(
 ) -> None:
     fork = make_fork(lib, tmp_path)
     out = tmp_path / "outgoing"
-    run_git(fork, "format-patch", "-q", "-o", str(out), "v1.0..HEAD")
+    run_git(fork, "format-patch", "-q", "--binary", "-M", "-o", str(out), "v1.0..HEAD")
     run = forkman_run("import", "--patches", str(out), cwd=app)
     assert run.stdout.count("imported ") >= 3
     assert (app / "overlays" / "series").read_text() == (
-        "spell-out-ten\nrename-and-add\ndrop-util-add-a-script\n"
+        "spell-out-ten\nrename-and-add\ndrop-util-add-a-script\nadd-a-logo\n"
     )
+    moved = (app / "overlays" / "rename-and-add.patch").read_text()
+    assert "rename from old name.txt\nrename to new name.txt\n" in moved
+    assert "GIT binary patch" in (app / "overlays" / "add-a-logo.patch").read_text()
     spell = (app / "overlays" / "spell-out-ten.patch").read_text()
     assert "Subject: Spell out ten\n" in spell and "Words read better." in spell
     assert "Bug-Debian: https://bugs.debian.org/7" in spell
@@ -125,7 +128,7 @@ def test_one_mbox_imports_like_the_folder(
     mbox.write_bytes(subprocess.run(["git", "format-patch", "--stdout", "v1.0..HEAD"], cwd=fork,
                                     capture_output=True, check=True).stdout)  # fmt: skip
     forkman_run("import", "--patches", str(mbox), cwd=app)
-    assert len((app / "overlays" / "series").read_text().split()) == 3
+    assert len((app / "overlays" / "series").read_text().split()) == 4
     assert fresh_apply(app, tmp_path, forkman_run) == tree(fork)
 
 
@@ -135,8 +138,13 @@ def test_commits_of_a_fork_import_with_their_authors(
     fork = make_fork(lib, tmp_path)
     run = forkman_run("import", "--commits", "v1.0..HEAD", "--from", str(fork), "--json", cwd=app)
     report = json.loads(run.stdout)
-    assert [p["state"] for p in report["patches"]] == ["imported"] * 3
-    assert report["imported"] == ["spell-out-ten", "rename-and-add", "drop-util-add-a-script"]
+    assert [p["state"] for p in report["patches"]] == ["imported"] * 4
+    assert report["imported"] == [
+        "spell-out-ten",
+        "rename-and-add",
+        "drop-util-add-a-script",
+        "add-a-logo",
+    ]
     drop = (app / "overlays" / "drop-util-add-a-script.patch").read_text()
     assert "From: Other Author <other@example.org>" in drop and "Imported-From: commit " in drop
     assert fresh_apply(app, tmp_path, forkman_run) == tree(fork)

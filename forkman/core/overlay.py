@@ -9,16 +9,12 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import PurePosixPath
 
-import unidiff
-
+from forkman.core import patches
+from forkman.core.patches import FilePatch, HunkMismatch, Patch, PatchFormatError
 from forkman.core.values import FileState
 from forkman.errors import PatchError
 
-# The lines git may write between `diff --git` and the first hunk; anything else there is corrupt.
-_GIT_HEADER = re.compile(
-    r"^(diff --git |(old|new|deleted file|new file) mode |index |(dis)?similarity index |"
-    r"(rename|copy) (from|to) |Binary files )"
-)
+__all__ = ["FileChange", "HunkMismatch", "Overlay", "apply_file", "parse", "render"]
 
 # Header fields written in this order; others keep their place after these.
 KNOWN_FIELDS = ("From", "Subject", "Forwarded", "Applied-Upstream")
@@ -29,7 +25,8 @@ class FileChange:
     path: str
     added: int
     removed: int
-    status: str  # "modified", "added" or "deleted"
+    status: str  # "modified", "added", "deleted", "renamed" or "copied"
+    old_path: str | None = None  # where a renamed or copied file came from
 
 
 @dataclass(frozen=True)
@@ -53,24 +50,26 @@ class Overlay:
 
     # Parsed once per instance (the fields are frozen; `replace` makes a new instance). Read-only.
     @cached_property
-    def patch(self) -> unidiff.PatchSet:
+    def patch(self) -> Patch:
         return parse_diff(self.diff, self.name)
 
     @cached_property
     def changes(self) -> tuple[FileChange, ...]:
         return tuple(
             FileChange(
-                target_path(pf),
-                pf.added,
-                pf.removed,
-                "added" if pf.is_added_file else "deleted" if pf.is_removed_file else "modified",
+                fp.path,
+                fp.added,
+                fp.removed,
+                fp.kind,
+                fp.old_path if fp.kind in ("renamed", "copied") else None,
             )
-            for pf in self.patch
+            for fp in self.patch.files
         )
 
     @cached_property
     def files(self) -> tuple[str, ...]:
-        return tuple(c.path for c in self.changes)
+        """Every path it changes: both sides of a rename (the old one goes)."""
+        return self.patch.paths
 
 
 def render(overlay: Overlay) -> str:
@@ -137,35 +136,35 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
     return overlay
 
 
-def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> unidiff.PatchSet:
-    """Read a diff with unidiff and check that every path stays inside the checkout."""
+def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> Patch:
+    """Read an overlay's git diff and check that every path stays inside the checkout."""
     where = where or f"overlays/{name}.patch"
     try:
-        patch = unidiff.PatchSet(io.StringIO(diff))
-    except unidiff.UnidiffParseError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = first_line + int(match.group(1)) - 1 if match else first_line
+        patch = patches.parse(diff, strip=1, crlf=False, strict=True)
+    except PatchFormatError as exc:
         raise PatchError(
-            f"the diff does not parse: {exc}",
-            where=f"{where}:{line}",
+            f"the diff does not parse: {exc.message}",
+            where=f"{where}:{first_line + exc.line - 1}",
             hint="regenerate it with `forkman overlay refresh` or fix it by hand",
         ) from None
-    if not len(patch) and diff.strip():
+    if not patch.files and diff.strip():
         raise PatchError("the diff holds no file changes", where=f"{where}:{first_line}")
-    lines = io.StringIO(diff).readlines()
-    for pf in patch:
-        stray = next((ln for ln in pf.patch_info or () if not _GIT_HEADER.match(ln)), None)
-        if stray is not None:  # unidiff skips a mangled hunk header and its lines; git would not
-            number = lines.index(stray, (pf.diff_line_no or 1) - 1) + first_line
+    for fp in patch.files:
+        line = f"{where}:{first_line + fp.line - 1}"
+        if not fp.git:
             raise PatchError(
-                f"unexpected line in the diff of {pf.path}: {stray.rstrip()!r}",
-                where=f"{where}:{number}",
-                hint="a hunk starts with `@@ -N,N +N,N @@`",
+                f"the change to {fp.path} has no `diff --git` line",
+                where=line,
+                hint="an overlay's diff is git's; regenerate it with `forkman overlay refresh`",
             )
-        if pf.is_binary_file:
-            raise PatchError(f"binary change to {pf.path} is not supported", where=where)
-        for raw in (pf.source_file, pf.target_file):
-            check_path(raw, where)
+        if fp.binary_differs:
+            raise PatchError(
+                f"the binary change to {fp.path} has no data ('Binary files ... differ')",
+                where=line,
+                hint="regenerate it with `forkman overlay refresh` (forkman writes git binary patches)",
+            )
+        for path in fp.paths:
+            check_path(path, line)
     return patch
 
 
@@ -187,72 +186,29 @@ def check_path(raw: str, where: str) -> None:
         )
 
 
-def target_path(pf: unidiff.PatchedFile) -> str:
-    raw = pf.source_file if pf.is_removed_file else pf.target_file
-    return raw[2:] if raw[:2] in ("a/", "b/") else raw
-
-
 def file_hash(text: str | bytes) -> str:
     raw = text.encode() if isinstance(text, str) else text
     return hashlib.sha256(raw).hexdigest()
 
 
-class HunkMismatch(Exception):
-    """A hunk's context or removed lines are not where the patch says."""
-
-    def __init__(self, path: str, hunk: int, line: int):
-        super().__init__(f"hunk {hunk} does not match at line {line} of {path}")
-        self.path, self.hunk, self.line = path, hunk, line
+def _mode(fp: FilePatch, state: FileState | None) -> str:
+    return fp.new_mode or (state.mode if state else "100644")
 
 
-def _mode(pf: unidiff.PatchedFile, default: str) -> str:
-    for line in str(pf.patch_info).splitlines():
-        match = re.match(r"^(?:new file mode|new mode) (\d+)", line)
-        if match:
-            return match.group(1)
-    return default
+def apply_file(state: FileState | None, fp: FilePatch) -> FileState | None:
+    """One file's change applied exactly where it says (no fuzz, no offset search).
 
-
-def apply_file(state: FileState | None, pf: unidiff.PatchedFile) -> FileState | None:
-    """Apply one file's hunks exactly where they say (no fuzz, no offset search)."""
-    path = target_path(pf)
-    if pf.is_removed_file:
-        if state is None:
-            raise HunkMismatch(path, 1, 1)
-    elif pf.is_added_file and state is not None or not pf.is_added_file and state is None:
-        raise HunkMismatch(path, 1, 1)
-    old = state.data.decode("utf-8", "surrogateescape") if state else ""
-    lines = io.StringIO(old).readlines()
-    delta = 0
-    for number, hunk in enumerate(pf, 1):
-        source, target = _hunk_sides(hunk)
-        start = (hunk.source_start - 1 if hunk.source_length else hunk.source_start) + delta
-        if start < 0 or lines[start : start + len(source)] != source:
-            raise HunkMismatch(path, number, hunk.source_start)
-        lines[start : start + len(source)] = target
-        delta += len(target) - len(source)
-    if pf.is_removed_file:
-        if lines:
-            raise HunkMismatch(path, len(pf), 1)
-        return None
-    data = "".join(lines).encode("utf-8", "surrogateescape")
-    return FileState(data, _mode(pf, state.mode if state else "100644"))
-
-
-def _hunk_sides(hunk: unidiff.Hunk) -> tuple[list[str], list[str]]:
-    source: list[str] = []
-    target: list[str] = []
-    last: list[list[str]] = []
-    for line in hunk:
-        if line.line_type == "\\":  # "\ No newline at end of file" belongs to the line before
-            for side in last:
-                side[-1] = side[-1].rstrip("\n")
-            continue
-        last = []
-        if line.line_type in (" ", "-"):
-            source.append(line.value)
-            last.append(source)
-        if line.line_type in (" ", "+"):
-            target.append(line.value)
-            last.append(target)
-    return source, target
+    STATE is the file the change reads: the old path's for a rename or a copy.
+    """
+    if fp.binary is not None:
+        try:
+            data = patches.apply_binary(state.data if state else None, fp)
+        except ValueError as exc:
+            if isinstance(exc, HunkMismatch):
+                raise
+            raise HunkMismatch(fp.path, 1, 1) from None
+        return None if data is None else FileState(data, _mode(fp, state))
+    if fp.kind == "added" and state is not None:
+        raise HunkMismatch(fp.path, 1, 1)
+    data = patches.apply_text(state.data if state else None, fp)
+    return None if data is None else FileState(data, _mode(fp, state))

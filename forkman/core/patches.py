@@ -10,6 +10,7 @@ no files.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import zlib
 from collections.abc import Callable, Collection
@@ -212,6 +213,7 @@ def parse(
     strip: int | None = None,
     exists: Exists | Collection[str] | None = None,
     crlf: bool | None = None,
+    strict: bool = False,
 ) -> Patch:
     """Read TEXT's file changes.
 
@@ -219,7 +221,8 @@ def parse(
     EXISTS (a path predicate or a set of paths in the tree the patch is for) settles a plain
     diff's -p level and which of its two names it changes. CRLF None takes one CR off every line
     when every header line ends in CRLF (a patch file saved with Windows line endings); True or
-    False forces it.
+    False forces it. STRICT (forkman's own overlays) refuses any line after the first file
+    that belongs to no file, as git apply would, instead of skipping it as prose.
     """
     lines = [ln for ln in re.split(r"(?<=\n)", text) if ln]  # only "\n" ends a line, as in git
     exists_fn = _exists_fn(exists)
@@ -248,6 +251,12 @@ def parse(
         elif line.startswith("Binary files ") and line.rstrip("\n").endswith(" differ"):
             raw, i = _read_binary_note(line, i), i + 1
         else:
+            if strict and first is not None and line.strip():
+                raise PatchFormatError(
+                    f"unexpected line in the diff of {raw_files[-1].label()}: {line.rstrip()!r} "
+                    "(a hunk starts with `@@ -N,N +N,N @@`)",
+                    i + 1,
+                )
             i += 1
             continue
         if first is None:
@@ -279,6 +288,10 @@ class _RawFile:
     binary: tuple[str, ...] | None = None
     binary_differs: bool = False
     seen_minus: bool = False
+
+    def label(self) -> str:
+        names = [n for n in (self.plus, self.minus, *self.names[::-1]) if n]
+        return names[0] if names else "?"
 
 
 def _read_git(lines: list[str], start: int) -> tuple[_RawFile, int]:
@@ -449,6 +462,8 @@ def _git_names(rest: str, line: int) -> tuple[str | None, str | None]:
 def _strip(name: str | None, level: int) -> str | None:
     if name is None:
         return None
+    if name.startswith("/") and level:
+        return name  # an absolute name stays one, for the caller to refuse
     parts = [p for p in name.split("/") if p]
     if len(parts) <= level:
         return None
@@ -655,7 +670,7 @@ def _dash_name(prefix: str, path: str | None, non_ascii: bool) -> str:
     if path is None:
         return "/dev/null"
     name = quote_path(f"{prefix}/{path}", non_ascii)
-    return name + "\t" if " " in name and not name.startswith('"') else name
+    return name + "\t" if " " in path else name
 
 
 def _hunk_header(hunk: Hunk) -> str:
@@ -731,16 +746,32 @@ def binary_sections(fp: FilePatch) -> list[tuple[str, int, bytes]]:
     return sections
 
 
+def blob_id(data: bytes) -> str:
+    """git's object id of a blob holding DATA (what `index` lines name)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
 def apply_binary(old: bytes | None, fp: FilePatch) -> bytes | None:
-    """FP's binary patch (forward section) applied to OLD; None when it deletes the file."""
+    """FP's binary patch (forward section) applied to OLD; None when it deletes the file.
+
+    A full `index` line pins both sides: the file must be the one the patch was made from,
+    as git apply insists.
+    """
+    ids = re.match(r"^([0-9a-f]{40})\.\.([0-9a-f]{40})", fp.index or "")
+    if ids and int(ids.group(1), 16) and blob_id(old or b"") != ids.group(1):
+        raise HunkMismatch(fp.path, 1, 1)
     if fp.kind == "deleted":
         return None
     kind, _, data = binary_sections(fp)[0]
     if kind == "literal":
-        return data
-    if old is None:
+        new = data
+    elif old is None:
         raise HunkMismatch(fp.path, 1, 1)
-    return _apply_delta(old, data, fp.path)
+    else:
+        new = _apply_delta(old, data, fp.path)
+    if ids and int(ids.group(2), 16) and blob_id(new) != ids.group(2):
+        raise ValueError(f"{fp.path}: the binary patch does not make the file its index line names")
+    return new
 
 
 def _b85_line(line: str, path: str) -> bytes:

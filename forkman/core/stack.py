@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from forkman.core.overlay import HunkMismatch, Overlay, apply_file, target_path
+from forkman.core.overlay import HunkMismatch, Overlay, apply_file
 from forkman.core.values import FileState, State
 
 
@@ -47,11 +47,23 @@ def touched_paths(overlays: Iterable[Overlay]) -> set[str]:
 
 
 def apply_overlay(state: Mapping[str, FileState | None], overlay: Overlay) -> State:
-    """OVERLAY's files after applying it on STATE; HunkMismatch where it does not fit."""
+    """OVERLAY's files after applying it on STATE; HunkMismatch where it does not fit.
+
+    A rename reads the old path and leaves it empty; a copy reads it and leaves it as it was.
+    """
     after: State = {}
-    for pf in overlay.patch:
-        path = target_path(pf)
-        after[path] = apply_file(after[path] if path in after else state.get(path), pf)
+
+    def current(path: str) -> FileState | None:
+        return after[path] if path in after else state.get(path)
+
+    for fp in overlay.patch.files:
+        source = fp.old_path if fp.kind in ("renamed", "copied") else fp.path
+        if fp.kind in ("renamed", "copied") and current(fp.path) is not None:
+            raise HunkMismatch(fp.path, 1, 1)  # the new name is taken
+        result = apply_file(current(source or fp.path), fp)
+        if fp.kind == "renamed" and source is not None:
+            after[source] = None
+        after[fp.path] = result
     return after
 
 

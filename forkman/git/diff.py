@@ -51,18 +51,36 @@ def diff_trees(before: Tree, after: Tree) -> str:
     return diff_many([(before, after)])[0]
 
 
-def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
+def diff_many(pairs: Sequence[tuple[Tree, Tree]], renames: bool = True) -> list[str]:
     """One patch per (BEFORE, AFTER) pair, all made by a single `git diff --no-index`.
 
     Each pair's two sides are written under `a/jNNNNN/` and `b/jNNNNN/` in a temporary folder,
     so one diff engine (git's) makes every patch forkman writes, with every setting pinned.
     Plain paths are written flat under stand-in names (creating folders is what costs most
     on a deep tree) and put back into the headers; git's output is otherwise the same.
+    Binary files come as git binary patches (with the full `index` line git apply needs).
+    With RENAMES, a pair that deletes one file and adds another is diffed again on its own with
+    git's rename detection (on its own: in the batch, git would pair files across pairs).
     """
     require_git()
     if not pairs:
         return []
     flats = [_flat_names({*before, *after}) for before, after in pairs]
+    chunks = _diff_jobs(pairs, flats, renames=False)
+    if renames:
+        for job, (before, after) in enumerate(pairs):
+            gone = any(
+                before.get(p) is not None and after.get(p) is None for p in {*before, *after}
+            )
+            new = any(before.get(p) is None and after.get(p) is not None for p in {*before, *after})
+            if gone and new:
+                chunks[job] = _diff_jobs([(before, after)], [None], renames=True)[0]
+    return chunks
+
+
+def _diff_jobs(
+    pairs: Sequence[tuple[Tree, Tree]], flats: Sequence[dict[str, str] | None], renames: bool
+) -> list[str]:
     with tempfile.TemporaryDirectory(prefix=scratch_prefix("diff"), dir=scratch_dir()) as tmp:
         root = Path(tmp)
         for side in ("a", "b"):
@@ -96,7 +114,9 @@ def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
                 "--no-color",
                 "--no-ext-diff",
                 "--no-textconv",
-                "--no-renames",
+                "--find-renames" if renames else "--no-renames",
+                "--binary",
+                "--full-index",
                 "--diff-algorithm=myers",
                 "--indent-heuristic",
                 "-U3",
@@ -112,25 +132,31 @@ def diff_many(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
             raise GitError(f"git diff failed: {last_line(proc.stderr.decode(errors='replace'))}")
     text = proc.stdout.decode("utf-8", "surrogateescape")
     lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
-    chunks: list[list[str]] = [[] for _ in pairs]
+    sections: list[list[list[str]]] = [[] for _ in pairs]
     job = 0
     in_header = False
     for line in lines:
         match = _JOB.match(line)
         if match:
             job, in_header = int(match.group(1)), True
+            sections[job].append([])
         elif line.startswith("@@"):
             in_header = False
         if in_header:
-            if line.startswith("index "):
-                continue
             for sep in ("-", "/"):
                 line = line.replace(f"a/j{job:05d}{sep}", "a/").replace(f"b/j{job:05d}{sep}", "b/")
-        chunks[job].append(line)
-    return [
-        "".join(_header(ln) for ln in (_real_names(c, flat) if flat else c))
-        for c, flat in zip(chunks, flats)
-    ]
+            if line.startswith(("rename ", "copy ")):  # their names carry no a/ or b/
+                line = re.sub(r'^((?:rename|copy) (?:from|to) "?)[ab]/', r"\1", line)
+        sections[job][-1].append(line)
+    chunks = []
+    for job_sections, flat in zip(sections, flats):
+        kept: list[str] = []
+        for section in job_sections:
+            binary = "GIT binary patch\n" in section
+            # no blob ids in text diffs (stable review diffs); git apply needs them for binary
+            kept += [ln for ln in section if binary or not ln.startswith("index ")]
+        chunks.append("".join(_header(ln) for ln in (_real_names(kept, flat) if flat else kept)))
+    return chunks
 
 
 _JOB = re.compile(r'^diff --git "?[ab]/j(\d{5})[-/]')

@@ -30,7 +30,9 @@ def apply_patch(
     The files are written to a scratch folder holding nothing else, so what the tool changed is
     exactly what differs there afterwards. FUZZ is GNU patch's limit (quilt's default: 2).
     """
-    with tempfile.TemporaryDirectory(prefix="forkman-import-", dir=runner.scratch_dir()) as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix=runner.scratch_prefix("import"), dir=runner.scratch_dir()
+    ) as tmp:
         root = Path(tmp) / "tree"
         root.mkdir()
         for path, state in states.items():
