@@ -111,7 +111,12 @@ def init(
         str | None, typer.Option(help="Checkout folder; an existing clone is adopted.")
     ] = None,
     release_pattern: Annotated[str, typer.Option(help="Glob of release tags.")] = "v*",
-    pr_branch: Annotated[str, typer.Option(help="The branch upstream takes PRs on.")] = "main",
+    pr_branch: Annotated[
+        str | None,
+        typer.Option(
+            help="The branch upstream takes PRs on (default: its default branch, the remote HEAD)."
+        ),
+    ] = None,
     sparse: Annotated[
         list[str] | None, typer.Option(help="Sparse-checkout folder (repeatable).")
     ] = None,

@@ -164,3 +164,30 @@ def test_init_at_the_upstreams_head_fills_the_checkout(
     checkout = app_repo / CHECKOUT
     assert (checkout / "README.md").is_file()
     assert git(checkout, "status", "--porcelain") == ""
+
+
+def test_pr_branch_defaults_to_the_upstreams_default_branch(
+    app_repo: Path, upstream: Path, tmp_path: Path, forkman_run
+) -> None:
+    """Not a fixed name: the remote's HEAD (the example's is master; AutoGPT's config says dev)."""
+    git(upstream, "symbolic-ref", "HEAD", "refs/heads/dev")
+    args = ["init", "--upstream", str(upstream), "--release-pattern", RELEASE_PATTERN]
+    forkman_run(*args, "--path", CHECKOUT, cwd=app_repo)
+    assert yaml.safe_load((app_repo / "forkman.yaml").read_text())["upstream"]["pr_branch"] == "dev"
+    # an adopted clone: its own remote-tracking HEAD says it, even with upstream's HEAD moved on
+    adopted = tmp_path / "adopted"
+    git(tmp_path, "clone", "-q", str(upstream), str(adopted))
+    git(upstream, "symbolic-ref", "HEAD", "refs/heads/master")
+    other = tmp_path / "other-app"
+    other.mkdir()
+    git(other, "init", "-q")
+    forkman_run(*args, "--path", str(adopted), cwd=other)
+    assert yaml.safe_load((other / "forkman.yaml").read_text())["upstream"]["pr_branch"] == "dev"
+    # nobody can tell (HEAD names no branch): `main`, and a warning saying where to change it
+    git(upstream, "symbolic-ref", "HEAD", "refs/heads/nothing")
+    third = tmp_path / "third-app"
+    third.mkdir()
+    git(third, "init", "-q")
+    run = forkman_run(*args, "--path", "up", cwd=third)
+    assert yaml.safe_load((third / "forkman.yaml").read_text())["upstream"]["pr_branch"] == "main"
+    assert "upstream.pr_branch" in run.stderr

@@ -40,7 +40,7 @@ def init(
     ref: str | None = None,
     path: str | None = None,
     release_pattern: str = "v*",
-    pr_branch: str = "main",
+    pr_branch: str | None = None,
     sparse: tuple[str, ...] = (),
     filter_spec: str | None = None,
     progress: ProgressFn | None = None,
@@ -72,6 +72,14 @@ def init(
         )
         cloned = True
     try:
+        if pr_branch is None:
+            pr_branch = remote.default_branch(repo, url)
+        if pr_branch is None:
+            pr_branch = "main"
+            warnings.append(
+                "cannot tell the upstream's default branch (its HEAD); wrote pr_branch: main "
+                "(edit upstream.pr_branch in forkman.yaml, or give --pr-branch)"
+            )
         ref = ref or newest_release(repo.tags(), release_pattern)
         commit = repo.resolve(ref)
         if cloned or repo.head() != commit:  # a --no-checkout clone at REF still has no files

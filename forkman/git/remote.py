@@ -130,6 +130,24 @@ def same_url(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def default_branch(repo: GitRepo, url: str) -> str | None:
+    """The upstream's default branch (its HEAD): from the clone's remote-tracking HEAD when a
+    remote is the upstream, else asked of URL (`ls-remote --symref`); None when neither says."""
+    for name, remote_url in repo.remote_urls().items():
+        if same_url(remote_url, url):
+            ref = repo.text(
+                "symbolic-ref", "--quiet", f"refs/remotes/{name}/HEAD", ok_codes=(0, 1, 128)
+            ).strip()
+            if ref.startswith(f"refs/remotes/{name}/"):
+                return ref.removeprefix(f"refs/remotes/{name}/")
+    said = repo.text("ls-remote", "--symref", url, "HEAD", ok_codes=(0, 1, 2, 128))
+    for line in said.splitlines():
+        target, _, what = line.partition("\t")
+        if what == "HEAD" and target.startswith("ref: refs/heads/"):
+            return target.removeprefix("ref: refs/heads/")
+    return None
+
+
 def fetch_upstream(repo: GitRepo, url: str, progress: ProgressFn | None = None) -> None:
     """Fetch upstream's tags and branches (as refs/remotes/forkman-upstream/*).
 
