@@ -175,14 +175,29 @@ def apply(repo: RepoOpt = None) -> None:
 
 
 @app.command()
-def link(repo: RepoOpt = None) -> None:
+def link(
+    copy: Annotated[
+        bool,
+        typer.Option(
+            "--copy",
+            help="Make every link a real folder (a copy kept in step by apply and sync), e.g. "
+            "for a `docker build` in the checkout.",
+        ),
+    ] = False,
+    symlink: Annotated[
+        bool, typer.Option("--symlink", help="Make every link a symlink again.")
+    ] = False,
+    repo: RepoOpt = None,
+) -> None:
     """Create the configured links (folders of this repo) inside the checkout."""
     from forkman.commands.link import link as do_link
 
+    if copy and symlink:
+        raise ForkmanError("use only one of --copy and --symlink")
     project = _project(repo)
-    made = do_link(project)
+    made = do_link(project, "copy" if copy else "symlink" if symlink else None)
     for target in made:
-        _out(f"linked {target}")
+        _out(f"{'copied' if copy else 'linked'} {target}")
     if not made:
         _out(
             "links already in place"

@@ -13,7 +13,7 @@ from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
 from forkman.store.config import OVERLAYS_DIR
 from forkman.store.files import atomic_write
-from forkman.store.links import link_targets
+from forkman.store.links import link_targets, outside_links
 from forkman.store.project import Project, relpath
 from forkman.store.recovery import stale_git_lock
 from forkman.store.worktree import drift, load_stack
@@ -61,6 +61,7 @@ def guard(
                     "if no git runs in the checkout, delete it",
                 )
             )
+        notes += [outside.text() for outside in outside_links(project)]
         try:
             findings += _checkout_findings(project, overlays, notes)
         except ForkmanError as exc:

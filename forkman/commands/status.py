@@ -10,7 +10,7 @@ from forkman.core.stack import Stack
 from forkman.core.states import OverlayState
 from forkman.core.values import Tree
 from forkman.git.repository import GitRepo
-from forkman.store.links import link_targets
+from forkman.store.links import link_targets, outside_links
 from forkman.store.project import Project
 from forkman.store.recovery import stale_git_lock, stale_lock_text
 from forkman.store.worktree import drift, load_stack
@@ -118,6 +118,7 @@ def status(project: Project) -> StatusReport:
             changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
             stack = load_stack(repo, lock.commit, overlays)
             found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
+    warnings += [outside.text() for outside in outside_links(project)]
     rows = tuple(
         _row(o, state, detail)
         for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))

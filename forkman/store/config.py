@@ -18,10 +18,14 @@ CONFIG_FILE = "forkman.yaml"
 OVERLAYS_DIR = "overlays"
 
 
+LINK_MODES = ("symlink", "copy")
+
+
 @dataclass(frozen=True)
 class Link:
     source: str  # relative to the app repo
     target: str  # relative to the upstream checkout
+    mode: str = "symlink"  # or "copy": a real folder, for builds that do not follow links
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,10 @@ def _parse_links(path: Path, node: yaml.Node | None) -> tuple[Link, ...]:
                     item,
                     f"link path '{value}' must be relative and stay inside its repository",
                 )
-        links.append(Link(source.rstrip("/"), target.rstrip("/")))
+        mode = _scalar(path, _node_get(item, "mode"), "links.mode", required=False) or "symlink"
+        if mode not in LINK_MODES:
+            raise _fail(path, item, f"link mode '{mode}' is not one of: {', '.join(LINK_MODES)}")
+        links.append(Link(source.rstrip("/"), target.rstrip("/"), mode))
     return tuple(links)
 
 
@@ -219,9 +226,14 @@ def render_config(config: Config) -> str:
         f"  filter: {_q(config.filter) if config.filter else 'null'}  # partial clone, e.g. blob:none",
         "  sparse:" + ("" if config.sparse else " []"),
         *[f"    - {_q(s)}" for s in config.sparse],
-        "# Folders of this repo to link into the checkout (source here, target there).",
+        "# Folders of this repo to link into the checkout (source here, target there); `mode: copy`",
+        "# makes a link a real folder kept in step (for a `docker build` in the checkout).",
         "links:" + ("" if config.links else " []"),
-        *[f"  - source: {_q(ln.source)}\n    target: {_q(ln.target)}" for ln in config.links],
+        *[
+            f"  - source: {_q(ln.source)}\n    target: {_q(ln.target)}"
+            + (f"\n    mode: {ln.mode}" if ln.mode != "symlink" else "")
+            for ln in config.links
+        ],
         "# Per-overlay checks run after a sync applies the overlays, e.g.",
         "#   my-overlay:",
         "#     - path: src/settings.py",
