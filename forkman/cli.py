@@ -391,7 +391,9 @@ def sync(
 # -- contributing back -------------------------------------------------------------------------
 @app.command("upstream-pr")
 def upstream_pr(
-    name: NameArg,
+    name: Annotated[
+        str | None, typer.Argument(help="The overlay's name (not with --status).")
+    ] = None,
     base: Annotated[
         str | None,
         typer.Option(help="Upstream's branch to target (default: upstream.pr_branch)."),
@@ -410,6 +412,20 @@ def upstream_pr(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the branch, message and diff; make nothing.")
     ] = False,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status",
+            help="List each forwarded overlay: its PR's state (with gh) and whether upstream's "
+            "PR branch or a release already holds the change.",
+        ),
+    ] = False,
+    use_gh: Annotated[
+        bool, typer.Option("--gh/--no-gh", help="With --status: ask GitHub through gh.")
+    ] = True,
+    fetch: Annotated[
+        bool, typer.Option("--fetch/--no-fetch", help="With --status: fetch upstream first.")
+    ] = True,
     json_output: JsonOpt = False,
     repo: RepoOpt = None,
 ) -> None:
@@ -417,6 +433,19 @@ def upstream_pr(
     from forkman.commands.upstream_pr import open_pr, prepare
     from forkman.render import pr_json, pr_text
 
+    if status:
+        if name is not None or push or dry_run or open_pr_:
+            raise ForkmanError(
+                "--status lists every forwarded overlay",
+                hint="run it without NAME, --push, --open and --dry-run",
+            )
+        _upstream_pr_status(repo, use_gh, fetch, json_output)
+        return
+    if name is None:
+        raise ForkmanError(
+            "name the overlay to send upstream",
+            hint="`forkman upstream-pr NAME`; `forkman overlay list` shows the names",
+        )
     project = _project(repo)
     with _progress() as progress:
         result = prepare(
@@ -432,6 +461,16 @@ def upstream_pr(
     _out(pr_json(result) if json_output else pr_text(result))
     if open_pr_ and result.pushed and (note := open_pr(result)):
         _note(note)
+
+
+def _upstream_pr_status(repo: Path | None, use_gh: bool, fetch: bool, json_output: bool) -> None:
+    from forkman.commands.pr_status import status
+    from forkman.render import pr_status_json, pr_status_text
+
+    project = _project(repo)
+    with _progress() as progress:
+        found = status(project, fetch=fetch, use_gh=use_gh, progress=progress)
+    _out(pr_status_json(found) if json_output else pr_status_text(found))
 
 
 @app.command()

@@ -13,6 +13,7 @@ from forkman.core.states import NEEDS_ACTION, Phase, SyncState, colour_of
 if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
     from forkman.commands.bot import BotResult
     from forkman.commands.import_ import ImportResult
+    from forkman.commands.pr_status import ForwardStatus, Landing
     from forkman.commands.status import StatusReport
     from forkman.commands.sync import SyncReport
     from forkman.commands.upstream_pr import PrResult
@@ -518,5 +519,61 @@ def import_json(result: ImportResult) -> str:
         "resumed": bool(result.resumed),
         "merges_left_out": list(result.merges),
         "checkout": result.checkout,
+    }
+    return json.dumps(data, indent=2)
+
+
+# -- upstream-pr --status ----------------------------------------------------------------------
+def _landing_text(landing: Landing | None) -> str:
+    if landing is None:
+        return "no"
+    how = f"commit {landing.commit[:12]}" if landing.commit else "by content"
+    return f"{landing.ref} ({how})"
+
+
+def pr_status_text(found: Sequence[ForwardStatus]) -> str:
+    """One row per forwarded overlay."""
+    if not found:
+        return "no overlay records `Forwarded:` yet (`forkman upstream-pr NAME --push` does)"
+    rows = [
+        (
+            f.name,
+            f"#{f.pr}" if f.pr is not None else f.forwarded,
+            (f.pr_state or "unknown").lower(),
+            _landing_text(f.in_pr_branch),
+            _landing_text(f.in_release),
+        )
+        for f in found
+    ]
+    lines = [table(("overlay", "forwarded", "pr", "in pr branch", "in release"), rows)]
+    notes = sorted({f.pr_note for f in found if f.pr_note})
+    lines += [f"note: {n}" for n in notes]
+    landed = [f.name for f in found if f.in_release is not None]
+    if landed:
+        lines.append(
+            "upstream holds " + ", ".join(landed) + ": the next `forkman sync` to that release "
+            "archives it in overlays/upstreamed/"
+        )
+    return "\n".join(lines)
+
+
+def pr_status_json(found: Sequence[ForwardStatus]) -> str:
+    """The stable object documented in README ("upstream-pr --status --json")."""
+
+    def landing(value: Landing | None) -> dict[str, Any] | None:
+        return asdict(value) if value is not None else None
+
+    data = {
+        "version": JSON_VERSION,
+        "overlays": [
+            {
+                "name": f.name,
+                "forwarded": f.forwarded,
+                "pr": {"number": f.pr, "url": f.pr_url, "state": f.pr_state, "note": f.pr_note},
+                "in_pr_branch": landing(f.in_pr_branch),
+                "in_release": landing(f.in_release),
+            }
+            for f in found
+        ],
     }
     return json.dumps(data, indent=2)

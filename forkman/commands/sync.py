@@ -16,6 +16,7 @@ from forkman.core.conflicts import (
     lost_lines,
     regions,
 )
+from forkman.core.forwarded import credit_upstream
 from forkman.core.overlay import Overlay, render
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
 from forkman.core.releases import newest_release
@@ -152,11 +153,15 @@ def _where_things_went(
 
 
 def _explained(project: Project, repo: GitRepo, the_plan: Plan) -> Plan:
-    """The plan with the culprit and what upstream did on every overlay that is not clean."""
+    """The plan with the culprit and what upstream did on every overlay that is not clean, and
+    each upstreamed overlay crediting the upstream commit (and PR) that made its change."""
     inputs = the_plan.inputs
     if inputs is None or all(r.state == SyncState.CLEAN for r in the_plan.results):
         return the_plan
-    return explain(repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url)
+    explained = explain(
+        repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url
+    )
+    return credit_upstream(explained, inputs.new_ref)
 
 
 @contextlib.contextmanager
@@ -407,8 +412,9 @@ def _execute(
     if failed.stop is not None:
         journal.save(replace(data, phase="checks", current=failed.stop.name))
         return _report(data, Phase.STOPPED, _explained(project, repo, failed), failed.stop.name)
+    the_plan = _explained(project, repo, the_plan)  # before the commit: Applied-Upstream names it
     _commit(project, repo, journal, data, the_plan)
-    return _report(data, Phase.DONE, _explained(project, repo, the_plan))
+    return _report(data, Phase.DONE, the_plan)
 
 
 def _show_conflict(
