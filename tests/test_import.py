@@ -164,3 +164,24 @@ def test_upstream_pr_works_on_an_imported_overlay(
     assert author == "Jane Doe <jane@example.org>"
     shown = run_git(checkout, "show", "--format=", pr["commit"], "--", "src/main.c")
     assert "-line 4\n+LINE 4\n" in shown
+
+
+def test_a_symlink_out_of_the_checkout_does_not_come_in(
+    app: Path, tmp_path: Path, forkman_run: ForkmanRunner
+) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "0001-evil.patch").write_text(
+        "Subject: [PATCH] evil\n\n---\ndiff --git a/evil b/evil\nnew file mode 120000\n"
+        "--- /dev/null\n+++ b/evil\n@@ -0,0 +1 @@\n+../../etc\n\\ No newline at end of file\n"
+    )
+    (folder / "0002-fine.patch").write_text(
+        "Subject: [PATCH] fine\n\n---\ndiff --git a/README b/README\n--- a/README\n+++ b/README\n"
+        "@@ -1 +1 @@\n-lib\n+lib, fine\n"
+    )
+    run = forkman_run("import", "--patches", str(folder), "--json", cwd=app, expect=1)
+    states = {p["name"]: (p["state"], p["detail"]) for p in json.loads(run.stdout)["patches"]}
+    assert states["evil"][0] == "failed" and "outside the checkout" in states["evil"][1]
+    assert states["fine"][0] == "imported"
+    assert not (app / CHECKOUT / "evil").is_symlink()
+    assert (app / "overlays" / "series").read_text() == "fine\n"

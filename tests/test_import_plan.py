@@ -12,6 +12,7 @@ from forkman.core.importing import (
     Source,
     ToolOutcome,
     imported_fields,
+    link_leaves_checkout,
     outcome,
     prepare,
     read_git_apply,
@@ -48,7 +49,9 @@ def test_prepare_names_reads_headers_and_guesses_strip() -> None:
     assert first.header.subject == "cap the frobnicator" and first.header.body == "It overflowed."
     assert first.header.author == "Jane <jane@example.org>"
     assert first.paths == ("f.txt",)
-    assert third.patch is None and "no diff" in (third.error or "")
+    assert third.patch is None and third.error is None  # prose only: comes in as nothing
+    context = prepare([Source("c.diff", "*** a/f\n--- b/f\n***************\n", "patch")])[0]
+    assert context.patch is None and "context diff" in (context.error or "")
     assert imported_fields(first) == (
         ("Bug-Debian", "https://bugs.debian.org/1"),
         ("Last-Update", "2024-01-01"),
@@ -111,7 +114,7 @@ def test_outcomes_moved_failed_depends_and_empty() -> None:
             Source("a.patch", DEP3_PATCH, "patch", 1),
             Source("b.patch", DEP3_PATCH, "patch", 1),
             Source("c.patch", DEP3_PATCH.replace("f.txt", "other.txt"), "patch", 1),
-            Source("d.patch", "not a patch\n", "patch"),
+            Source("d.patch", "*** a/f\n--- b/f\n***************\n", "patch"),
         ]
     )
     fuzzed = read_gnu_patch("patching file f.txt\nHunk #1 succeeded at 3 with fuzz 2.\n", 0)
@@ -128,3 +131,14 @@ def test_outcomes_moved_failed_depends_and_empty() -> None:
     assert outcome(c, ToolOutcome(True), False, []).state == EMPTY
     assert outcome(c, ToolOutcome(True), True, []).state == IMPORTED
     assert outcome(d, None, False, []).state == UNREADABLE
+    (empty,) = prepare([Source("e.patch", "", "patch")])
+    assert outcome(empty, None, False, []).state == EMPTY
+
+
+def test_symlinks_that_leave_the_checkout() -> None:
+    assert not link_leaves_checkout("docs/link", "../src/main.c")
+    assert not link_leaves_checkout("link", "src/./main.c")
+    assert link_leaves_checkout("link", "/etc/passwd")
+    assert link_leaves_checkout("docs/link", "../../outside")
+    assert link_leaves_checkout("link", ".git/hooks")
+    assert link_leaves_checkout("docs/link", "../.git/config")

@@ -235,6 +235,18 @@ def run_import(
             lf = text.replace(b"\r\n", b"\n")
             outcome, after = apply_patch(before, lf, tool, item.patch.strip, item.source.reverse)
         changed = {p: s for p, s in after.items() if s != before.get(p)}
+        escaping = [
+            p
+            for p, s in changed.items()
+            if s is not None
+            and s.mode == "120000"
+            and plan.link_leaves_checkout(p, s.data.decode("utf-8", "surrogateescape"))
+        ]
+        if escaping:  # an overlay's symlink must point inside the checkout
+            outcome = plan.ToolOutcome(
+                False, message=f"makes {escaping[0]} a symlink pointing outside the checkout"
+            )
+            changed = {}
         done = plan.outcome(item, outcome, bool(changed), results)
         results.append(done)
         if done.comes_in:

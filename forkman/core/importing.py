@@ -66,7 +66,7 @@ def prepare(
         try:
             read = parse(source.text, strip=source.strip, exists=known)
             patch: Patch | None = read if read.files else None
-            error = None if read.files else _NO_DIFF
+            error = None if read.files else _NO_DIFF if _CONTEXT_DIFF.search(source.text) else None
         except PatchFormatError as exc:
             patch, error = None, f"does not parse at line {exc.line}: {exc.message}"
         header = source.header or parse_header(patch.prose if patch else source.text)
@@ -76,7 +76,8 @@ def prepare(
     return tuple(out)
 
 
-_NO_DIFF = "no diff in it (forkman reads git diffs and `diff -u` output)"
+_NO_DIFF = "a context diff (`diff -c`): forkman reads git diffs and unified `diff -u` output"
+_CONTEXT_DIFF = re.compile(r"^\*\*\* \S.*\n--- \S|^\*{15}$", re.MULTILINE)
 
 
 def _names(sources: Sequence[Source], taken: tuple[str, ...]) -> tuple[Naming, ...]:
@@ -221,6 +222,8 @@ def outcome(
         files=prepared.paths,
         notes=(*(prepared.patch.notes if prepared.patch else ()), *notes),
     )
+    if prepared.patch is None and prepared.error is None:
+        return _with(base, state=EMPTY, detail="holds no diff")
     if prepared.patch is None or tool is None:
         return _with(base, state=UNREADABLE, detail=prepared.error or "not read")
     if not tool.applied:
@@ -272,3 +275,20 @@ def imported_fields(prepared: Prepared) -> tuple[tuple[str, str], ...]:
     if not any(k.lower() == "forwarded" for k, _ in fields):
         fields.append(("Forwarded", "no"))
     return tuple(fields)
+
+
+def link_leaves_checkout(path: str, target: str) -> bool:
+    """Whether a symlink at PATH pointing at TARGET resolves outside the checkout (or into .git)."""
+    if target.startswith("/"):
+        return True
+    parts: list[str] = path.split("/")[:-1]
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return True
+            parts.pop()
+        else:
+            parts.append(part)
+    return bool(parts) and parts[0] == ".git"
