@@ -195,6 +195,7 @@ class Patch:
     path: Path
     level: int
     subject: str
+    upstream_note: str  # what its header says of upstream (Applied-Upstream:, an upstream Origin:)
     files: tuple[str, ...]
     changes: tuple[tuple[str, tuple[str, ...]], ...]  # per file: its -/+ lines, context aside
 
@@ -230,6 +231,13 @@ def header_fields(text: str) -> dict[str, str]:
 def subject_of(fields: dict[str, str]) -> str:
     text = fields.get("subject") or fields.get("description") or ""
     return re.sub(r"^\[PATCH[^]]*\]\s*", "", text).strip()
+
+
+def upstream_note(fields: dict[str, str]) -> str:
+    if fields.get("applied-upstream"):
+        return f"Applied-Upstream: {fields['applied-upstream']}"
+    origin = fields.get("origin", "")
+    return f"Origin: {origin}" if origin and not origin.startswith(("vendor", "other")) else ""
 
 
 def strip_path(raw: str, level: int) -> str:
@@ -298,12 +306,14 @@ def read_series(patches_dir: Path) -> list[Patch]:
         path = patches_dir / words[0]
         text = path.read_text(errors="replace") if path.exists() else ""
         changes = diff_changes(text, level)
+        fields = header_fields(text)
         out.append(
             Patch(
                 name=words[0],
                 path=path,
                 level=level,
-                subject=subject_of(header_fields(text)),
+                subject=subject_of(fields),
+                upstream_note=upstream_note(fields),
                 files=tuple(changes),
                 changes=tuple((f, tuple(c)) for f, c in sorted(changes.items())),
             )
@@ -341,22 +351,30 @@ def judge(old: list[Patch], new: list[Patch], new_tree: Path) -> dict[str, Verdi
             verdicts[p.name] = Verdict(kind, match, how)
         elif p.apply(new_tree, reverse=True, dry=True)[0] == 0:
             verdicts[p.name] = Verdict("upstreamed", None, "dropped; reverse-applies to new")
-        elif lines_present(p, new_tree):
+        elif lines_present(p, new_tree, strip=False):
             verdicts[p.name] = Verdict("upstreamed", None, "dropped; new holds every added line")
+        elif lines_present(p, new_tree, strip=True):
+            how = "dropped; new holds every added line, modulo whitespace"
+            verdicts[p.name] = Verdict("upstreamed", None, how)
         else:
-            verdicts[p.name] = Verdict("dropped", None, "dropped; new does not hold it")
+            note = f" as written (its header: {p.upstream_note})" if p.upstream_note else ""
+            verdicts[p.name] = Verdict("dropped", None, f"dropped; new does not hold it{note}")
     return verdicts
 
 
-def lines_present(p: Patch, tree: Path) -> bool:
+def lines_present(p: Patch, tree: Path, strip: bool) -> bool:
+    """TREE's files hold every line P adds (blank lines aside), exactly or with whitespace STRIPped."""
+
+    def norm(line: str) -> str:
+        return line.strip() if strip else line
+
     for path, lines in p.changes:
-        added = [ln[1:].strip() for ln in lines if ln.startswith("+") and ln[1:].strip()]
-        if not added:
-            continue
+        added = [norm(ln[1:]) for ln in lines if ln.startswith("+") and ln[1:].strip()]
         try:
-            have = {ln.strip() for ln in (tree / path).read_text(errors="replace").splitlines()}
+            text = (tree / path).read_text(errors="replace")
         except OSError:
             return False
+        have = {norm(ln) for ln in text.splitlines()}
         if any(a not in have for a in added):
             return False
     return True
@@ -505,24 +523,32 @@ def has_import() -> bool:
 
 
 def import_series(
-    app: Path, checkout: Path, patches_dir: Path, series: list[Patch]
-) -> dict[str, str]:
-    """The series as overlays, by `forkman import --quilt`: each patch's overlay name."""
-    must([*FORKMAN, "import", "--quilt", str(patches_dir)], app)
-    names = [
-        ln.split()[0]
-        for ln in (app / "overlays" / "series").read_text().splitlines()
-        if ln.split() and not ln.startswith("#")
-    ]
-    wanted = [p for p in series if p.files]
-    if len(names) != len(wanted):  # some did not import: match what did by name
-        taken: set[str] = set()
-        guess = {overlay_name(p.name, taken): p.name for p in wanted}
-        return {guess[n]: n for n in names if n in guess}
-    return {p.name: n for p, n in zip(wanted, names, strict=True)}
+    app: Path, patches_dir: Path, series: list[Patch]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The series as overlays, by `forkman import --quilt`: overlay names, and import notes."""
+    code, out = sh([*FORKMAN, "import", "--quilt", str(patches_dir), "--json"], app)
+    if code not in (0, 1):  # 1: some patches did not come in
+        raise RuntimeError(f"forkman import exited {code}:\n{out}")
+    report = json.loads(out)
+    names, notes = {}, {}
+    for p in series:
+        entry = next(
+            (e for e in report["patches"] if e["label"] in (p.name, f"{patches_dir.name}/{p.name}")
+             or e["label"].endswith(f"/{p.name}")),
+            None,
+        )  # fmt: skip
+        if entry and entry["state"] in ("imported", "moved"):
+            names[p.name] = entry["name"]
+        if entry and entry["state"] != "imported":
+            notes[p.name] = f"import {entry['state']}" + (
+                f" ({entry['detail']})" if entry["detail"] else ""
+            )
+    return names, notes
 
 
-def capture_series(app: Path, checkout: Path, series: list[Patch]) -> dict[str, str]:
+def capture_series(
+    app: Path, checkout: Path, series: list[Patch]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Until `forkman import` exists: each patch applied on the old checkout, then captured."""
     taken: set[str] = set()
     names = {}
@@ -545,7 +571,7 @@ def capture_series(app: Path, checkout: Path, series: list[Patch]) -> dict[str, 
             app,
         )
         names[p.name] = name
-    return names
+    return names, {}
 
 
 def run_forkman(work: Path, upstream: Path, patches_dir: Path, series: list[Patch]) -> Run:
@@ -560,10 +586,10 @@ def run_forkman(work: Path, upstream: Path, patches_dir: Path, series: list[Patc
     checkout = app / "checkout"
     start = time.perf_counter()
     if has_import():
-        names = import_series(app, checkout, patches_dir, series)
+        names, notes = import_series(app, patches_dir, series)
         how = "forkman import --quilt"
     else:
-        names = capture_series(app, checkout, series)
+        names, notes = capture_series(app, checkout, series)
         how = "overlay capture (no forkman import yet)"
     imported = time.perf_counter() - start
     must(["git", "add", "-A"], app)
@@ -599,7 +625,8 @@ def run_forkman(work: Path, upstream: Path, patches_dir: Path, series: list[Patc
             if kind == "upstreamed"
             else "failed"
         )
-        run.details[p.name] = kind + (f": {state['detail']}" if state.get("detail") else "")
+        detail = kind + (f": {state['detail']}" if state.get("detail") else "")
+        run.details[p.name] = "; ".join(x for x in (notes.get(p.name), detail) if x)
     return run
 
 
@@ -801,6 +828,16 @@ def text_report(results: list[dict], info: dict) -> str:
             f"{total[tool]:.2f}",
         ]
     lines.append("| " + " | ".join(f"**{c}**" for c in cells) + " |")
+    imported = sum(r["import_seconds"] for r in results)
+    lines += [
+        "",
+        (
+            "s: the carry only (forkman sync with its --skip runs, git am -3 with its --skip "
+            "runs, quilt push -a with its restarts); building the overlays took forkman "
+            f"{imported:.2f} s in all, untimed for the others (their input is the series or "
+            "its commits)."
+        ),
+    ]
     lines += ["", "| target | measured | |", "|---|---|---|"]
     lines += [
         f"| {label} | {value} | {'PASS' if ok else 'FAIL'} |" for label, value, ok in targets(every)
@@ -825,14 +862,25 @@ def misses(results: list[dict]) -> list[str]:
     for r in results:
         for row in r["rows"]:
             f = row["tools"]["forkman"]
-            if f["outcome"] in ("wrong", "not carried", "not recognised", "carried again"):
+            scored = f["outcome"] in ("wrong", "not carried", "not recognised", "carried again")
+            # not scored, but a hint for upstreamed detection: its header says upstream has it
+            hinted = row["verdict"] == "dropped" and "its header" in row["how"]
+            if scored or (hinted and f["claim"] == "failed"):
                 others = "; ".join(f"{tool}: {row['tools'][tool]['outcome']}" for tool in TOOLS[1:])
                 out.append(
                     f"{r['package']} {r['versions']['bookworm']} -> {r['versions']['trixie']} "
-                    f"{row['patch']}: maintainers {row['verdict']} ({row['how']}); forkman "
+                    f"{row['patch']}: {'miss' if scored else 'not scored'}; maintainers {row['verdict']} ({row['how']}); forkman "
                     f"{f['outcome']} ({f['detail']}); {others}"
                 )
     return out
+
+
+def write_misses(path: Path, results: list[dict]) -> None:
+    """forkman's misses of this run, replacing those of the same packages from earlier runs."""
+    done = {r["package"] for r in results}
+    kept = path.read_text().splitlines() if path.exists() else []
+    kept = [line for line in kept if line.split(" ", 1)[0] not in done]
+    path.write_text("".join(f"{line}\n" for line in sorted(kept + misses(results))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -860,8 +908,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(bench_package(apt, cache, tmp / package, package))
             print(f"measured {package}", file=sys.stderr)
         info = {"machine": machine()}
-        found = misses(results)
-        (cache / "misses.txt").write_text("".join(f"{line}\n" for line in found))
+        write_misses(cache / "misses.txt", results)
         if args.json:
             print(json.dumps({**info, "packages": results}, indent=1, default=str))
         else:
