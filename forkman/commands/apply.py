@@ -7,7 +7,7 @@ from pathlib import Path
 
 from forkman.core.values import ProgressFn
 from forkman.errors import DirtyCheckout, OverlayDoesNotApply
-from forkman.store.checkout import open_checkout
+from forkman.store.checkout import open_checkout, refuse_local_commits
 from forkman.store.exclusive import exclusive
 from forkman.store.links import ensure_links, link_targets
 from forkman.store.project import Project
@@ -58,6 +58,7 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         desired = dict(repo.read_tree_files(lock.commit, stale))
         moved = head != lock.commit
         if moved:
+            refuse_local_commits(repo, project, "apply")
             repo.run("checkout", "-q", "--detach", "--force", lock.commit)
         desired.update(stack.final)
         written = write_worktree(project.checkout, desired)

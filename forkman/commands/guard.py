@@ -11,6 +11,7 @@ from forkman.core.findings import Finding
 from forkman.core.overlay import Overlay
 from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
+from forkman.store.checkout import local_commits_text
 from forkman.store.config import OVERLAYS_DIR
 from forkman.store.files import atomic_write
 from forkman.store.links import link_targets, outside_links
@@ -133,6 +134,15 @@ def _checkout_findings(
     lock = project.lock()
     findings = []
     with GitRepo(project.checkout) as repo:
+        if not repo.has_commit(lock.commit):
+            return [
+                Finding(
+                    "forkman.lock",
+                    0,
+                    f"pins {lock.commit[:12]} ({lock.ref}), which the checkout does not have",
+                    "run `forkman apply` (it fetches the pinned commit), then commit again",
+                )
+            ]
         stack = load_stack(repo, lock.commit, overlays)
         for step in stack.steps:
             if not step.applies:
@@ -146,6 +156,17 @@ def _checkout_findings(
                     )
                 )
         if repo.head() != lock.commit:
+            count, subjects = repo.local_commits()
+            if count:
+                findings.append(
+                    Finding(
+                        relpath(project.checkout, project.root),
+                        0,
+                        f"has {local_commits_text(count, subjects)}",
+                        "keep them as overlays with `forkman import --commits "
+                        f"{lock.commit[:12]}..HEAD`; `forkman apply` refuses to drop them",
+                    )
+                )
             then = (
                 "finish the sync in progress with `forkman sync --continue` or `--abort`"
                 if project.sync_in_progress()

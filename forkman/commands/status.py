@@ -10,6 +10,7 @@ from forkman.core.stack import Stack
 from forkman.core.states import OverlayState
 from forkman.core.values import Tree
 from forkman.git.repository import GitRepo
+from forkman.store.checkout import local_commits_text
 from forkman.store.links import link_targets, outside_links
 from forkman.store.project import Project
 from forkman.store.recovery import stale_git_lock, stale_lock_text
@@ -110,10 +111,17 @@ def status(project: Project) -> StatusReport:
     with GitRepo(project.checkout) as repo:
         head = repo.head()
         if head != lock.commit and not syncing:  # a sync moves HEAD first; apply waits for it
-            warnings.append(
-                f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
-                f"({lock.ref}): run `forkman apply`"
-            )
+            count, subjects = repo.local_commits()
+            if count:
+                warnings.append(
+                    f"the checkout has {local_commits_text(count, subjects)}: keep them as "
+                    f"overlays with `forkman import --commits {lock.commit[:12]}..HEAD`"
+                )
+            else:
+                warnings.append(
+                    f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
+                    f"({lock.ref}): run `forkman apply`"
+                )
         with ThreadPoolExecutor(max_workers=1) as pool:
             changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
             stack = load_stack(repo, lock.commit, overlays)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,13 +31,13 @@ from forkman.git.merge import merge_many
 from forkman.git.remote import fetch_upstream
 from forkman.git.repository import GitRepo
 from forkman.store import resolutions
-from forkman.store.checkout import open_checkout
+from forkman.store.checkout import open_checkout, refuse_local_commits
 from forkman.store.exclusive import exclusive
 from forkman.store.files import atomic_write
 from forkman.store.journal import Journal, Pin, SyncJournal
 from forkman.store.links import ensure_links, link_targets
 from forkman.store.project import Project
-from forkman.store.recovery import require_free_index
+from forkman.store.recovery import require_free_index, require_writable
 from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
 
 CHECK_FAILED = SyncState.CHECK_FAILED
@@ -190,7 +191,6 @@ def _restore_refs(repo: GitRepo, before: dict[str, str]) -> None:
         repo.run("update-ref", "--no-deref", "--stdin", stdin=("\n".join(commands) + "\n").encode())
 
 
-@exclusive
 def start(
     project: Project,
     *,
@@ -200,10 +200,28 @@ def start(
     fetch: bool = True,
     progress: ProgressFn | None = None,
 ) -> tuple[SyncReport, Plan | None]:
-    """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing."""
+    """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing.
+
+    A check takes no lock, so it runs on an app repo that is read-only (a CI cache, a mount).
+    """
+    run = _plan_and_go if check else _plan_and_go_locked
+    return run(project, to=to, pre=pre, check=check, fetch=fetch, progress=progress)
+
+
+def _plan_and_go(
+    project: Project,
+    *,
+    to: str | None,
+    pre: bool,
+    check: bool,
+    fetch: bool,
+    progress: ProgressFn | None,
+) -> tuple[SyncReport, Plan | None]:
     journal = Journal(project)
     if journal.exists():
         raise _in_progress_error()
+    if not check:
+        require_writable(project, "sync")
     lock = project.lock()
     overlays = project.overlays()
     repo, cloned = open_checkout(project, lock, progress)
@@ -234,6 +252,7 @@ def start(
                 ), the_plan
             old = build_stack(inputs.old_base, overlays)
             if repo.head() != lock.commit:
+                refuse_local_commits(repo, project, "sync")
                 raise ForkmanError(
                     f"the checkout is not at the pinned commit {lock.commit[:12]}",
                     where=str(project.checkout),
@@ -242,9 +261,29 @@ def start(
             found = drift(repo, old, ignore=link_targets(project), changed_paths=changed.result())
             if found.paths:
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
+            _refuse_overwriting_ignored(project, repo, lock.commit, commit)
         require_free_index(project.checkout)
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
         return _execute(project, repo, journal, data, the_plan), the_plan
+
+
+_plan_and_go_locked = exclusive(_plan_and_go)
+
+
+def _refuse_overwriting_ignored(project: Project, repo: GitRepo, old: str, new: str) -> None:
+    """git's forced checkout overwrites ignored files where the new release adds a file: refuse."""
+    added = repo.text(
+        "diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"
+    )
+    there = [p for p in added.split("\0") if p and os.path.lexists(project.checkout / p)]
+    if there:
+        shown = ", ".join(there[:5]) + (f" and {len(there) - 5} more" if len(there) > 5 else "")
+        raise ForkmanError(
+            f"sync refused: the new release adds files the checkout already has, untracked: {shown}",
+            where=str(project.checkout),
+            hint="move them out of the checkout (git ignores them, and its checkout would "
+            "overwrite them), then run the sync again",
+        )
 
 
 @exclusive

@@ -6,9 +6,12 @@ in forkman.git.remote.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -158,13 +161,60 @@ class GitRepo:
         return blobs
 
     def changed_paths(self) -> list[str]:
-        """Paths that differ from HEAD in the index or work tree, untracked ones included."""
-        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
-        paths = []
+        """Paths that differ from HEAD in the index or work tree, untracked ones included, and
+        the ones git is told not to look at (assume-unchanged, skip-worktree) when they differ."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hidden = pool.submit(self.hidden_paths)
+            out = self.run(
+                "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"
+            )
+            paths = {
+                record[3:].decode("utf-8", "surrogateescape")
+                for record in out.split(b"\0")
+                if len(record) > 3
+            }
+            flagged = hidden.result()
+        if flagged:
+            paths |= self._differing(flagged)
+        return sorted(paths)
+
+    def hidden_paths(self) -> list[str]:
+        """Tracked paths that `git status` does not look at: assume-unchanged or skip-worktree."""
+        out = self.run("ls-files", "-v", "-z")
+        return [
+            record[2:].decode("utf-8", "surrogateescape")
+            for record in out.split(b"\0")
+            if len(record) > 2 and (record[:1].islower() or record[:1] == b"S")
+        ]
+
+    def _differing(self, paths: list[str]) -> set[str]:
+        """Those of PATHS whose file differs from the index's blob (git would not say so)."""
+        out = self.run("ls-files", "-s", "-z", "--", *paths)
+        staged = {}
         for record in out.split(b"\0"):
-            if len(record) > 3:
-                paths.append(record[3:].decode("utf-8", "surrogateescape"))
-        return sorted(set(paths))
+            if record:
+                meta, _, name = record.partition(b"\t")
+                staged[name.decode("utf-8", "surrogateescape")] = meta.split()[1].decode()
+        differing = set()
+        for path in paths:
+            full = self.path / path
+            try:
+                data = os.readlink(full).encode() if full.is_symlink() else full.read_bytes()
+            except FileNotFoundError:
+                differing.add(path)
+                continue
+            blob = f"blob {len(data)}\0".encode() + data
+            if hashlib.sha1(blob).hexdigest() != staged.get(path):
+                differing.add(path)
+        return differing
+
+    def local_commits(self, rev: str = "HEAD", limit: int = 3) -> tuple[int, list[str]]:
+        """Commits REV has that no branch, remote-tracking ref or tag holds: made in the
+        checkout, and lost to a forced checkout. Their number, and the first LIMIT subjects."""
+        out = self.text("rev-list", "--format=%h %s", "--no-commit-header", rev, "--not",
+                        "--branches", "--remotes", "--tags", "--")  # fmt: skip
+        lines = [ln for ln in out.splitlines() if ln]
+        return len(lines), lines[:limit]
 
     # -- writing -------------------------------------------------------------------------------
     def hash_blob(self, data: bytes) -> Sha:

@@ -60,3 +60,23 @@ def stack_at_pin(repo: GitRepo, project: Project) -> Stack:
             hint="run `forkman apply` first",
         )
     return load_stack(repo, lock.commit, project.overlays())
+
+
+def local_commits_text(count: int, subjects: list[str]) -> str:
+    shown = "; ".join(subjects) + (
+        f"; and {count - len(subjects)} more" if count > len(subjects) else ""
+    )
+    return f"{count} commit{'s' if count != 1 else ''} made in the checkout, on no branch or tag ({shown})"
+
+
+def refuse_local_commits(repo: GitRepo, project: Project, action: str) -> None:
+    """Refuse to move the checkout off commits that only its HEAD holds: they would be lost."""
+    count, subjects = repo.local_commits()
+    if count:
+        raise ForkmanError(
+            f"{action} refused: {local_commits_text(count, subjects)}",
+            where=str(project.checkout),
+            hint="keep them as overlays with `forkman import --commits "
+            f"{project.lock().commit[:12]}..HEAD`, or on a branch with `git -C {project.checkout} "
+            "branch NAME`, then run the command again",
+        )

@@ -142,6 +142,20 @@ def require_free_index(checkout: Path) -> None:
         )
 
 
+def require_writable(project: Project, action: str) -> None:
+    """Refuse before anything changes when a place the command writes is read-only."""
+    checkout = project.checkout
+    places = [checkout, checkout / ".git", project.root, project.overlays_dir, project.state_dir()]
+    for place in places:
+        if place.exists() and not os.access(place, os.W_OK):
+            raise ForkmanError(
+                f"{action} refused: {place} is read-only",
+                where=str(place),
+                hint="make it writable (a read-only mount, permissions), then run the command "
+                "again; `forkman sync --check` needs no writing",
+            )
+
+
 def stale_git_lock(checkout: Path) -> Path | None:
     """The checkout's index lock when no process holds it: a killed git left it behind."""
     lock = index_lock(checkout)

@@ -132,10 +132,14 @@ def read_record(repo: GitRepo) -> dict[str, str | None]:
 
 def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | None]) -> None:
     files = {p: _digest(s) for p, s in sorted(states.items())}
-    atomic_write(
-        repo.git_path("forkman-applied.json"),
-        json.dumps({"commit": commit, "files": files}, indent=1),
-    )
+    path = repo.git_path("forkman-applied.json")
+    text = json.dumps({"commit": commit, "files": files}, indent=1)
+    try:
+        if path.read_text() == text:
+            return  # nothing to write: a no-op apply works on a read-only checkout
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write(path, text)
 
 
 def known_states(stack: Stack, path: str) -> list[FileState | None]:
