@@ -391,8 +391,8 @@ def build_workspace(ws: Path, base: Path, upstream: Path, up: Upstream, count: i
     subprocess.run(["cp", "-al", str(base), str(app / CHECKOUT)], check=True)
     _real_git_dir(base, app / CHECKOUT)
     call(
-        FORKMAN
-        + [
+        [
+            *FORKMAN,
             "init",
             "--upstream",
             str(upstream),
@@ -410,13 +410,13 @@ def build_workspace(ws: Path, base: Path, upstream: Path, up: Upstream, count: i
     checkout = app / CHECKOUT
     current: dict[str, str] = {}
     batch = []
-    for i, (plan, after) in enumerate(zip(plans, afters)):
+    for i, (plan, after) in enumerate(zip(plans, afters, strict=False)):
         before = {p: current.get(p, up.files[p]) for p in after}
         for path, text in after.items():
             replace_file(checkout / path, text)
         current.update(after)
         if i < CAPTURED_BY_CLI:
-            call(FORKMAN + ["overlay", "capture", plan.name, "-m", plan.subject, *after], app)
+            call([*FORKMAN, "overlay", "capture", plan.name, "-m", plan.subject, *after], app)
         batch.append((plan, before, after))
     project = open_project(app)
     author = git(app, "var", "GIT_AUTHOR_IDENT").strip().rsplit(" ", 2)[0]
@@ -432,7 +432,7 @@ def build_workspace(ws: Path, base: Path, upstream: Path, up: Upstream, count: i
     )
     overlays = [
         ov.Overlay(plan.name, plan.subject, "", author, (("Forwarded", "no"),), diff)
-        for (plan, _, _), diff in zip(batch, diffs)
+        for (plan, _, _), diff in zip(batch, diffs, strict=False)
     ]
     for overlay in overlays[:CAPTURED_BY_CLI]:
         if ov.render(overlay) != project.overlay_text(overlay.name):
@@ -442,7 +442,7 @@ def build_workspace(ws: Path, base: Path, upstream: Path, up: Upstream, count: i
         hashes[overlay.name] = project.write_overlay(overlay)
     project.write_series([p.name for p in plans])
     project.write_lock(project.lock().with_overlays(hashes))
-    report = json.loads(capture_out(FORKMAN + ["overlay", "status", "--json"], app))
+    report = json.loads(capture_out([*FORKMAN, "overlay", "status", "--json"], app))
     states = {o["state"] for o in report["overlays"]}
     if states != {"applied"} or report["uncaptured"] or len(report["overlays"]) != count:
         raise RuntimeError(
@@ -479,7 +479,7 @@ def build_stack(raw: Path, plans: Sequence[OverlayPlan], afters: Sequence[dict[s
     """Branch `stack` in RAW: one commit per overlay on OLD (fast-import), checked out."""
     old = git(raw, "rev-parse", f"{OLD}^{{commit}}").strip()
     out = [f"reset refs/heads/stack\nfrom {old}\n".encode()]
-    for plan, after in zip(plans, afters):
+    for plan, after in zip(plans, afters, strict=False):
         out.append(f"commit refs/heads/stack\nauthor {WHO}\ncommitter {WHO}\n".encode())
         out.append(_data(plan.subject))
         out += [_modify(p, t) for p, t in after.items()]
@@ -605,10 +605,10 @@ def measure(ws: Path, scratch: Path, repeat: int, counter: GitCounter, stops: bo
     app, raw = "app", "raw"
     checkout = f"app/{CHECKOUT}"
     readonly = [
-        ("overlay status", FORKMAN + ["overlay", "status"], app, (0, 1)),
-        ("apply (nothing to do)", FORKMAN + ["apply"], app, (0,)),
-        ("guard", FORKMAN + ["guard"], app, (0,)),
-        ("sync --check", FORKMAN + ["sync", "--check", "--to", NEW, "--no-fetch"], app, (0,)),
+        ("overlay status", [*FORKMAN, "overlay", "status"], app, (0, 1)),
+        ("apply (nothing to do)", [*FORKMAN, "apply"], app, (0,)),
+        ("guard", [*FORKMAN, "guard"], app, (0,)),
+        ("sync --check", [*FORKMAN, "sync", "--check", "--to", NEW, "--no-fetch"], app, (0,)),
         ("git status", ["git", "status"], checkout, (0,)),
         ("python start-up", STARTUP, app, (0,)),
         ("python -c pass", BARE, app, (0,)),
@@ -623,7 +623,7 @@ def measure(ws: Path, scratch: Path, repeat: int, counter: GitCounter, stops: bo
             else:
                 m.add(label, call(cmd, copy / cwd, ok))
     shutil.rmtree(copy)
-    sync = FORKMAN + ["sync", "--to", NEW, "--no-fetch"]
+    sync = [*FORKMAN, "sync", "--to", NEW, "--no-fetch"]
     floor = sh(f"git checkout -q --detach {NEW} && git status >/dev/null")
     rebase = ["git", "rebase", "-q", "--onto", NEW, OLD, "stack"]
     for round_ in range(repeat + 1):
@@ -656,10 +656,10 @@ def measure_stops(ws: Path, copy: Path, m: Measured) -> dict[str, float]:
     app, raw = copy / "app", copy / "raw"
     result: dict[str, float] = {}
     start = time.perf_counter()
-    code, count = call(FORKMAN + ["sync", "--to", CONFLICTED, "--no-fetch"], app, (0, 1)).code, 0
+    code, count = call([*FORKMAN, "sync", "--to", CONFLICTED, "--no-fetch"], app, (0, 1)).code, 0
     while code == 1:
         count += 1
-        code = call(FORKMAN + ["sync", "--skip"], app, (0, 1)).code
+        code = call([*FORKMAN, "sync", "--skip"], app, (0, 1)).code
         if count > 1000:
             raise RuntimeError("sync --skip does not finish")
     result["forkman sync + --skip"] = time.perf_counter() - start
@@ -718,8 +718,8 @@ def startup(app: Path, repeat: int) -> dict[str, object]:
     out: dict[str, object] = {}
     for label, cmd in (
         ("python -c pass", BARE),
-        ("forkman --version", FORKMAN + ["--version"]),
-        ("forkman overlay status", FORKMAN + ["overlay", "status"]),
+        ("forkman --version", [*FORKMAN, "--version"]),
+        ("forkman overlay status", [*FORKMAN, "overlay", "status"]),
     ):
         call(cmd, app, (0, 1))
         out[label] = statistics.median(call(cmd, app, (0, 1)).wall for _ in range(max(5, repeat)))
@@ -778,7 +778,7 @@ def report(grid: dict[str, Measured], args: argparse.Namespace, extra: dict) -> 
                     + " | ".join(f"**{r:.2f}**" if r > limit else f"{r:.2f}" for r in ratios)
                     + " |"
                 )
-                for n, r in zip(counts, ratios):
+                for n, r in zip(counts, ratios, strict=False):
                     verdicts.append(
                         {
                             "target": f"{target} ≤ {limit}× {ref}",
@@ -802,7 +802,7 @@ def report(grid: dict[str, Measured], args: argparse.Namespace, extra: dict) -> 
                 )
                 + " |"
             )
-            for n, c in zip(counts, cols):
+            for n, c in zip(counts, cols, strict=False):
                 peak = max(
                     c.peak(r)
                     for r in (

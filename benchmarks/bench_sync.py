@@ -209,8 +209,8 @@ def build_workspace(base: Path, upstream: Path, pool: list[str], count: int) -> 
     app.mkdir(parents=True)
     git(app, "init", "-q")
     run(
-        FORKMAN
-        + [
+        [
+            *FORKMAN,
             "init",
             "--upstream",
             str(upstream),
@@ -293,7 +293,7 @@ def measure(pristine: Path, scratch: Path, repeat: int) -> tuple[dict[str, float
     am = sh(f"git checkout -q --detach {NEW} && git am -q -3 ../patches/*.patch")
     times = {
         "forkman sync": median_of(
-            repeat, prepare, lambda w: run(FORKMAN + ["sync", "--to", NEW, "--no-fetch"], app(w))
+            repeat, prepare, lambda w: run([*FORKMAN, "sync", "--to", NEW, "--no-fetch"], app(w))
         ),
         "rebase script": median_of(repeat, prepare, lambda w: run(rebase, w / "raw")),
         "git am -3": median_of(repeat, prepare, lambda w: run(am, w / "raw")),
@@ -304,10 +304,10 @@ def measure(pristine: Path, scratch: Path, repeat: int) -> tuple[dict[str, float
     for label, cmd, cwd in (
         (
             "forkman sync --check",
-            FORKMAN + ["sync", "--check", "--to", NEW, "--no-fetch"],
+            [*FORKMAN, "sync", "--check", "--to", NEW, "--no-fetch"],
             work / "app",
         ),
-        ("forkman overlay status", FORKMAN + ["overlay", "status"], work / "app"),
+        ("forkman overlay status", [*FORKMAN, "overlay", "status"], work / "app"),
         ("git status", ["git", "status"], checkout),
         ("python start-up", STARTUP, work / "app"),
     ):
@@ -320,7 +320,7 @@ def measure(pristine: Path, scratch: Path, repeat: int) -> tuple[dict[str, float
 def results_agree(pristine: Path, scratch: Path) -> bool:
     """forkman's synced checkout and the rebased clone hold the same bytes in every file."""
     work = fresh_copy(pristine, scratch)
-    run(FORKMAN + ["sync", "--to", NEW, "--no-fetch"], work / "app")
+    run([*FORKMAN, "sync", "--to", NEW, "--no-fetch"], work / "app")
     run(sh(f"git rebase -q --onto {NEW} {OLD} stack"), work / "raw")
     forkman_tree = git(work / "app" / "upstream" / "autogpt", "diff", NEW)
     rebase_tree = git(work / "raw", "diff", NEW, "HEAD")

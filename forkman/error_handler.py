@@ -8,6 +8,7 @@ to a new file of its own in forkman's state folder.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
@@ -66,7 +67,7 @@ def run(app: Callable[[], object]) -> None:
             _bug(exc)
         _note(f"forkman: error: {exc.filename or 'a file'}: {exc.strerror} ({_MACHINE_HINT})")
         sys.exit(EXIT_USER_ERROR)
-    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the details for the report
+    except Exception as exc:
         _bug(exc)
 
 
@@ -87,7 +88,7 @@ def _report(exc: BaseException) -> str:
         from forkman.git.runner import git_version
 
         git = ".".join(str(p) for p in git_version())
-    except Exception as failed:  # noqa: BLE001 - the log is written whatever git does
+    except Exception as failed:
         git = f"unknown ({type(failed).__name__})"
     lines = [
         f"forkman {__version__}",
@@ -110,10 +111,8 @@ def state_folders(args: Sequence[str], cwd: Path) -> list[Path]:
     for flag, value in itertools.pairwise(args):
         if flag in ("--repo", "-C"):
             start = cwd / value
-    try:
+    with contextlib.suppress(ForkmanError, OSError):
         folders.append(state_dir(find_root(start)))
-    except (ForkmanError, OSError):
-        pass
     state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     folders.append(Path(state_home) / "forkman")
     return folders

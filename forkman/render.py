@@ -41,10 +41,10 @@ def table(
 ) -> str:
     """A plain aligned table; the state column coloured on a terminal."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in rows:
         cells = []
-        for i, (cell, width) in enumerate(zip(row, widths)):
+        for i, (cell, width) in enumerate(zip(row, widths, strict=False)):
             text = str(cell).ljust(width)
             if i == state_column:
                 text = paint(text, colour_of(str(cell).strip()), colour)

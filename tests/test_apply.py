@@ -193,7 +193,7 @@ def test_apply_in_a_sparse_partial_checkout(
         "--partial",
         cwd=app_repo,
     )
-    for name, (subject, body, edit) in OVERLAYS.items():
+    for name, (subject, _body, edit) in OVERLAYS.items():
         edit(app_repo / CHECKOUT)
         forkman_run("overlay", "capture", name, "-m", subject, cwd=app_repo)
     git(app_repo, "add", "-A")

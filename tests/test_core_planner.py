@@ -22,8 +22,8 @@ def lines_merge(jobs: Sequence[MergeJob]) -> list[MergeResult]:
         )
         assert len(base) == len(ours) == len(theirs), "the tiny merge needs equal line counts"
         out, conflicts = [], 0
-        for b, o, t in zip(base, ours, theirs):
-            if o == b or o == t:
+        for b, o, t in zip(base, ours, theirs, strict=True):
+            if o in (b, t):
                 out.append(t)
             elif t == b:
                 out.append(o)

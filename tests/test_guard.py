@@ -238,6 +238,6 @@ def test_install_upstream_hook_keeps_the_old_hook_and_refuses_direct_commits(
 
 def test_install_upstream_hook_refuses_when_core_hookspath_is_set(app: Project) -> None:
     git(app.checkout, "config", "core.hooksPath", ".githooks")
-    with pytest.raises(ForkmanError, match="core.hooksPath"):
+    with pytest.raises(ForkmanError, match=r"core\.hooksPath"):
         install_upstream_hook(app)
     assert not (app.checkout / ".git/hooks/pre-commit").exists()

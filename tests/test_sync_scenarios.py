@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ from helpers import forkman, git, make_app
 
 from forkman.autogpt.example import OVERLAYS, commit_files
 from forkman.commands.capture import capture
+from forkman.store.project import Project
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
 
@@ -38,11 +40,8 @@ def _release(upstream: Path, release: dict) -> None:
     git(upstream, "checkout", "-q", "master")
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario(
-    scenario: Path, upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    spec = yaml.safe_load(scenario.read_text())
+def _arrange(spec: dict[str, Any], upstream: Path, app_repo: Path) -> Project:
+    """The app with the scenario's overlays, then upstream's new releases."""
     project = make_app(app_repo, upstream, tuple(spec.get("overlays", OVERLAYS)))
     for extra in spec.get("extra_overlays", []):
         for edit in extra["edits"]:
@@ -51,12 +50,10 @@ def test_scenario(
         capture(project, extra["name"], extra["name"])
     for release in spec.get("releases", []):
         _release(upstream, release)
+    return project
 
-    code, out = forkman(capsys, "sync", "--json", *spec["sync"], repo=app_repo)
 
-    expect = spec["expect"]
-    report = json.loads(out)
-    assert code == expect["exit"], out
+def _check_report(expect: dict[str, Any], report: dict[str, Any]) -> None:
     assert report["phase"] == expect["phase"]
     if "to" in expect:
         assert report["to"]["ref"] == expect["to"]
@@ -68,9 +65,12 @@ def test_scenario(
         assert by_name[name]["cause"] == cause
     for name, blockers in expect.get("blocked_by", {}).items():
         assert by_name[name]["blocked_by"] == blockers
-    for name, state in by_name.items():
+    for state in by_name.values():
         if state["state"] == "conflict":
             assert state["hunks"] and all(h["start"] <= h["end"] for h in state["hunks"])
+
+
+def _check_files(project: Project, expect: dict[str, Any], report: dict[str, Any]) -> None:
     lock = json.loads(project.lock_path.read_text())
     if expect["phase"] == "done":
         assert lock["upstream"]["commit"] == report["to"]["commit"]
@@ -95,3 +95,19 @@ def test_scenario(
             if ln.startswith("+") and not ln.startswith("+++")
         ]
         assert len(added) == count
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(
+    scenario: Path, upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = yaml.safe_load(scenario.read_text())
+    project = _arrange(spec, upstream, app_repo)
+
+    code, out = forkman(capsys, "sync", "--json", *spec["sync"], repo=app_repo)
+
+    expect = spec["expect"]
+    report = json.loads(out)
+    assert code == expect["exit"], out
+    _check_report(expect, report)
+    _check_files(project, expect, report)

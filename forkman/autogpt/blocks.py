@@ -248,7 +248,7 @@ def new_block(project: Project, name: str) -> Path:
         raise ForkmanError(
             f"{relpath(path, project.root)} already exists",
             hint="choose another name, or edit that file",
-        )
+        ) from None
     return path
 
 

@@ -117,7 +117,7 @@ def run_demo(root: Path, emit: Emit) -> Path:
     walk.run("forkman", "link")
 
     walk.say("Edit three upstream files in the checkout, as our product needs.")
-    for name, (subject, body, edit) in example.OVERLAYS.items():
+    for name, (subject, _body, edit) in example.OVERLAYS.items():
         edit(walk.checkout)
         walk.emit(f"  (edited for {name}: {subject})")
     walk.run("forkman", "overlay", "status", expect=(0,))

@@ -350,7 +350,7 @@ def build_upstream(path: Path) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q")
-    for rel, (tag, message) in enumerate(zip(RELEASES, _MESSAGES)):
+    for rel, (tag, message) in enumerate(zip(RELEASES, _MESSAGES, strict=False)):
         commit_files(path, message, _tree(rel), tag=tag)
     commit_files(
         path,

@@ -110,7 +110,7 @@ def patch_sources(path: Path) -> list[plan.Source]:
     starts = [m.start() for m in _MBOX_SPLIT.finditer(text)] or [0]
     if starts[0] != 0 and text[: starts[0]].strip():
         starts.insert(0, 0)
-    pieces = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
+    pieces = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=False)]
     sources = []
     for number, piece in enumerate(pieces, 1):
         subject = re.search(r"^Subject: (?:\[[^\]]*\]\s*)*(.+)$", piece, re.MULTILINE)
@@ -256,7 +256,7 @@ def run_import(
             current.update(changed)
     diffs = diff_many(pairs)
     overlays = []
-    for item, diff in zip(coming, diffs):
+    for item, diff in zip(coming, diffs, strict=False):
         overlay = ov.Overlay(
             item.naming.name,
             item.header.subject,

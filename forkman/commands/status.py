@@ -70,7 +70,7 @@ def overlay_states(stack: Stack, worktree: Tree) -> list[tuple[OverlayState, str
             continue
         positions = [_position(stack, p, worktree.get(p)) for p in step.after]
         if any(pos is None for pos in positions):
-            edited = [p for p, pos in zip(step.after, positions) if pos is None]
+            edited = [p for p, pos in zip(step.after, positions, strict=True) if pos is None]
             states.append((MODIFIED, "edited beyond the overlay: " + ", ".join(edited)))
         elif all(pos is not None and pos >= index for pos in positions):
             states.append((APPLIED, ""))
@@ -129,7 +129,7 @@ def status(project: Project) -> StatusReport:
     warnings += [outside.text() for outside in outside_links(project)]
     rows = tuple(
         _row(o, state, detail)
-        for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree))
+        for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree), strict=True)
     )
     return StatusReport(
         lock.url,

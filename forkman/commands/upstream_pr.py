@@ -79,7 +79,7 @@ def _merge(
     labels: tuple[str, str, str],
 ) -> tuple[FileState | None, tuple[tuple[int, int], ...]]:
     """One file of the overlay moved onto upstream's: (the new state, ()) or (None, clashing regions)."""
-    if ours == before or ours == after:
+    if ours in (before, after):
         return after, ()
     if ours is None or after is None:
         return None, ((1, 1),)  # deleted on one side, changed on the other

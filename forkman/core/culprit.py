@@ -152,7 +152,7 @@ def bisect_many(
         if not asks:
             break
         answers = are_bad([(i, lists[i][mid]) for i, mid in asks])
-        for (i, _), bad in zip(asks, answers):
+        for (i, _), bad in zip(asks, answers, strict=False):
             searches[i] = searches[i].narrow(bad)
     return [s.found if lists[i] else None for i, s in enumerate(searches)]
 

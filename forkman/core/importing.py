@@ -62,7 +62,7 @@ def prepare(
     namings = _names(sources, tuple(taken))
     known = set(exists) if exists is not None else None
     out = []
-    for source, naming in zip(sources, namings):
+    for source, naming in zip(sources, namings, strict=False):
         try:
             read = parse(source.text, strip=source.strip, exists=known)
             patch: Patch | None = read if read.files else None

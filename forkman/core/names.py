@@ -37,6 +37,21 @@ def overlay_name(source: str, taken: Collection[str] = (), drop_number: bool = F
     DROP_NUMBER drops format-patch's `0001-` (the series keeps the order).
     """
     reasons: list[str] = []
+    name = _spelled(source, drop_number, reasons)
+    name = _slugged(name, reasons)
+    name = _bounded(name, reasons)
+    if name in taken:
+        base = name[: MAX_LENGTH - 4].rstrip("-_.")
+        number = 2
+        while f"{base}-{number}" in taken:
+            number += 1
+        reasons.append(f"'-{number}' added: '{name}' is taken")
+        name = f"{base}-{number}"
+    return Naming(source, name, tuple(reasons))
+
+
+def _spelled(source: str, drop_number: bool, reasons: list[str]) -> str:
+    """SOURCE without its extension and number, '/' as '-', accents dropped, lowercased."""
     name = source
     for ext in _EXTENSIONS:
         if name.lower().endswith(ext):
@@ -55,6 +70,11 @@ def overlay_name(source: str, taken: Collection[str] = (), drop_number: bool = F
     if name.lower() != name:
         name = name.lower()
         reasons.append("lowercased")
+    return name
+
+
+def _slugged(name: str, reasons: list[str]) -> str:
+    """NAME with every run of other characters as one '-', separators trimmed from the ends."""
     replaced: list[str] = []
 
     def slug(match: re.Match[str]) -> str:
@@ -73,6 +93,11 @@ def overlay_name(source: str, taken: Collection[str] = (), drop_number: bool = F
     if trimmed != name:
         name = trimmed
         reasons.append("leading or trailing separators dropped")
+    return name
+
+
+def _bounded(name: str, reasons: list[str]) -> str:
+    """NAME made non-empty, without git's '.lock' ending, and at most MAX_LENGTH long."""
     if not name:
         name = "patch"
         reasons.append("nothing usable left: called 'patch'")
@@ -82,14 +107,7 @@ def overlay_name(source: str, taken: Collection[str] = (), drop_number: bool = F
     if len(name) > MAX_LENGTH:
         name = name[:MAX_LENGTH].rstrip("-_.")
         reasons.append(f"cut to {MAX_LENGTH} characters")
-    if name in taken:
-        base = name[: MAX_LENGTH - 4].rstrip("-_.")
-        number = 2
-        while f"{base}-{number}" in taken:
-            number += 1
-        reasons.append(f"'-{number}' added: '{name}' is taken")
-        name = f"{base}-{number}"
-    return Naming(source, name, tuple(reasons))
+    return name
 
 
 def name_all(

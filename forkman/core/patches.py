@@ -625,26 +625,7 @@ def render(files: Collection[FilePatch], non_ascii: bool = False, index: bool = 
     """
     out: list[str] = []
     for fp in files:
-        old = fp.old_path if fp.old_path is not None else fp.new_path
-        new = fp.new_path if fp.new_path is not None else fp.old_path
-        a, b = quote_path(f"a/{old}", non_ascii), quote_path(f"b/{new}", non_ascii)
-        out.append(f"diff --git {a} {b}\n")
-        if fp.kind == "added":
-            out.append(f"new file mode {fp.new_mode or '100644'}\n")
-        elif fp.kind == "deleted":
-            out.append(f"deleted file mode {fp.old_mode or '100644'}\n")
-        elif fp.old_mode and fp.new_mode and fp.old_mode != fp.new_mode:
-            out.append(f"old mode {fp.old_mode}\nnew mode {fp.new_mode}\n")
-        if fp.kind in ("renamed", "copied"):
-            verb = "rename" if fp.kind == "renamed" else "copy"
-            if fp.similarity is not None:
-                out.append(f"similarity index {fp.similarity}%\n")
-            out.append(f"{verb} from {quote_path(old or '', non_ascii)}\n")
-            out.append(f"{verb} to {quote_path(new or '', non_ascii)}\n")
-        elif fp.dissimilarity is not None:
-            out.append(f"dissimilarity index {fp.dissimilarity}%\n")
-        if index and fp.index:
-            out.append(f"index {fp.index}\n")
+        out += _extended_header(fp, non_ascii, index)
         if fp.binary is not None:
             out.append("GIT binary patch\n")
             out.extend(f"{ln}\n" for ln in fp.binary)
@@ -659,6 +640,31 @@ def render(files: Collection[FilePatch], non_ascii: bool = False, index: bool = 
                 out.append(_hunk_header(hunk))
                 out.extend(hunk.lines)
     return "".join(out)
+
+
+def _extended_header(fp: FilePatch, non_ascii: bool, index: bool) -> list[str]:
+    """`diff --git` and the lines git writes before the hunks: modes, rename, index."""
+    old = fp.old_path if fp.old_path is not None else fp.new_path
+    new = fp.new_path if fp.new_path is not None else fp.old_path
+    a, b = quote_path(f"a/{old}", non_ascii), quote_path(f"b/{new}", non_ascii)
+    out = [f"diff --git {a} {b}\n"]
+    if fp.kind == "added":
+        out.append(f"new file mode {fp.new_mode or '100644'}\n")
+    elif fp.kind == "deleted":
+        out.append(f"deleted file mode {fp.old_mode or '100644'}\n")
+    elif fp.old_mode and fp.new_mode and fp.old_mode != fp.new_mode:
+        out.append(f"old mode {fp.old_mode}\nnew mode {fp.new_mode}\n")
+    if fp.kind in ("renamed", "copied"):
+        verb = "rename" if fp.kind == "renamed" else "copy"
+        if fp.similarity is not None:
+            out.append(f"similarity index {fp.similarity}%\n")
+        out.append(f"{verb} from {quote_path(old or '', non_ascii)}\n")
+        out.append(f"{verb} to {quote_path(new or '', non_ascii)}\n")
+    elif fp.dissimilarity is not None:
+        out.append(f"dissimilarity index {fp.dissimilarity}%\n")
+    if index and fp.index:
+        out.append(f"index {fp.index}\n")
+    return out
 
 
 def _side(prefix: str, path: str | None) -> str:

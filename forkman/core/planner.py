@@ -120,7 +120,7 @@ def _lines(overlay_diff: str) -> tuple[int, int]:
 
 
 def _needs_merge(base: FileState | None, ours: FileState | None, theirs: FileState | None) -> bool:
-    return not (ours == base or ours == theirs or theirs == base or ours is None or theirs is None)
+    return not (ours in (base, theirs) or theirs == base or ours is None or theirs is None)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _merge(
     result (conflicts settled towards the overlay) that later overlays are planned against,
     and what carrying it did besides (moves followed into this or other files).
     """
-    if ours == base or ours == theirs:
+    if ours in (base, theirs):
         return theirs, None, [], theirs, _NOTHING
     if theirs == base:
         return ours, None, [], ours, _NOTHING
@@ -251,7 +251,109 @@ def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], 
                 keys.append((name, path))
                 labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
                 jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data, labels))
-    return dict(zip(keys, inp.merge(jobs) if jobs else []))
+    return dict(zip(keys, inp.merge(jobs) if jobs else [], strict=True))
+
+
+@dataclass
+class _Carry:
+    """One overlay's files carried onto the chain so far (built up file by file)."""
+
+    before: State
+    after: State = field(default_factory=dict)
+    stand_in: State = field(default_factory=dict)  # what later overlays are planned against
+    found: list[FileConflict] = field(default_factory=list)
+    used: list[str] = field(default_factory=list)  # recorded resolutions applied
+    gone: list[str] = field(default_factory=list)  # files upstream deleted
+    followed: list[str] = field(default_factory=list)  # upstream's renames and moves followed
+
+
+def _carry(
+    inp: PlanInput, step: Step, chain: State, done: dict[tuple[str, str], MergeResult]
+) -> _Carry:
+    """STEP's overlay merged, file by file, onto CHAIN (the new release plus earlier overlays)."""
+    name = step.overlay.name
+    labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
+    c = _Carry(before={p: chain.get(p) for p in step.after})
+    before, after, stand_in, found, used, gone, followed = (
+        c.before, c.after, c.stand_in, c.found, c.used, c.gone, c.followed
+    )  # fmt: skip
+    override = inp.overrides.get(name, {})
+    for path in step.after:
+        if path in override:
+            after[path] = stand_in[path] = override[path]
+            continue
+        target = path
+        if (
+            chain.get(path) is None
+            and step.before[path] is not None
+            and inp.old_base.get(path) is not None
+        ):
+            target = inp.renames.get(path, "")
+            if not target or chain.get(target) is None or target in step.after:
+                gone.append(path)
+                continue
+            # upstream renamed the file: the overlay follows it
+            after[path] = stand_in[path] = None
+            before[target] = chain.get(target)
+            followed.append(f"rename of {path} to {target}")
+        early = (
+            done.get((name, path))
+            if target == path and chain.get(path) == inp.new_base.get(path)
+            else None
+        )
+        others = {p: (inp.old_base.get(p), chain.get(p)) for p in inp.others if p != target}
+        result, conflict, keys, hint, carried = _merge(
+            target,
+            step.before[path],
+            chain.get(target),
+            step.after[path],
+            labels,
+            inp,
+            early,
+            others,
+        )
+        used += keys
+        stand_in[target] = hint
+        followed += [f"move of {m}" for m in carried.followed]
+        for other, state in carried.others.items():
+            before.setdefault(other, chain.get(other))
+            after[other] = stand_in[other] = state
+        if conflict:
+            found.append(conflict)
+        else:
+            after[target] = result
+    return c
+
+
+def _conflicted(
+    name: str,
+    files: tuple[str, ...],
+    found: list[FileConflict],
+    blockers: tuple[str, ...],
+    used: list[str],
+    new_ref: str,
+) -> OverlayResult:
+    hunks = tuple(
+        Hunk(c.path, r.start, r.end)
+        for c in found
+        for r in regions(c.merged.decode("utf-8", "surrogateescape"))
+    )
+    cause = "earlier" if blockers else "upstream"
+    detail = (
+        f"conflicts with {new_ref}"
+        if not blockers
+        else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files"
+    )
+    return OverlayResult(
+        name,
+        CONFLICT,
+        files,
+        detail=detail,
+        hunks=hunks,
+        cause=cause,
+        blocked_by=blockers,
+        reused=tuple(used),
+    )
 
 
 def plan(inp: PlanInput) -> Plan:
@@ -282,59 +384,11 @@ def plan(inp: PlanInput) -> Plan:
                 )
             )
             continue
-        labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
-        before = {p: chain.get(p) for p in step.after}
-        after: State = {}
-        stand_in: State = {}
-        found: list[FileConflict] = []
-        used: list[str] = []
-        gone = []
-        followed: list[str] = []
+        c = _carry(inp, step, chain, done)
+        before, after, stand_in, found, used, gone, followed = (
+            c.before, c.after, c.stand_in, c.found, c.used, c.gone, c.followed
+        )  # fmt: skip
         override = inp.overrides.get(name, {})
-        for path in step.after:
-            if path in override:
-                after[path] = stand_in[path] = override[path]
-                continue
-            target = path
-            if (
-                chain.get(path) is None
-                and step.before[path] is not None
-                and inp.old_base.get(path) is not None
-            ):
-                target = inp.renames.get(path, "")
-                if not target or chain.get(target) is None or target in step.after:
-                    gone.append(path)
-                    continue
-                # upstream renamed the file: the overlay follows it
-                after[path] = stand_in[path] = None
-                before[target] = chain.get(target)
-                followed.append(f"rename of {path} to {target}")
-            early = (
-                done.get((name, path))
-                if target == path and chain.get(path) == inp.new_base.get(path)
-                else None
-            )
-            others = {p: (inp.old_base.get(p), chain.get(p)) for p in inp.others if p != target}
-            result, conflict, keys, hint, carried = _merge(
-                target,
-                step.before[path],
-                chain.get(target),
-                step.after[path],
-                labels,
-                inp,
-                early,
-                others,
-            )
-            used += keys
-            stand_in[target] = hint
-            followed += [f"move of {m}" for m in carried.followed]
-            for other, state in carried.others.items():
-                before.setdefault(other, chain.get(other))
-                after[other] = stand_in[other] = state
-            if conflict:
-                found.append(conflict)
-            else:
-                after[target] = result
         if followed:
             files = tuple(dict.fromkeys(p for p in (*files, *after) if after.get(p) is not None))
         blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
@@ -354,29 +408,7 @@ def plan(inp: PlanInput) -> Plan:
         if found:
             troubled[name] = set(files)
             conflicts[name] = tuple(found)
-            hunks = tuple(
-                Hunk(c.path, r.start, r.end)
-                for c in found
-                for r in regions(c.merged.decode("utf-8", "surrogateescape"))
-            )
-            cause = "earlier" if blockers else "upstream"
-            detail = (
-                f"conflicts with {inp.new_ref}"
-                if not blockers
-                else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files"
-            )
-            results.append(
-                OverlayResult(
-                    name,
-                    CONFLICT,
-                    files,
-                    detail=detail,
-                    hunks=hunks,
-                    cause=cause,
-                    blocked_by=blockers,
-                    reused=tuple(used),
-                )
-            )
+            results.append(_conflicted(name, files, found, blockers, used, inp.new_ref))
             continue
         # A merged Python file is compiled only when the merge made new text (neither side's own).
         errors = tuple(
@@ -405,7 +437,7 @@ def plan(inp: PlanInput) -> Plan:
         results.append(None)
     fresh = [m for m in merged if not m.unchanged]
     pairs = [(m.before, m.after) for m in fresh]
-    diffs = dict(zip((m.index for m in fresh), inp.diff(pairs) if pairs else []))
+    diffs = dict(zip((m.index for m in fresh), inp.diff(pairs) if pairs else [], strict=True))
     refreshed: dict[str, Overlay] = {}
     for m in merged:
         results[m.index], kept = _judge(

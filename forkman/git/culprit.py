@@ -69,7 +69,7 @@ def find_culprits(
     ]
     found = _run(repo, searches)
     named: dict[str, Culprit] = {}
-    for ask, hit in zip(asks, found):
+    for ask, hit in zip(asks, found, strict=False):
         while hit is not None and hit.commit.is_merge:
             start_sha, side = side_log(repo, hit.commit, ask.paths)
             if not side:
@@ -111,7 +111,7 @@ def _run(repo: Repo, searches: list[_Search]) -> list[Logged | None]:
             now.update({p: (blobs[b] if b else None) for p, b in search.blobs[mid].items()})
             nows.append(now)
         answers = _answer([searches[i].ask.question for i, _ in asks], nows)
-        for (i, _), bad in zip(asks, answers):
+        for (i, _), bad in zip(asks, answers, strict=False):
             searches[i] = _replace_bisection(searches[i], searches[i].bisection.narrow(bad))
     out: list[Logged | None] = []
     for s in searches:
@@ -129,7 +129,7 @@ def _answer(questions: Sequence[Question], nows: Sequence[Content]) -> list[bool
     answers: list[bool | None] = []
     jobs: list[MergeJob] = []
     owners: list[int] = []
-    for index, (question, now) in enumerate(zip(questions, nows)):
+    for index, (question, now) in enumerate(zip(questions, nows, strict=False)):
         if question.kind != CONFLICT:
             answers.append(is_bad(question, now))
             continue
@@ -140,12 +140,12 @@ def _answer(questions: Sequence[Question], nows: Sequence[Content]) -> list[bool
                 continue
             theirs = now.get(path)
             if mine is None or theirs is None:
-                answers[index] = answers[index] or theirs is None and before is not None
+                answers[index] = answers[index] or (theirs is None and before is not None)
                 continue
             if theirs in (before, mine):
                 continue
             jobs.append(MergeJob(before or b"", theirs, mine, ("upstream", "base", "overlay")))
             owners.append(index)
-    for owner, result in zip(owners, merge_many(jobs)):
+    for owner, result in zip(owners, merge_many(jobs), strict=False):
         answers[owner] = bool(answers[owner]) or result.conflicts > 0
     return [bool(a) for a in answers]

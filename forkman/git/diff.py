@@ -82,57 +82,81 @@ def _diff_jobs(
     pairs: Sequence[tuple[Tree, Tree]], flats: Sequence[dict[str, str] | None], renames: bool
 ) -> list[str]:
     with tempfile.TemporaryDirectory(prefix=scratch_prefix("diff"), dir=scratch_dir()) as tmp:
-        root = Path(tmp)
-        for side in ("a", "b"):
-            (root / side).mkdir()
-        for job, ((before, after), flat) in enumerate(zip(pairs, flats)):
-            for side, states in (("a", before), ("b", after)):
-                for path, state in states.items():
-                    if state is None:
-                        continue
-                    if flat:  # no folders at all: a/j00001-f000001
-                        _materialise(root / side / f"j{job:05d}-{flat[path]}", state)
-                    else:
-                        target = root / side / f"j{job:05d}" / path
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        _materialise(target, state)
-        # No config but the pinned settings, whatever the user's says.
-        pins = {
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_COUNT": "0",
-            "GIT_DIFF_OPTS": "",
-            "HOME": tmp,
-            "LC_ALL": "C",
-        }
-        proc = runner.run(
-            [
-                "git",
-                *STABLE_DIFF_CONFIG,
-                "diff",
-                "--no-index",
-                "--no-color",
-                "--no-ext-diff",
-                "--no-textconv",
-                "--find-renames" if renames else "--no-renames",
-                "--binary",
-                "--full-index",
-                "--diff-algorithm=myers",
-                "--indent-heuristic",
-                "-U3",
-                "--inter-hunk-context=0",
-                "--no-prefix",
-                "a",
-                "b",
-            ],
-            cwd=root,
-            env=pins,
-        )
-        if proc.returncode not in (0, 1):
-            raise GitError(f"git diff failed: {last_line(proc.stderr.decode(errors='replace'))}")
-    text = proc.stdout.decode("utf-8", "surrogateescape")
+        _write_sides(Path(tmp), pairs, flats)
+        text = _run_diff(Path(tmp), renames)
+    sections = _split_jobs(text, len(pairs))
+    chunks = []
+    for job_sections, flat in zip(sections, flats, strict=True):
+        kept: list[str] = []
+        for section in job_sections:
+            binary = "GIT binary patch\n" in section
+            # no blob ids in text diffs (stable review diffs); git apply needs them for binary
+            kept += [ln for ln in section if binary or not ln.startswith("index ")]
+        chunks.append("".join(_header(ln) for ln in (_real_names(kept, flat) if flat else kept)))
+    return chunks
+
+
+def _write_sides(
+    root: Path, pairs: Sequence[tuple[Tree, Tree]], flats: Sequence[dict[str, str] | None]
+) -> None:
+    """Each pair's BEFORE under a/, its AFTER under b/, one folder (or name prefix) a job."""
+    for side in ("a", "b"):
+        (root / side).mkdir()
+    for job, ((before, after), flat) in enumerate(zip(pairs, flats, strict=True)):
+        for side, states in (("a", before), ("b", after)):
+            for path, state in states.items():
+                if state is None:
+                    continue
+                if flat:  # no folders at all: a/j00001-f000001
+                    _materialise(root / side / f"j{job:05d}-{flat[path]}", state)
+                else:
+                    target = root / side / f"j{job:05d}" / path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    _materialise(target, state)
+
+
+def _run_diff(root: Path, renames: bool) -> str:
+    """`git diff --no-index a b` in ROOT with no config but the pinned settings."""
+    pins = {
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_COUNT": "0",
+        "GIT_DIFF_OPTS": "",
+        "HOME": str(root),
+        "LC_ALL": "C",
+    }
+    proc = runner.run(
+        [
+            "git",
+            *STABLE_DIFF_CONFIG,
+            "diff",
+            "--no-index",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--find-renames" if renames else "--no-renames",
+            "--binary",
+            "--full-index",
+            "--diff-algorithm=myers",
+            "--indent-heuristic",
+            "-U3",
+            "--inter-hunk-context=0",
+            "--no-prefix",
+            "a",
+            "b",
+        ],
+        cwd=root,
+        env=pins,
+    )
+    if proc.returncode not in (0, 1):
+        raise GitError(f"git diff failed: {last_line(proc.stderr.decode(errors='replace'))}")
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def _split_jobs(text: str, count: int) -> list[list[list[str]]]:
+    """git's one output cut back into each job's file sections, the job folders taken out."""
     lines = io.StringIO(text).readlines()  # split on "\n" only: a \f or \r inside a line is content
-    sections: list[list[list[str]]] = [[] for _ in pairs]
+    sections: list[list[list[str]]] = [[] for _ in range(count)]
     job = 0
     in_header = False
     for line in lines:
@@ -148,15 +172,7 @@ def _diff_jobs(
             if line.startswith(("rename ", "copy ")):  # their names carry no a/ or b/
                 line = re.sub(r'^((?:rename|copy) (?:from|to) "?)[ab]/', r"\1", line)
         sections[job][-1].append(line)
-    chunks = []
-    for job_sections, flat in zip(sections, flats):
-        kept: list[str] = []
-        for section in job_sections:
-            binary = "GIT binary patch\n" in section
-            # no blob ids in text diffs (stable review diffs); git apply needs them for binary
-            kept += [ln for ln in section if binary or not ln.startswith("index ")]
-        chunks.append("".join(_header(ln) for ln in (_real_names(kept, flat) if flat else kept)))
-    return chunks
+    return sections
 
 
 _JOB = re.compile(r'^diff --git "?[ab]/j(\d{5})[-/]')

@@ -55,7 +55,7 @@ def _parse(out: str, watched: set[str]) -> list[Logged]:
     found: list[Logged] = []
     for chunk in out.split(_SEP)[1:]:
         head, _, raw = chunk.partition("\n")
-        sha, parents, date, subject = (head.split("\0") + ["", "", ""])[:4]
+        sha, parents, date, subject = ([*head.split("\x00"), "", "", ""])[:4]
         changed: dict[str, str | None] = {}
         for line in raw.splitlines():
             if not line.startswith(":"):
@@ -113,7 +113,7 @@ def nearest(paths: Sequence[str], to: Sequence[str], limit: int) -> list[str]:
         best = 0
         for other in to:
             n = 0
-            for a, b in zip(parts[:-1], other.split("/")[:-1]):
+            for a, b in zip(parts[:-1], other.split("/")[:-1], strict=False):
                 if a != b:
                     break
                 n += 1

@@ -25,7 +25,7 @@ def exclusive(func: Callable[Concatenate[Project, P], R]) -> Callable[Concatenat
     """Run FUNC holding the app repo's forkman lock: two commands never change it at once."""
 
     @functools.wraps(func)
-    def locked(project: Project, *args: P.args, **kwargs: P.kwargs) -> R:
+    def locked(project: Project, /, *args: P.args, **kwargs: P.kwargs) -> R:
         folder = project.state_dir()
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)

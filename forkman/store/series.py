@@ -51,7 +51,7 @@ def reorder_series(old: str, names: list[str]) -> str:
     original = {_entry(ln): ln for ln in lines if _entry(ln)}
     slots = [i for i, ln in enumerate(lines) if _entry(ln) in names]
     out: list[str | None] = [ln if not _entry(ln) else None for ln in lines]
-    for slot, name in zip(slots, names):
+    for slot, name in zip(slots, names, strict=False):
         out[slot] = original.get(name, name)
     tail = [original.get(n, n) for n in names[len(slots) :]]
     return "".join(f"{ln}\n" for ln in [*(x for x in out if x is not None), *tail])

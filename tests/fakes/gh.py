@@ -10,9 +10,11 @@ loudly (exit 1), so a test never passes against an answer gh would not give.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,81 +173,124 @@ def _edit(state: dict[str, Any], item: dict[str, Any], options: dict[str, Any]) 
     item["labels"] = [label for label in item["labels"] if label not in removed]
 
 
+_COMMON = {"--repo", "--json"}
+
+
+def _pr_list(rest: list[str], state: dict[str, Any]) -> str:
+    _, o = _parse(rest, {*_COMMON, "--head", "--base", "--state", "--label", "--search",
+                         "--limit"}, {"--label"})  # fmt: skip
+    return _list(state["prs"], o)
+
+
+def _issue_list(rest: list[str], state: dict[str, Any]) -> str:
+    _, o = _parse(rest, {*_COMMON, "--state", "--label", "--search", "--limit"}, {"--label"})
+    return _list(state["issues"], o)
+
+
+def _pr_create(rest: list[str], state: dict[str, Any]) -> str:
+    _, o = _parse(rest, {"--repo", "--title", "--body", "--body-file", "--head", "--base",
+                         "--label", "--draft"}, {"--label"})  # fmt: skip
+    for required in ("--title", "--head", "--base"):
+        if required not in o:
+            raise Fail(f"fake gh: pr create needs {required} (forkman never relies on --fill)")
+    for pr in state["prs"]:
+        if pr["headRefName"] == o["--head"] and pr["state"] == "OPEN":
+            raise Fail(
+                f'a pull request for branch "{o["--head"]}" into branch "{pr["baseRefName"]}"'
+                f" already exists:\n{pr['url']}"
+            )
+    _check_labels(state, o.get("--label", []))
+    pr = _new(state, "prs", title=o["--title"], body=_body(o) or "", headRefName=o["--head"],
+              baseRefName=o["--base"], labels=sorted(o.get("--label", [])))  # fmt: skip
+    return str(pr["url"]) + "\n"
+
+
+def _issue_create(rest: list[str], state: dict[str, Any]) -> str:
+    _, o = _parse(rest, {"--repo", "--title", "--body", "--body-file", "--label"}, {"--label"})
+    if "--title" not in o:
+        raise Fail("fake gh: issue create needs --title")
+    _check_labels(state, o.get("--label", []))
+    issue = _new(state, "issues", title=o["--title"], body=_body(o) or "",
+                 labels=sorted(o.get("--label", [])))  # fmt: skip
+    return str(issue["url"]) + "\n"
+
+
+def _item(command: str, state: dict[str, Any], ref: str) -> dict[str, Any]:
+    kind = "prs" if command == "pr" else "issues"
+    return _find(state[kind], ref, "pull request" if command == "pr" else "issue")
+
+
+def _edit_item(command: str, rest: list[str], state: dict[str, Any]) -> str:
+    p, o = _parse(rest, {"--repo", "--title", "--body", "--body-file", "--add-label",
+                         "--remove-label"}, {"--add-label", "--remove-label"})  # fmt: skip
+    item = _item(command, state, p[0])
+    _edit(state, item, o)
+    return str(item["url"]) + "\n"
+
+
+def _close_item(command: str, rest: list[str], state: dict[str, Any]) -> str:
+    p, o = _parse(rest, {"--repo", "--comment", "--reason"})
+    item = _item(command, state, p[0])
+    if "--comment" in o:
+        item["comments"].append(o["--comment"])
+    item["state"] = "CLOSED"
+    return ""
+
+
+def _comment_item(command: str, rest: list[str], state: dict[str, Any]) -> str:
+    p, o = _parse(rest, {"--repo", "--body", "--body-file"})
+    item = _item(command, state, p[0])
+    item["comments"].append(_body(o) or "")
+    return str(item["url"]) + "#issuecomment\n"
+
+
+def _pr_view(rest: list[str], state: dict[str, Any]) -> str:
+    p, o = _parse(rest, _COMMON)
+    if not p:
+        raise Fail("fake gh: pr view needs a number, URL or branch")
+    item = _find(state["prs"], p[0], "pull request")
+    if "--json" in o:
+        return json.dumps(_view(item, o["--json"])) + "\n"
+    return f"{item['title']} #{item['number']}\n{item['state']}\n"
+
+
+def _label_create(rest: list[str], state: dict[str, Any]) -> str:
+    p, o = _parse(rest, {"--repo", "--color", "--description", "--force"})
+    if not p:
+        raise Fail("fake gh: label create needs a name")
+    if p[0] in state["labels"] and not o.get("--force"):
+        raise Fail(f'label with name "{p[0]}" already exists; use `--force` to update')
+    state["labels"] = sorted({*state["labels"], p[0]})
+    return ""
+
+
+_COMMANDS: dict[tuple[str, str], Callable[[list[str], dict[str, Any]], str]] = {
+    ("pr", "list"): _pr_list,
+    ("issue", "list"): _issue_list,
+    ("pr", "create"): _pr_create,
+    ("issue", "create"): _issue_create,
+    ("pr", "view"): _pr_view,
+    ("label", "create"): _label_create,
+    **{
+        (command, sub): functools.partial(handler, command)
+        for command in ("pr", "issue")
+        for sub, handler in (
+            ("edit", _edit_item),
+            ("close", _close_item),
+            ("comment", _comment_item),
+        )
+    },
+}
+
+
 def run(argv: list[str], state: dict[str, Any]) -> str:
     """Do what `gh ARGV` would do to STATE; return its stdout."""
     if len(argv) < 2:
         raise Fail("fake gh: give a command and a subcommand")
-    command, sub, rest = argv[0], argv[1], argv[2:]
-    common = {"--repo", "--json"}
-    if command == "pr" and sub == "list":
-        _, o = _parse(rest, {*common, "--head", "--base", "--state", "--label", "--search",
-                             "--limit"}, {"--label"})  # fmt: skip
-        return _list(state["prs"], o)
-    if command == "issue" and sub == "list":
-        _, o = _parse(rest, {*common, "--state", "--label", "--search", "--limit"}, {"--label"})
-        return _list(state["issues"], o)
-    if command == "pr" and sub == "create":
-        _, o = _parse(rest, {"--repo", "--title", "--body", "--body-file", "--head", "--base",
-                             "--label", "--draft"}, {"--label"})  # fmt: skip
-        for required in ("--title", "--head", "--base"):
-            if required not in o:
-                raise Fail(f"fake gh: pr create needs {required} (forkman never relies on --fill)")
-        for pr in state["prs"]:
-            if pr["headRefName"] == o["--head"] and pr["state"] == "OPEN":
-                raise Fail(
-                    f'a pull request for branch "{o["--head"]}" into branch "{pr["baseRefName"]}"'
-                    f" already exists:\n{pr['url']}"
-                )
-        _check_labels(state, o.get("--label", []))
-        pr = _new(state, "prs", title=o["--title"], body=_body(o) or "", headRefName=o["--head"],
-                  baseRefName=o["--base"], labels=sorted(o.get("--label", [])))  # fmt: skip
-        return pr["url"] + "\n"
-    if command == "issue" and sub == "create":
-        _, o = _parse(rest, {"--repo", "--title", "--body", "--body-file", "--label"}, {"--label"})
-        if "--title" not in o:
-            raise Fail("fake gh: issue create needs --title")
-        _check_labels(state, o.get("--label", []))
-        issue = _new(state, "issues", title=o["--title"], body=_body(o) or "",
-                     labels=sorted(o.get("--label", [])))  # fmt: skip
-        return issue["url"] + "\n"
-    if sub == "edit" and command in ("pr", "issue"):
-        p, o = _parse(rest, {"--repo", "--title", "--body", "--body-file", "--add-label",
-                             "--remove-label"}, {"--add-label", "--remove-label"})  # fmt: skip
-        kind = "prs" if command == "pr" else "issues"
-        item = _find(state[kind], p[0], "pull request" if command == "pr" else "issue")
-        _edit(state, item, o)
-        return item["url"] + "\n"
-    if sub == "close" and command in ("pr", "issue"):
-        p, o = _parse(rest, {"--repo", "--comment", "--reason"})
-        kind = "prs" if command == "pr" else "issues"
-        item = _find(state[kind], p[0], "pull request" if command == "pr" else "issue")
-        if "--comment" in o:
-            item["comments"].append(o["--comment"])
-        item["state"] = "CLOSED"
-        return ""
-    if sub == "comment" and command in ("pr", "issue"):
-        p, o = _parse(rest, {"--repo", "--body", "--body-file"})
-        kind = "prs" if command == "pr" else "issues"
-        item = _find(state[kind], p[0], "pull request" if command == "pr" else "issue")
-        item["comments"].append(_body(o) or "")
-        return item["url"] + "#issuecomment\n"
-    if command == "pr" and sub == "view":
-        p, o = _parse(rest, common)
-        if not p:
-            raise Fail("fake gh: pr view needs a number, URL or branch")
-        item = _find(state["prs"], p[0], "pull request")
-        if "--json" in o:
-            return json.dumps(_view(item, o["--json"])) + "\n"
-        return f"{item['title']} #{item['number']}\n{item['state']}\n"
-    if command == "label" and sub == "create":
-        p, o = _parse(rest, {"--repo", "--color", "--description", "--force"})
-        if not p:
-            raise Fail("fake gh: label create needs a name")
-        if p[0] in state["labels"] and not o.get("--force"):
-            raise Fail(f'label with name "{p[0]}" already exists; use `--force` to update')
-        state["labels"] = sorted({*state["labels"], p[0]})
-        return ""
-    raise Fail(f"fake gh: unsupported command: gh {' '.join(argv[:2])}")
+    handler = _COMMANDS.get((argv[0], argv[1]))
+    if handler is None:
+        raise Fail(f"fake gh: unsupported command: gh {' '.join(argv[:2])}")
+    return handler(argv[2:], state)
 
 
 def _record(argv: list[str], stdin: str | None) -> None:
