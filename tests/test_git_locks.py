@@ -86,3 +86,24 @@ def test_a_git_command_waits_for_a_lock_held_for_a_moment(project: Project) -> N
     runner.git("checkout", "-q", "--", "README.md", cwd=project.checkout)
     timer.join()
     assert (project.checkout / "README.md").read_text() != "changed\n"
+
+
+def test_what_a_killed_forkman_left_is_swept_by_the_next_command(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Its temporary files (beside the lock, in overlays/, in the checkout) and scratch folders:
+    never taken for a person's edit, removed by the next command that writes."""
+    _killed_forkman_left(project).unlink()
+    dead = int((project.state_dir() / "lock").read_text().split()[0])
+    left = [
+        project.root / f".forkman.lock.{dead}.0123abcd.tmp",
+        project.overlays_dir / f".llm-models.patch.{dead}.0123abcd.tmp",
+        project.checkout / "autogpt_platform" / f".README.md.{dead}.0123abcd.tmp",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half\n")
+    scratch = Path("/dev/shm" if os.path.isdir("/dev/shm") else "/tmp") / f"forkman-{dead}-merge-x"
+    scratch.mkdir(exist_ok=True)
+    code, out = forkman(capsys, "guard", repo=project.root)
+    assert code == 0, out + forkman.last_err  # type: ignore[attr-defined]
+    code, _ = forkman(capsys, "apply", repo=project.root)
+    assert code == 0 and not any(p.exists() for p in left) and not scratch.exists()

@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
 from forkman.errors import ConfigError
 
+# Every temporary file forkman makes: `.NAME.PID.RANDOM.tmp` beside NAME, so a killed run's
+# leftovers are known by name (and by a pid that is gone), and never taken for a person's file.
+TEMP_FILE = re.compile(r"^\..+\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write a file whole or not at all: a temporary file in the same folder, then rename."""
+
+def create_temp(path: Path) -> tuple[int, str]:
+    """A new file beside PATH under an unpredictable name, opened for writing: O_EXCL, so a
+    planted file or link at that name is never written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        tmp = str(path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"))
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+
+
+def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None:
+    """Write a file whole or not at all: a temporary file in the same folder, then rename.
+    MODE, when given, is the new file's; else an existing file's mode is kept (0644 for new)."""
     raw = data.encode() if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"))
+    fd, tmp = create_temp(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
+        if mode is None:
+            try:
+                mode = path.lstat().st_mode & 0o777
+            except FileNotFoundError:
+                mode = 0o644
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -18,15 +18,11 @@ from pathlib import Path
 
 from forkman.errors import ForkmanError
 from forkman.git.runner import SCRATCH_PREFIX
+from forkman.store.files import TEMP_FILE
 from forkman.store.journal import sweep as sweep_journal
 from forkman.store.project import Project
 
 log = logging.getLogger("forkman")
-
-# atomic_write's `.NAME.PID.RAND.tmp` and write_worktree's `.NAME.forkman-tmp[-PID-RAND]`
-TEMP_FILE = re.compile(
-    r"^\..+\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$|^\..+\.forkman-tmp(?:-(?P<pid2>\d+)-[0-9a-f]+)?$"
-)
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,7 @@ def recover(project: Project, previous: Run | None) -> None:
 
 
 def _owner_gone(match: re.Match[str]) -> bool:
-    pid = match.group("pid") or match.group("pid2")
-    return pid is None or not alive(int(pid))
+    return not alive(int(match.group("pid")))
 
 
 def _sweep_temp_files(folder: Path, *, deep: bool) -> None:

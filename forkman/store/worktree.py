@@ -18,7 +18,7 @@ from forkman.core.overlay import Overlay
 from forkman.core.stack import Stack, build_stack, touched_paths
 from forkman.core.values import FileState, State
 from forkman.git.repository import GitRepo
-from forkman.store.files import atomic_write
+from forkman.store.files import TEMP_FILE, atomic_write
 
 
 def read_worktree(root: Path, paths: Iterable[str]) -> State:
@@ -59,10 +59,7 @@ def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[s
             if state.mode == "120000":
                 os.symlink(state.data.decode("utf-8", "surrogateescape"), full)
             else:
-                tmp = full.with_name(f".{full.name}.forkman-tmp")
-                tmp.write_bytes(state.data)
-                tmp.chmod(0o755 if state.mode == "100755" else 0o644)
-                os.replace(tmp, full)
+                atomic_write(full, state.data, 0o755 if state.mode == "100755" else 0o644)
         changed.append(path)
     return changed
 
@@ -95,7 +92,13 @@ def drift(
     skip = set(ignore)
     touched = set(stack.final)
     listed = repo.changed_paths() if changed_paths is None else changed_paths
-    changed = [p for p in listed if p not in skip and not any(p.startswith(s + "/") for s in skip)]
+    changed = [
+        p
+        for p in listed
+        if p not in skip
+        and not any(p.startswith(s + "/") for s in skip)
+        and not TEMP_FILE.match(p.rpartition("/")[2])  # forkman's own, swept by the next command
+    ]
     on_disk = read_worktree(repo.path, touched | set(changed))
     written = read_record(repo)
     unexplained = tuple(
