@@ -10,8 +10,10 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from forkman.autogpt.example import OVERLAYS
 from forkman.commands.apply import apply
@@ -89,6 +91,14 @@ def run_subprocess(args: list[str], cwd: Path, env: dict[str, str] | None = None
         check=False,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def wait_for(started: Path, proc: subprocess.Popen[Any], seconds: float = 30) -> None:
+    """Until the running command has got as far as touching STARTED (or has ended)."""
+    for _ in range(int(seconds / 0.05)):
+        if started.exists() or proc.poll() is not None:
+            return
+        time.sleep(0.05)
 
 
 def assert_one_line_error(run: Run, *mentions: str, code: int = 2) -> None:

@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import ForkmanRunner
+from helpers import wait_for
 from import_setup import CHECKOUT, app_state, make_app, make_lib, quilt_folder, tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,10 +61,7 @@ def test_kill_9_while_a_patch_applies_changes_nothing(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    for _ in range(600):
-        if started.exists() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    wait_for(started, proc)
     assert started.exists()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)

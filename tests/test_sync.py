@@ -9,11 +9,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import forkman, git, make_app, snapshot
+from helpers import forkman, git, make_app, snapshot, wait_for
 
 from forkman.autogpt.example import BLOCKS_INIT, COST_CONFIG, LLM_PY, OVERLAYS, commit_files
 from forkman.commands import apply as up
@@ -433,10 +432,7 @@ def test_ctrl_c_says_so_and_abort_restores(project: Project) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    for _ in range(600):
-        if started.exists() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    wait_for(started, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -533,10 +529,7 @@ def test_kill_9_midway_then_continue_or_abort(project: Project, capsys, then: st
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    for _ in range(600):
-        if started.exists() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    wait_for(started, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # forkman and its check, as a crash or an OOM kill would
     proc.wait(timeout=30)
     started.unlink()

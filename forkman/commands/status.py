@@ -16,12 +16,6 @@ from forkman.store.project import Project
 from forkman.store.recovery import stale_git_lock, stale_lock_text
 from forkman.store.worktree import drift, load_stack
 
-APPLIED = OverlayState.APPLIED
-NOT_APPLIED = OverlayState.NOT_APPLIED
-MODIFIED = OverlayState.MODIFIED
-DOES_NOT_APPLY = OverlayState.DOES_NOT_APPLY
-UNKNOWN = OverlayState.UNKNOWN
-
 
 @dataclass(frozen=True)
 class OverlayStatus:
@@ -47,7 +41,7 @@ class StatusReport:
 
     @property
     def clean(self) -> bool:
-        return not self.uncaptured and all(o.state == APPLIED for o in self.overlays)
+        return not self.uncaptured and all(o.state == OverlayState.APPLIED for o in self.overlays)
 
 
 def _position(stack: Stack, path: str, content: object) -> int | None:
@@ -66,18 +60,20 @@ def overlay_states(stack: Stack, worktree: Tree) -> list[tuple[OverlayState, str
     states = []
     for index, step in enumerate(stack.steps):
         if not step.applies:
-            states.append((DOES_NOT_APPLY, step.error or ""))
+            states.append((OverlayState.DOES_NOT_APPLY, step.error or ""))
             continue
         positions = [_position(stack, p, worktree.get(p)) for p in step.after]
         if any(pos is None for pos in positions):
             edited = [p for p, pos in zip(step.after, positions, strict=True) if pos is None]
-            states.append((MODIFIED, "edited beyond the overlay: " + ", ".join(edited)))
+            states.append(
+                (OverlayState.MODIFIED, "edited beyond the overlay: " + ", ".join(edited))
+            )
         elif all(pos is not None and pos >= index for pos in positions):
-            states.append((APPLIED, ""))
+            states.append((OverlayState.APPLIED, ""))
         elif all(pos is not None and pos < index for pos in positions):
-            states.append((NOT_APPLIED, ""))
+            states.append((OverlayState.NOT_APPLIED, ""))
         else:
-            states.append((MODIFIED, "partly applied"))
+            states.append((OverlayState.MODIFIED, "partly applied"))
     return states
 
 
@@ -100,7 +96,7 @@ def status(project: Project) -> StatusReport:
             "or undo it with `forkman sync --abort`"
         )
     if not project.checkout.exists():
-        rows = tuple(_row(o, UNKNOWN, "no checkout") for o in overlays)
+        rows = tuple(_row(o, OverlayState.UNKNOWN, "no checkout") for o in overlays)
         warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
         return StatusReport(
             lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)

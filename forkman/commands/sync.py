@@ -40,9 +40,6 @@ from forkman.store.project import Project
 from forkman.store.recovery import require_free_index, require_writable
 from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
 
-CHECK_FAILED = SyncState.CHECK_FAILED
-SKIPPED = SyncState.SKIPPED
-
 
 @dataclass(frozen=True)
 class SyncReport:
@@ -438,7 +435,7 @@ def _execute(
 ) -> SyncReport:
     new_commit = data.target.commit
     stop = the_plan.stop
-    if stop is not None and stop.state != CHECK_FAILED:
+    if stop is not None and stop.state != SyncState.CHECK_FAILED:
         _show_conflict(project, repo, journal, the_plan, stop)
         journal.save(replace(data, phase="conflict", current=stop.name))
         return _report(data, Phase.STOPPED, _explained(project, repo, the_plan), stop.name)
@@ -498,7 +495,9 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
                     ]
                     failures.append(f"`{check.run}` failed: {tail[0]}")
         results.append(
-            replace(result, state=CHECK_FAILED, detail="; ".join(failures)) if failures else result
+            replace(result, state=SyncState.CHECK_FAILED, detail="; ".join(failures))
+            if failures
+            else result
         )
     return replace(the_plan, results=tuple(results))
 
@@ -513,7 +512,7 @@ def _commit(
         if result.state in GONE:
             # out of the series, kept where a reviewer sees why: upstreamed/, dropped/, skipped/
             overlay = the_plan.overlays.get(result.name) or originals[result.name]
-            if result.state == SKIPPED:
+            if result.state == SyncState.SKIPPED:
                 overlay = overlay.with_field(
                     "Skipped",
                     f"left out of the sync to {data.target.ref}; written "

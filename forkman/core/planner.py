@@ -19,18 +19,6 @@ from forkman.core.states import NEEDS_ACTION, SyncState
 from forkman.core.textdiff import split
 from forkman.core.values import DiffFn, FileState, MergeFn, MergeJob, MergeResult, State
 
-CLEAN = SyncState.CLEAN
-MOVED = SyncState.MOVED
-UPSTREAMED = SyncState.UPSTREAMED
-PARTLY = SyncState.PARTLY
-RESOLVED = SyncState.RESOLVED
-CONFLICT = SyncState.CONFLICT
-BLOCKED = SyncState.BLOCKED
-NOT_APPLICABLE = SyncState.NOT_APPLICABLE
-CHECK_FAILED = SyncState.CHECK_FAILED
-SKIPPED = SyncState.SKIPPED
-DROPPED = SyncState.DROPPED
-
 
 @dataclass(frozen=True)
 class Hunk:
@@ -346,7 +334,7 @@ def _conflicted(
     )
     return OverlayResult(
         name,
-        CONFLICT,
+        SyncState.CONFLICT,
         files,
         detail=detail,
         hunks=hunks,
@@ -370,7 +358,9 @@ def plan(inp: PlanInput) -> Plan:
         files = tuple(step.after) or overlay.files
         if name in inp.skipped:
             results.append(
-                OverlayResult(name, SKIPPED, files, detail="left out of this sync (--skip)")
+                OverlayResult(
+                    name, SyncState.SKIPPED, files, detail="left out of this sync (--skip)"
+                )
             )
             continue
         if not step.applies:
@@ -378,7 +368,7 @@ def plan(inp: PlanInput) -> Plan:
             results.append(
                 OverlayResult(
                     name,
-                    NOT_APPLICABLE,
+                    SyncState.NOT_APPLICABLE,
                     files,
                     detail=f"does not apply to {inp.old_ref} either: {step.error}",
                 )
@@ -397,7 +387,7 @@ def plan(inp: PlanInput) -> Plan:
             results.append(
                 OverlayResult(
                     name,
-                    NOT_APPLICABLE,
+                    SyncState.NOT_APPLICABLE,
                     files,
                     detail=f"{', '.join(gone)} no longer exists upstream",
                 )
@@ -457,7 +447,7 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
     if m.blockers:
         return OverlayResult(
             name,
-            BLOCKED,
+            SyncState.BLOCKED,
             m.files,
             added,
             removed,
@@ -468,32 +458,34 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
     if not diff.strip() and m.resolved:
         return OverlayResult(
             name,
-            DROPPED,
+            SyncState.DROPPED,
             m.files,
             detail="the resolution keeps none of it: dropped "
             "from the series, kept in overlays/dropped/",
         ), overlay
     if not diff.strip():
         return (
-            OverlayResult(name, UPSTREAMED, m.files, detail=f"{new_ref} already makes this change"),
+            OverlayResult(
+                name, SyncState.UPSTREAMED, m.files, detail=f"{new_ref} already makes this change"
+            ),
             overlay.with_field("Applied-Upstream", new_ref),
         )
     new = replace(overlay, diff=diff)
     if added + removed < old_added + old_removed:
-        state, detail = PARTLY, f"{new_ref} already makes part of it; shrunk to the rest"
+        state, detail = SyncState.PARTLY, f"{new_ref} already makes part of it; shrunk to the rest"
         new = new.with_field("Applied-Upstream", f"partly, {new_ref}")
     elif m.resolved or m.used:
-        state = RESOLVED
+        state = SyncState.RESOLVED
         detail = "reused recorded resolution " + ", ".join(m.used) if m.used else "resolved by hand"
     elif diff == overlay.diff:
-        state, detail = CLEAN, ""
+        state, detail = SyncState.CLEAN, ""
     else:
-        state, detail = MOVED, "applies cleanly; context or line numbers moved"
-    if m.followed and state in (CLEAN, MOVED):
-        state = MOVED
+        state, detail = SyncState.MOVED, "applies cleanly; context or line numbers moved"
+    if m.followed and state in (SyncState.CLEAN, SyncState.MOVED):
+        state = SyncState.MOVED
         detail = "followed upstream's " + "; ".join(m.followed) + ": review it"
     if m.errors:
-        state, detail = CHECK_FAILED, "; ".join(m.errors)
+        state, detail = SyncState.CHECK_FAILED, "; ".join(m.errors)
     return OverlayResult(
         name, state, m.files, added, removed, detail, reused=m.used, followed=m.followed
     ), new
@@ -504,13 +496,13 @@ def _run_pattern_checks(
 ) -> list[OverlayResult]:
     out = []
     for result in results:
-        if result.state in NEEDS_ACTION | {SKIPPED}:
+        if result.state in NEEDS_ACTION | {SyncState.SKIPPED}:
             out.append(result)
             continue
         failures = pattern_failures(checks, result.name, final)
         if failures:
             result = replace(
-                result, state=CHECK_FAILED, detail="check failed: " + "; ".join(failures)
+                result, state=SyncState.CHECK_FAILED, detail="check failed: " + "; ".join(failures)
             )
         out.append(result)
     return out
