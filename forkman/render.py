@@ -540,7 +540,7 @@ def pr_status_text(found: Sequence[ForwardStatus]) -> str:
             f.name,
             f"#{f.pr}" if f.pr is not None else f.forwarded,
             (f.pr_state or "unknown").lower(),
-            _landing_text(f.in_pr_branch),
+            _landing_text(f.in_pr_branch) if f.pr_branch else "no such branch",
             _landing_text(f.in_release),
         )
         for f in found
@@ -570,6 +570,7 @@ def pr_status_json(found: Sequence[ForwardStatus]) -> str:
                 "name": f.name,
                 "forwarded": f.forwarded,
                 "pr": {"number": f.pr, "url": f.pr_url, "state": f.pr_state, "note": f.pr_note},
+                "pr_branch": f.pr_branch,
                 "in_pr_branch": landing(f.in_pr_branch),
                 "in_release": landing(f.in_release),
             }

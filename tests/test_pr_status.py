@@ -80,6 +80,7 @@ def test_status_follows_the_pr_until_upstream_merges_it_and_sync_credits_it(
     github_has(fake_gh, "MERGED")
     after = status(capsys, project)
     assert after["pr"]["state"] == "MERGED"
+    assert after["pr_branch"] == "dev"
     assert after["in_pr_branch"] == {"ref": "dev", "how": "patch-id", "commit": merged}
     assert after["in_release"] == {"ref": RELEASE, "how": "patch-id", "commit": merged}
     assert fake_gh.calls("pr", "view")[-1]["argv"][2] == PR

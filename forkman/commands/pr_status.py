@@ -38,6 +38,7 @@ class ForwardStatus:
     pr_url: str | None
     pr_state: str | None  # OPEN, MERGED or CLOSED as gh tells; None when it cannot
     pr_note: str  # why the state is unknown
+    pr_branch: str | None  # upstream's PR branch looked in; None when upstream has none
     in_pr_branch: Landing | None
     in_release: Landing | None
 
@@ -98,6 +99,7 @@ def status(
                     forwarded.pr_url,
                     state,
                     note,
+                    project.config.pr_branch if pr_branch else None,
                     in_branch,
                     in_release,
                 )
