@@ -20,6 +20,7 @@ from forkman.core.conflicts import (
 from forkman.core.forwarded import credit_upstream
 from forkman.core.overlay import Overlay, render
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
+from forkman.core.records import FileRecord, Sides
 from forkman.core.releases import newest_release
 from forkman.core.stack import build_stack, touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
@@ -94,6 +95,7 @@ def _inputs(
         merge=merge_many,
         diff=diff_many,
         resolutions=resolutions.ResolutionStore(project.overlays_dir),
+        file_records=resolutions.FileRecordStore(project.overlays_dir),
         overrides=data.overrides,
         skipped=frozenset(data.skipped),
         checks=project.config.checks,
@@ -363,14 +365,29 @@ def _take_resolution(
         )
     warnings = list(data.warnings)
     recorded = list(data.resolutions)
+    files_done = list(data.file_records)
+    jump = f"the sync {data.start.ref} -> {data.target.ref}"
     for conflict in conflicts:
         state = on_disk.get(conflict.path)
         resolved = state.data.decode("utf-8", "surrogateescape") if state else ""
+        # the whole file, so a fix outside the markers (upstream moved the code) is kept too
+        files_done.append(
+            FileRecord(
+                name,
+                conflict.path,
+                Sides.of(
+                    *(
+                        s.data if s else None
+                        for s in (conflict.base, conflict.upstream, conflict.overlay)
+                    )
+                ),
+                conflict.merged.decode("utf-8", "surrogateescape"),
+                resolved,
+                jump,
+            )
+        )
         found = extract_resolutions(conflict.merged.decode("utf-8", "surrogateescape"), resolved)
         if found is None:
-            warnings.append(
-                f"{name}: could not record the resolution of {conflict.path} (lines around it changed)"
-            )
             whole = tuple(resolved.splitlines(keepends=True))
             found = [
                 (region, whole)
@@ -397,6 +414,7 @@ def _take_resolution(
         data.with_override(name, on_disk),
         warnings=tuple(warnings),
         resolutions=tuple(recorded),
+        file_records=tuple(files_done),
     )
 
 
@@ -527,6 +545,8 @@ def _commit(
         series.append(result.name)
     for resolution in data.resolutions:
         resolutions.save(project.overlays_dir, resolution)
+    for record in data.file_records:
+        resolutions.save_record(project.overlays_dir, record)
     project.write_series(series)
     lock = project.lock().with_pin(data.target.ref, data.target.commit)
     project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))

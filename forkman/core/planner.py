@@ -6,7 +6,7 @@ so the planner is tested on plain values; forkman.commands.sync gives it git's m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from forkman.core.carry import carry, holds_some, without_upstreamed
@@ -14,6 +14,7 @@ from forkman.core.checks import Check, pattern_failures
 from forkman.core.conflicts import Resolutions, regions, substitute
 from forkman.core.explain import Explanation, OtherFile
 from forkman.core.overlay import Overlay
+from forkman.core.records import STALE, FileRecord, Sides, choose, file_key
 from forkman.core.stack import Step, build_stack
 from forkman.core.states import NEEDS_ACTION, SyncState
 from forkman.core.textdiff import split
@@ -66,6 +67,7 @@ class PlanInput:
     merge: MergeFn  # many 3-way merges at once (git merge-file in forkman.git.merge)
     diff: DiffFn  # one patch per (before, after) pair (git diff in forkman.git.diff)
     resolutions: Resolutions = field(default_factory=dict)  # recorded ones, by region key
+    file_records: Mapping[str, FileRecord] = field(default_factory=dict)  # whole files, by key
     overrides: Mapping[str, State] = field(
         default_factory=dict
     )  # a person's resolutions, by overlay
@@ -117,6 +119,7 @@ class _Carried:
 
     followed: tuple[str, ...] = ()
     others: State = field(default_factory=dict)
+    said: tuple[str, ...] = ()  # where a reused record came from, or why one was not used
 
 
 _NOTHING = _Carried()
@@ -139,6 +142,7 @@ def _merge(
     inp: PlanInput,
     done: MergeResult | None = None,
     others: Mapping[str, tuple[FileState | None, FileState | None]] | None = None,
+    name: str = "",
 ) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None, _Carried]:
     """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
 
@@ -179,13 +183,43 @@ def _merge(
             }
             followed = tuple(str(m) for m in carried.moves)
             return merged, None, [], merged, _Carried(followed, extra)
+    sides = Sides.of(base.data if base else None, ours.data, theirs.data)
+    reused = _recorded(inp, path, name, sides, mode)
+    if reused is not None:
+        return reused
     text, used = substitute(result.data.decode("utf-8", "surrogateescape"), path, inp.resolutions)
     if not regions(text):
         merged = FileState(text.encode("utf-8", "surrogateescape"), mode)
         return merged, None, used, merged, _NOTHING
     stand_in = inp.merge([replace(job, favor="theirs")])[0]
     conflict = FileConflict(path, text.encode("utf-8", "surrogateescape"), base, ours, theirs)
-    return None, conflict, used, FileState(stand_in.data, mode), _NOTHING
+    said = _stale(inp, path, name, sides)
+    return None, conflict, used, FileState(stand_in.data, mode), _Carried(said=said)
+
+
+def _recorded(
+    inp: PlanInput, path: str, name: str, sides: Sides, mode: str
+) -> tuple[FileState, None, list[str], FileState, _Carried] | None:
+    """The same conflict came back (a teammate's or CI's sync of the same jump): its record."""
+    key = file_key(path, sides)
+    record = inp.file_records.get(key)
+    if record is None or record.overlay != name:
+        return None
+    merged = FileState(record.postimage.encode("utf-8", "surrogateescape"), mode)
+    where = f"{key}: the whole file as resolved in {record.made_for or 'an earlier sync'}"
+    return merged, None, [key], merged, _Carried(said=(where,))
+
+
+def _stale(inp: PlanInput, path: str, name: str, sides: Sides) -> tuple[str, ...]:
+    """Why a record of NAME's conflict in PATH was not used: it is for other content."""
+    if not inp.file_records:
+        return ()
+    stale = choose(list(inp.file_records.values()), name, path, sides)
+    if stale is None or stale.kind != STALE:
+        return ()
+    made = stale.record.made_for or "an earlier sync"
+    why = f"recorded resolution {stale.record.key} of {path} (made in {made}) is for "
+    return (why + "other content on one side: not applied",)
 
 
 def _compile_error(path: str, state: FileState | None, upstream: FileState | None) -> str | None:
@@ -218,6 +252,7 @@ class _Merged:
     blockers: tuple[str, ...]
     errors: tuple[str, ...]
     followed: tuple[str, ...] = ()
+    said: tuple[str, ...] = ()
 
 
 def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], MergeResult]:
@@ -253,6 +288,7 @@ class _Carry:
     used: list[str] = field(default_factory=list)  # recorded resolutions applied
     gone: list[str] = field(default_factory=list)  # files upstream deleted
     followed: list[str] = field(default_factory=list)  # upstream's renames and moves followed
+    said: list[str] = field(default_factory=list)  # where reused records came from, or not
 
 
 def _carry(
@@ -299,10 +335,12 @@ def _carry(
             inp,
             early,
             others,
+            name,
         )
         used += keys
         stand_in[target] = hint
         followed += [f"move of {m}" for m in carried.followed]
+        c.said.extend(carried.said)
         for other, state in carried.others.items():
             before.setdefault(other, chain.get(other))
             after[other] = stand_in[other] = state
@@ -320,6 +358,7 @@ def _conflicted(
     blockers: tuple[str, ...],
     used: list[str],
     new_ref: str,
+    said: Sequence[str] = (),
 ) -> OverlayResult:
     hunks = tuple(
         Hunk(c.path, r.start, r.end)
@@ -332,6 +371,8 @@ def _conflicted(
         if not blockers
         else f"conflicts; earlier overlay {', '.join(blockers)} also conflicted in these files"
     )
+    if said:
+        detail += "; " + "; ".join(said)
     return OverlayResult(
         name,
         SyncState.CONFLICT,
@@ -398,7 +439,7 @@ def plan(inp: PlanInput) -> Plan:
         if found:
             troubled[name] = set(files)
             conflicts[name] = tuple(found)
-            results.append(_conflicted(name, files, found, blockers, used, inp.new_ref))
+            results.append(_conflicted(name, files, found, blockers, used, inp.new_ref, c.said))
             continue
         # A merged Python file is compiled only when the merge made new text (neither side's own).
         errors = tuple(
@@ -422,6 +463,7 @@ def plan(inp: PlanInput) -> Plan:
                 blockers,
                 errors,
                 tuple(followed),
+                tuple(c.said),
             )
         )
         results.append(None)
@@ -477,6 +519,8 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
     elif m.resolved or m.used:
         state = SyncState.RESOLVED
         detail = "reused recorded resolution " + ", ".join(m.used) if m.used else "resolved by hand"
+        if m.said:
+            detail = "reused recorded resolution " + "; ".join(m.said)
     elif diff == overlay.diff:
         state, detail = SyncState.CLEAN, ""
     else:

@@ -20,6 +20,7 @@ from typing import Any
 
 from forkman.core.conflicts import Region, Resolution
 from forkman.core.overlay import Overlay, parse
+from forkman.core.records import FileRecord, Sides
 from forkman.core.values import FileState, State
 from forkman.errors import SyncStateError
 from forkman.git.repository import GitRepo
@@ -51,6 +52,7 @@ class SyncJournal:
     skipped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     resolutions: tuple[Resolution, ...] = ()
+    file_records: tuple[FileRecord, ...] = ()  # whole conflicted files as resolved
 
     def with_override(self, name: str, files: State) -> SyncJournal:
         return replace(
@@ -69,6 +71,7 @@ class SyncJournal:
             "skipped": list(self.skipped),
             "warnings": list(self.warnings),
             "resolutions": [_resolution_json(r) for r in self.resolutions],
+            "file_records": [_record_json(r) for r in self.file_records],
         }
 
     @classmethod
@@ -85,6 +88,7 @@ class SyncJournal:
             skipped=tuple(str(s) for s in data["skipped"]),
             warnings=tuple(str(w) for w in data["warnings"]),
             resolutions=tuple(_resolution_from_json(r) for r in data["resolutions"]),
+            file_records=tuple(_record_from_json(r) for r in data.get("file_records", [])),
         )
 
 
@@ -123,6 +127,24 @@ def _resolution_from_json(item: Mapping[str, Any]) -> Resolution:
     region = Region(tuple(up), tuple(base), tuple(side), int(start), int(end))
     return Resolution(
         str(item["key"]), str(item["overlay"]), str(item["path"]), region, tuple(item["lines"])
+    )
+
+
+def _record_json(r: FileRecord) -> dict[str, Any]:
+    sides = [r.sides.base, r.sides.upstream, r.sides.overlay]
+    return {"overlay": r.overlay, "path": r.path, "sides": sides, "made_for": r.made_for,
+            "preimage": r.preimage, "postimage": r.postimage}  # fmt: skip
+
+
+def _record_from_json(item: Mapping[str, Any]) -> FileRecord:
+    base, upstream, overlay = (str(s) for s in item["sides"])
+    return FileRecord(
+        str(item["overlay"]),
+        str(item["path"]),
+        Sides(base, upstream, overlay),
+        str(item["preimage"]),
+        str(item["postimage"]),
+        str(item.get("made_for", "")),
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from forkman.core.conflicts import Region, Resolution
+from forkman.core.records import FileRecord, Sides
 from forkman.store.files import atomic_write
 
 
@@ -90,6 +91,79 @@ class ResolutionStore(Mapping[str, Resolution]):
     def __iter__(self) -> Iterator[str]:
         folder = self.overlays_dir / "resolutions"
         return iter(sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else [])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+# -- whole-file records: the conflicted file in, the resolved file out (rerere's pre/postimage) --
+FILE_HEADER = (
+    "# A conflicted file as `forkman sync` showed it (preimage) and as it was resolved\n"
+    "# (postimage); reused exactly when the same three sides come back.\n"
+)
+
+
+def save_record(overlays_dir: Path, record: FileRecord) -> Path:
+    data = {
+        "kind": "file",
+        "overlay": record.overlay,
+        "path": record.path,
+        "made_for": record.made_for,
+        "sides": {
+            "base": record.sides.base,
+            "upstream": record.sides.upstream,
+            "overlay": record.sides.overlay,
+        },
+        "preimage": record.preimage,
+        "postimage": record.postimage,
+    }
+    text = FILE_HEADER + yaml.dump(
+        data, Dumper=_Literal, sort_keys=False, allow_unicode=True, width=1000
+    )
+    path = store_path(overlays_dir, record.key)
+    atomic_write(path, text)
+    return path
+
+
+def load_record(file: Path) -> FileRecord | None:
+    """The whole-file record in FILE, or None when it is none (a region record) or unreadable."""
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("kind") != "file":
+            return None
+        sides = data["sides"]
+        return FileRecord(
+            str(data["overlay"]),
+            str(data["path"]),
+            Sides(str(sides["base"]), str(sides["upstream"]), str(sides["overlay"])),
+            str(data["preimage"]),
+            str(data["postimage"]),
+            str(data.get("made_for", "")),
+        )
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
+class FileRecordStore(Mapping[str, FileRecord]):
+    """Whole-file records by key, as the planner reads them: each file read when first asked."""
+
+    def __init__(self, overlays_dir: Path):
+        self.overlays_dir = overlays_dir
+        self._read: dict[str, FileRecord | None] = {}
+
+    def __getitem__(self, key: str) -> FileRecord:
+        if key not in self._read:
+            file = store_path(self.overlays_dir, key)
+            self._read[key] = load_record(file) if file.exists() else None
+        found = self._read[key]
+        if found is None or found.key != key:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        folder = self.overlays_dir / "resolutions"
+        keys = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        return iter(k for k in keys if k in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
