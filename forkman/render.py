@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
     from forkman.commands.import_ import ImportResult
     from forkman.commands.pr_status import ForwardStatus, Landing
     from forkman.commands.status import StatusReport
+    from forkman.commands.stepwise import Step as WalkStep
+    from forkman.commands.stepwise import WalkReport
     from forkman.commands.sync import SyncReport
     from forkman.commands.upstream_pr import PrResult
     from forkman.core.culprit import Culprit
@@ -221,6 +223,43 @@ def sync_markdown(report: SyncReport) -> str:
         else "All overlays carried over cleanly.",
     ]
     return "\n".join(lines) + "\n"
+
+
+# -- sync --stepwise ---------------------------------------------------------------------------
+def _step_line(number: int, total: int, step: WalkStep) -> str:
+    states = ", ".join(f"{name} {state}" for name, state in step.states) or "no overlays"
+    return f"step {number}/{total} {step.ref} ({step.commit[:12]}): {step.phase}: {states}"
+
+
+def walk_text(report: WalkReport, colour: bool = False) -> str:
+    total = len(report.planned)
+    lines = [f"sync --stepwise: {total} release step(s): {', '.join(report.planned)}"]
+    lines += [_step_line(i, total, s) for i, s in enumerate(report.steps, 1)]
+    return "\n".join([*lines, "", sync_text(report.last, colour)])
+
+
+def walk_json(report: WalkReport) -> str:
+    data = json.loads(sync_json(report.last))
+    data["planned"] = list(report.planned)
+    data["steps"] = [
+        {
+            "ref": s.ref,
+            "commit": s.commit,
+            "phase": s.phase,
+            "overlays": [{"name": n, "state": st} for n, st in s.states],
+        }
+        for s in report.steps
+    ]
+    return json.dumps(data, indent=2)
+
+
+def walk_markdown(report: WalkReport) -> str:
+    total = len(report.planned)
+    rows = ["### Steps", "", "| step | release | outcome | overlays |", "|---|---|---|---|"]
+    for i, s in enumerate(report.steps, 1):
+        states = ", ".join(f"{n} {st}" for n, st in s.states)
+        rows.append(f"| {i}/{total} | `{s.ref}` | {s.phase} | {states} |")
+    return sync_markdown(report.last) + "\n" + "\n".join(rows) + "\n"
 
 
 # -- why an overlay broke ---------------------------------------------------------------------

@@ -152,15 +152,18 @@ def _where_things_went(
     )
 
 
-def _explained(project: Project, repo: GitRepo, the_plan: Plan) -> Plan:
+def _explained(project: Project, repo: GitRepo, the_plan: Plan, enabled: bool = True) -> Plan:
     """The plan with the culprit and what upstream did on every overlay that is not clean, and
     each upstreamed overlay crediting the upstream commit (and PR) that made its change."""
     inputs = the_plan.inputs
-    if inputs is None or all(r.state == SyncState.CLEAN for r in the_plan.results):
+    if not enabled or inputs is None or all(r.state == SyncState.CLEAN for r in the_plan.results):
         return the_plan
-    explained = explain(
-        repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url
-    )
+    try:
+        explained = explain(
+            repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url
+        )
+    except GitError:
+        return the_plan  # the explanation is a courtesy: never the reason a sync fails
     return credit_upstream(explained, inputs.new_ref)
 
 
@@ -198,13 +201,17 @@ def start(
     check: bool = False,
     fetch: bool = True,
     progress: ProgressFn | None = None,
+    explain: bool = True,
 ) -> tuple[SyncReport, Plan | None]:
     """Plan the move to the newest release (or TO); with CHECK, stop there and change nothing.
+    EXPLAIN: name the culprit of every overlay that is not clean (and say what upstream did).
 
     A check takes no lock, so it runs on an app repo that is read-only (a CI cache, a mount).
     """
     run = _plan_and_go if check else _plan_and_go_locked
-    return run(project, to=to, pre=pre, check=check, fetch=fetch, progress=progress)
+    return run(
+        project, to=to, pre=pre, check=check, fetch=fetch, progress=progress, explain=explain
+    )
 
 
 def _plan_and_go(
@@ -215,6 +222,7 @@ def _plan_and_go(
     check: bool,
     fetch: bool,
     progress: ProgressFn | None,
+    explain: bool = True,
 ) -> tuple[SyncReport, Plan | None]:
     journal = Journal(project)
     if journal.exists():
@@ -245,7 +253,7 @@ def _plan_and_go(
                 changed = pool.submit(repo.changed_paths) if not check else None
                 the_plan = _plan(repo, inputs)
             if check or changed is None:
-                the_plan = _explained(project, repo, the_plan)
+                the_plan = _explained(project, repo, the_plan) if explain else the_plan
                 return SyncReport(
                     lock.ref, lock.commit, ref, commit, Phase.CHECK, the_plan.results
                 ), the_plan
@@ -263,7 +271,7 @@ def _plan_and_go(
             _refuse_overwriting_ignored(project, repo, lock.commit, commit)
         require_free_index(project.checkout)
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
-        return _execute(project, repo, journal, data, the_plan), the_plan
+        return _execute(project, repo, journal, data, the_plan, explain), the_plan
 
 
 _plan_and_go_locked = exclusive(_plan_and_go)
@@ -449,14 +457,19 @@ def _report(
 
 
 def _execute(
-    project: Project, repo: GitRepo, journal: Journal, data: SyncJournal, the_plan: Plan
+    project: Project,
+    repo: GitRepo,
+    journal: Journal,
+    data: SyncJournal,
+    the_plan: Plan,
+    explain: bool = True,
 ) -> SyncReport:
     new_commit = data.target.commit
     stop = the_plan.stop
     if stop is not None and stop.state != SyncState.CHECK_FAILED:
         _show_conflict(project, repo, journal, the_plan, stop)
         journal.save(replace(data, phase="conflict", current=stop.name))
-        return _report(data, Phase.STOPPED, _explained(project, repo, the_plan), stop.name)
+        return _report(data, Phase.STOPPED, _explained(project, repo, the_plan, explain), stop.name)
     repo.run("checkout", "-q", "--force", "--detach", new_commit)
     backup = journal.checkout_backup()
     fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
@@ -465,8 +478,11 @@ def _execute(
     failed = _run_commands(project, the_plan) if stop is None else the_plan
     if failed.stop is not None:
         journal.save(replace(data, phase="checks", current=failed.stop.name))
-        return _report(data, Phase.STOPPED, _explained(project, repo, failed), failed.stop.name)
-    the_plan = _explained(project, repo, the_plan)  # before the commit: Applied-Upstream names it
+        return _report(
+            data, Phase.STOPPED, _explained(project, repo, failed, explain), failed.stop.name
+        )
+    # before the commit: Applied-Upstream names the commit
+    the_plan = _explained(project, repo, the_plan, explain)
     _commit(project, repo, journal, data, the_plan)
     return _report(data, Phase.DONE, the_plan)
 
