@@ -111,8 +111,15 @@ def judge_file(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> F
 class Likeness:
     """How close upstream's change of the same lines is to the overlay's."""
 
-    words_held: bool  # every identifier and literal the overlay adds, upstream's lines have
+    words_missing: int  # identifiers and literals the overlay adds that upstream's lines lack
+    words_added: int
     lines_held: float  # the share of the overlay's added lines upstream has, or nearly
+
+    @property
+    def words_held(self) -> bool:
+        """Upstream's lines have the overlay's identifiers and literals: all of a few, or all but
+        one in ten (on real packages upstream renames a variable or a type on the way)."""
+        return self.words_missing <= self.words_added // 10
 
     @property
     def likely(self) -> bool:
@@ -137,4 +144,4 @@ def likeness(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> Lik
         return None
     fresh = words(added) - words(removed)
     held = sum(1 for ln in added if any(similarity(ln, up) >= SIMILAR for up in upstream_lines))
-    return Likeness(fresh <= words(upstream_lines), held / len(added))
+    return Likeness(len(fresh - words(upstream_lines)), len(fresh), held / len(added))
