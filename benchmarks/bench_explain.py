@@ -57,7 +57,7 @@ def build_upstream(dest: Path, files: dict[str, str], commits: int, targets: lis
     out.append(f"tag {OLD}\nfrom :1\ntagger {who}\n".encode() + _blob(f"Release {OLD}"))
     current = dict(files)
     spots = sorted(rng.sample(range(commits // 10, commits - 1), len(targets)))
-    breaks = dict(zip(spots, targets))
+    breaks = dict(zip(spots, targets, strict=True))
     others = [p for p in files if p not in targets and p not in clean]
     prs: dict[str, int] = {}
     for number in range(commits):
