@@ -28,6 +28,7 @@ def _write_v1(repo: Path) -> None:
         "crlf.txt": b"one\r\ntwo\r\nthree\r\n",
         "latin1.txt": b"caf\xe9\nna\xefve\n",
         "no-eol.txt": b"first\nlast",
+        "src/gone.c": b"int gone;\n",
         **{name: b"weird\nname\n" for name in WEIRD},
     }
     for name, data in files.items():
@@ -48,6 +49,7 @@ def app(app_repo: Path, tmp_path: Path, forkman_run: ForkmanRunner) -> Path:
     run_git(lib, "tag", "v1.0")
     (lib / "src" / "main.c").write_text("// v2 header\n" + LINES)
     (lib / "README").write_text("lib 2\n")
+    (lib / "src" / "gone.c").unlink()
     run_git(lib, "commit", "-qam", "2.0")
     run_git(lib, "tag", "v2.0")
     forkman_run("init", "--upstream", str(lib), "--ref", "v1.0", "--release-pattern", "v*",
@@ -168,3 +170,18 @@ def test_change_kind_captures_applies_syncs_and_goes_upstream(
     run_git(tmp_path, "clone", "-q", str(fresh / CHECKOUT), str(made))
     run_git(made, "checkout", "-q", pr["commit"])
     assert tree(made) == at_v2
+
+
+def test_a_deletion_upstream_makes_too_is_upstreamed_and_the_rest_carried(
+    app: Path, forkman_run: ForkmanRunner
+) -> None:
+    checkout = app / CHECKOUT
+    (checkout / "src" / "gone.c").unlink()
+    (checkout / "src" / "util.c").write_text("int util(void) { return 2; }\n")
+    forkman_run("overlay", "capture", "cleanup", "-m", "Drop gone.c", cwd=app)
+    run = forkman_run("sync", "--to", "v2.0", "--json", cwd=app)
+    report = json.loads(run.stdout)
+    assert report["ok"] and report["overlays"][0]["state"] == "partly-upstreamed"
+    assert not (checkout / "src" / "gone.c").exists()
+    assert "a/src/gone.c" not in (app / "overlays" / "cleanup.patch").read_text()
+    assert (checkout / "src" / "util.c").read_text() == "int util(void) { return 2; }\n"

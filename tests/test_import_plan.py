@@ -142,3 +142,17 @@ def test_symlinks_that_leave_the_checkout() -> None:
     assert link_leaves_checkout("docs/link", "../../outside")
     assert link_leaves_checkout("link", ".git/hooks")
     assert link_leaves_checkout("docs/link", "../.git/config")
+
+
+def test_names_from_subjects_are_short_like_format_patch_file_names() -> None:
+    subject = "feat(blocks): Add ClaudeCodeBlock for executing tasks via Claude Code in E2B sandbox"
+    first, second = prepare(
+        [
+            Source("commit 1", DEP3_PATCH, name_from=subject),
+            Source("commit 2", DEP3_PATCH, name_from=subject),
+        ]
+    )
+    assert first.naming.name == "feat-blocks-add-claudecodeblock-for-executing-tasks"
+    assert first.naming.reasons == ("made from its subject",)
+    assert second.naming.name == "feat-blocks-add-claudecodeblock-for-executing-2"
+    assert second.naming.reasons[-1].endswith("is taken")

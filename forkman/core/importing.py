@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from forkman.core.dep3 import Header, parse_header
-from forkman.core.names import Naming, name_all
+from forkman.core.names import Naming, overlay_name
 from forkman.core.patches import Patch, PatchFormatError, parse
 
 # The states an imported patch ends in.
@@ -76,6 +76,7 @@ def prepare(
     return tuple(out)
 
 
+SUBJECT_NAME_LENGTH = 52  # git format-patch's limit for the subject part of its file names
 _NO_DIFF = "a context diff (`diff -c`): forkman reads git diffs and unified `diff -u` output"
 _CONTEXT_DIFF = re.compile(r"^\*\*\* \S.*\n--- \S|^\*{15}$", re.MULTILINE)
 
@@ -84,7 +85,12 @@ def _names(sources: Sequence[Source], taken: tuple[str, ...]) -> tuple[Naming, .
     used = set(taken)
     result = []
     for source in sources:
-        naming = name_all([source.name_from or source.label], used, source.drop_number)[0]
+        if source.name_from:  # a subject: short, as format-patch's file names are
+            naming = overlay_name(source.name_from, used, max_length=SUBJECT_NAME_LENGTH)
+            taken_note = tuple(r for r in naming.reasons if r.endswith("is taken"))
+            naming = replace(naming, reasons=("made from its subject", *taken_note))
+        else:
+            naming = overlay_name(source.label, used, source.drop_number)
         used.add(naming.name)
         result.append(naming)
     return tuple(result)

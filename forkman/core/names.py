@@ -31,22 +31,27 @@ def is_valid(name: str) -> bool:
     return bool(NAME.match(name)) and not name.endswith(".lock") and len(name) <= MAX_LENGTH
 
 
-def overlay_name(source: str, taken: Collection[str] = (), drop_number: bool = False) -> Naming:
+def overlay_name(
+    source: str,
+    taken: Collection[str] = (),
+    drop_number: bool = False,
+    max_length: int = MAX_LENGTH,
+) -> Naming:
     """A valid overlay name for SOURCE (a patch's path in its folder, or a subject), not in TAKEN.
 
-    DROP_NUMBER drops format-patch's `0001-` (the series keeps the order).
+    DROP_NUMBER drops format-patch's `0001-` (the series keeps the order). A name longer than
+    MAX_LENGTH is cut at the last separator before it.
     """
     reasons: list[str] = []
     name = _spelled(source, drop_number, reasons)
     name = _slugged(name, reasons)
-    name = _bounded(name, reasons)
+    name = _bounded(name, reasons, max_length)
     if name in taken:
-        base = name[: MAX_LENGTH - 4].rstrip("-_.")
         number = 2
-        while f"{base}-{number}" in taken:
+        while f"{_cut(name, max_length - 1 - len(str(number)))}-{number}" in taken:
             number += 1
         reasons.append(f"'-{number}' added: '{name}' is taken")
-        name = f"{base}-{number}"
+        name = f"{_cut(name, max_length - 1 - len(str(number)))}-{number}"
     return Naming(source, name, tuple(reasons))
 
 
@@ -96,7 +101,7 @@ def _slugged(name: str, reasons: list[str]) -> str:
     return name
 
 
-def _bounded(name: str, reasons: list[str]) -> str:
+def _bounded(name: str, reasons: list[str], max_length: int) -> str:
     """NAME made non-empty, without git's '.lock' ending, and at most MAX_LENGTH long."""
     if not name:
         name = "patch"
@@ -104,10 +109,19 @@ def _bounded(name: str, reasons: list[str]) -> str:
     if name.endswith(".lock"):
         name = name[: -len(".lock")] + "-lock"
         reasons.append("'.lock' ending became '-lock'")
-    if len(name) > MAX_LENGTH:
-        name = name[:MAX_LENGTH].rstrip("-_.")
-        reasons.append(f"cut to {MAX_LENGTH} characters")
+    if len(name) > max_length:
+        name = _cut(name, max_length)
+        reasons.append(f"cut to {max_length} characters")
     return name
+
+
+def _cut(name: str, limit: int) -> str:
+    """NAME at most LIMIT long, cut at its last separator when that keeps most of it."""
+    if len(name) <= limit:
+        return name
+    head = name[: limit + 1]
+    at = max(head.rfind("-"), head.rfind("_"), head.rfind("."))
+    return (head[:at] if at > limit // 2 else name[:limit]).rstrip("-_.")
 
 
 def name_all(

@@ -310,6 +310,7 @@ def _carry(
         if (
             chain.get(path) is None
             and step.before[path] is not None
+            and step.after[path] is not None  # a deletion upstream made too merges to it
             and inp.old_base.get(path) is not None
         ):
             target = inp.renames.get(path, "")
