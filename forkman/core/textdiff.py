@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,14 @@ def split(text: str) -> list[str]:
 
 def edits(old: Sequence[str], new: Sequence[str]) -> tuple[Edit, ...]:
     """The changes from OLD to NEW, as replaced runs of old lines."""
-    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    return _edits(tuple(old), tuple(new))
+
+
+# The same pairs of files are compared again and again while one conflict is explained and
+# carried (every change of the overlay against every candidate file): compare each pair once.
+@lru_cache(maxsize=256)
+def _edits(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[Edit, ...]:
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     return tuple(
         Edit(i1, i2, tuple(new[j1:j2]), j1)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
@@ -38,12 +46,17 @@ def edits(old: Sequence[str], new: Sequence[str]) -> tuple[Edit, ...]:
 
 def line_map(old: Sequence[str], new: Sequence[str]) -> dict[int, int]:
     """Old line index -> new line index, for the lines NEW keeps unchanged in place."""
-    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    return dict(_line_map(tuple(old), tuple(new)))
+
+
+@lru_cache(maxsize=256)
+def _line_map(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     out: dict[int, int] = {}
     for i, j, size in matcher.get_matching_blocks():
         for k in range(size):
             out[i + k] = j + k
-    return out
+    return tuple(out.items())
 
 
 def apply_edits(old: Sequence[str], changes: Sequence[Edit]) -> list[str]:
@@ -190,5 +203,10 @@ def _same(a: str, b: str) -> bool:
 
 def inserted(old: Sequence[str], new: Sequence[str]) -> frozenset[int]:
     """The lines of NEW that are not OLD's lines kept in place."""
-    kept = set(line_map(old, new).values())
+    return _inserted(tuple(old), tuple(new))
+
+
+@lru_cache(maxsize=256)
+def _inserted(old: tuple[str, ...], new: tuple[str, ...]) -> frozenset[int]:
+    kept = {j for _, j in _line_map(old, new)}
     return frozenset(j for j in range(len(new)) if j not in kept)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from forkman.core.textdiff import Edit, body, edits, line_map, similarity, words
 
@@ -53,9 +54,12 @@ def stands_in_place(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
 
 def added_elsewhere(old: Sequence[str], new: Sequence[str], line: str) -> bool:
     """Upstream added LINE somewhere in the file (it has more copies of it than the old file)."""
-    counts_new = Counter(body(ln) for ln in new)
-    counts_old = Counter(body(ln) for ln in old)
-    return counts_new[body(line)] > counts_old[body(line)]
+    return _counts(tuple(new))[body(line)] > _counts(tuple(old))[body(line)]
+
+
+@lru_cache(maxsize=64)
+def _counts(lines: tuple[str, ...]) -> Counter[str]:
+    return Counter(body(ln) for ln in lines)
 
 
 def hunk_upstreamed(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
