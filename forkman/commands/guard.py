@@ -114,7 +114,7 @@ def _read_overlays(project: Project) -> tuple[list[Overlay] | None, list[Finding
     overlays, findings = [], []
     for name in names:
         try:
-            overlays.append(project.overlay(name))
+            overlays.append(project.read_overlay(name))  # NAMES is the series, read once
         except ForkmanError as exc:
             findings.append(_from_error(exc, f"{OVERLAYS_DIR}/{name}.patch", project.root))
     return overlays, findings

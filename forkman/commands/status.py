@@ -50,8 +50,9 @@ def _position(stack: Stack, path: str, content: object) -> int | None:
         found: int | None = -1
     else:
         found = None
-    for index, step in enumerate(stack.steps):
-        if path in step.after and step.applies and content == step.after[path]:
+    for index in stack.changing.get(path, ()):
+        step = stack.steps[index]
+        if step.applies and content == step.after[path]:
             found = index
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from forkman.core.overlay import HunkMismatch, Overlay, apply_file
 from forkman.core.values import FileState, State
@@ -30,16 +31,25 @@ class Stack:
     steps: tuple[Step, ...]
     final: State  # the same paths with every applicable overlay applied
 
+    @cached_property
+    def changing(self) -> dict[str, tuple[int, ...]]:
+        """For each path, the indexes of the steps that list it, in series order.
+
+        Built once, so that a question about one path costs its own steps, not the series.
+        """
+        found: dict[str, list[int]] = {}
+        for index, step in enumerate(self.steps):
+            for path in step.after:
+                found.setdefault(path, []).append(index)
+        return {path: tuple(indexes) for path, indexes in found.items()}
+
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.overlay.name == name)
 
     def owner(self, path: str) -> str | None:
         """The last overlay that changes PATH: edits to it belong there."""
-        owner = None
-        for step in self.steps:
-            if path in step.after:
-                owner = step.overlay.name
-        return owner
+        indexes = self.changing.get(path)
+        return self.steps[indexes[-1]].overlay.name if indexes else None
 
 
 def touched_paths(overlays: Iterable[Overlay]) -> set[str]:

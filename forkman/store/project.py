@@ -82,15 +82,16 @@ class Project:
         series = self.series()
         if name not in series:
             raise UnknownOverlay(name, series)
-        return self._read_overlay(name)
+        return self.read_overlay(name)
 
-    def _read_overlay(self, name: str) -> ov.Overlay:
+    def read_overlay(self, name: str) -> ov.Overlay:
+        """NAME's overlay file, parsed; the caller knows the series lists it."""
         return ov.parse(
             name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root))
         )
 
     def overlays(self) -> tuple[ov.Overlay, ...]:
-        return tuple(self._read_overlay(name) for name in self.series())  # the series read once
+        return tuple(self.read_overlay(name) for name in self.series())  # the series read once
 
     def state_dir(self) -> Path:
         """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
@@ -108,7 +109,9 @@ class Project:
         A series entry whose file cannot be read is left to whoever reads the overlays.
         """
         found = []
-        for name in self.series():
+        series = self.series()  # read once: once per lock entry was cubic in the overlays
+        listed = set(series)
+        for name in series:
             try:
                 digest = ov.file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
             except ConfigError:
@@ -137,7 +140,7 @@ class Project:
                 f"add '{name}' back to overlays/series, or restore forkman.lock with `git checkout -- forkman.lock`",
             )
             for name in lock.overlays
-            if name not in self.series()
+            if name not in listed
         ]
         return found
 

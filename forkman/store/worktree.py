@@ -147,4 +147,7 @@ def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | No
 
 def known_states(stack: Stack, path: str) -> list[FileState | None]:
     """PATH as the pin has it and after each overlay that changes it: none of these is an edit."""
-    return [stack.base.get(path), *(s.after[path] for s in stack.steps if path in s.after)]
+    return [
+        stack.base.get(path),
+        *(stack.steps[i].after[path] for i in stack.changing.get(path, ())),
+    ]
