@@ -52,6 +52,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sync import (
@@ -150,6 +151,9 @@ def tweak_edit(text: str, path: str, rng: random.Random) -> str:
     return "".join(lines)
 
 
+Touch = tuple[str, str, Any]  # (kind, path, argument) of one upstream edit
+
+
 @dataclass(frozen=True)
 class OverlayPlan:
     name: str
@@ -185,7 +189,7 @@ def fork_contents(files: dict[str, str], plans: Sequence[OverlayPlan]) -> list[d
     current: dict[str, str] = {}
     out = []
     for plan in plans:
-        after = {}
+        after: dict[str, str] = {}
         for path, function in plan.edits:
             text = after.get(path, current.get(path, files[path]))
             after[path] = fork_edit(text, path, function, plan.name)
@@ -201,7 +205,7 @@ def plan_upstream(file_count: int, seed: int) -> Upstream:
     return Upstream(files, plans, pool)
 
 
-def release_touches(up: Upstream, commits: int, rng: random.Random) -> list[list[tuple]]:
+def release_touches(up: Upstream, commits: int, rng: random.Random) -> list[list[Touch]]:
     """What each of COMMITS upstream commits does, as (kind, path, argument) touches."""
     n = len(up.overlays)
     overlay_files = set(up.pool[: 2 * n])
@@ -212,7 +216,7 @@ def release_touches(up: Upstream, commits: int, rng: random.Random) -> list[list
     changed = moved + others[: wanted - len(moved)]
     deleted = others[wanted : wanted + max(1, len(up.files) // 500)]
     hot = changed[: max(1, len(changed) // 10)]
-    touches: list[tuple] = [("edit", p, None) for p in changed]
+    touches: list[Touch] = [("edit", p, None) for p in changed]
     touches += [
         ("edit", rng.choice(hot) if rng.random() < 0.5 else rng.choice(changed), None)
         for _ in range(max(0, 3 * commits - len(changed)))
@@ -241,7 +245,13 @@ def release_touches(up: Upstream, commits: int, rng: random.Random) -> list[list
 
 
 def apply_touch(
-    text: str | None, kind: str, path: str, arg: object, commit: int, protected: set[str], rng
+    text: str | None,
+    kind: str,
+    path: str,
+    arg: Any,
+    commit: int,
+    protected: set[str],
+    rng: random.Random,
 ) -> str | None:
     if kind == "delete":
         return None
@@ -249,12 +259,12 @@ def apply_touch(
         return module_text(rng, path, SPREAD)
     assert text is not None, (kind, path)
     if kind == "near":
-        return near_edit(text, path, int(arg), commit)  # type: ignore[call-overload]
+        return near_edit(text, path, int(arg), commit)
     if kind == "fork":
-        function, name = arg  # type: ignore[misc]
+        function, name = arg
         return fork_edit(text, path, function, name)
     if kind == "conflict":
-        return conflict_edit(text, path, int(arg), commit)  # type: ignore[call-overload]
+        return conflict_edit(text, path, int(arg), commit)
     choice = rng.random()
     if choice < 0.5:
         return upstream_change(text, commit)
@@ -370,7 +380,7 @@ def replace_file(path: Path, text: str) -> None:
 
 
 # -- the app repo and the raw clone ----------------------------------------------------------
-def _api():  # type: ignore[no-untyped-def]
+def _api() -> Any:
     """forkman's own capture code: the overlay model, the diff engine, the app repo."""
     from forkman.core import overlay as ov
     from forkman.core.values import FileState
@@ -421,7 +431,7 @@ def build_workspace(ws: Path, base: Path, upstream: Path, up: Upstream, count: i
     project = open_project(app)
     author = git(app, "var", "GIT_AUTHOR_IDENT").strip().rsplit(" ", 2)[0]
 
-    def state(text: str):  # type: ignore[no-untyped-def]
+    def state(text: str) -> Any:
         return FileState(text.encode(), "100644")
 
     diffs = diff_many(
@@ -497,7 +507,7 @@ class Sample:
 
 
 def call(
-    cmd: Sequence[str], cwd: Path, ok: Sequence[int] = (0,), env: dict | None = None
+    cmd: Sequence[str], cwd: Path, ok: Sequence[int] = (0,), env: dict[str, str] | None = None
 ) -> Sample:
     """Run CMD; wall time and CPU of its whole process tree (wait4), peak RSS, exit code.
 
@@ -565,7 +575,7 @@ class Measured:
     def median(self, label: str, what: str = "wall") -> float:
         if label == "git status + python":
             return self.median("git status", what) + self.median("python start-up", what)
-        return statistics.median(getattr(s, what) for s in self.samples[label])
+        return float(statistics.median(getattr(s, what) for s in self.samples[label]))
 
     def peak(self, label: str) -> float:
         return max(s.rss_mb for s in self.samples[label])
@@ -747,7 +757,9 @@ def key(files: int, commits: int, overlays: int) -> str:
     return f"{files}/{commits}/{overlays}"
 
 
-def report(grid: dict[str, Measured], args: argparse.Namespace, extra: dict) -> tuple[str, list]:
+def report(
+    grid: dict[str, Measured], args: argparse.Namespace, extra: dict[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
     lines, verdicts = [], []
     for files in args.files:
         for commits in args.commits:
@@ -997,7 +1009,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 shutil.rmtree(base_dir)
         small = tmp / "startup"
-        extra = {"startup": startup_app(small, args.repeat), "machine": machine()}
+        extra: dict[str, Any] = {"startup": startup_app(small, args.repeat), "machine": machine()}
         text, verdicts = report(grid, args, extra)
         info = extra["machine"]
         print(
