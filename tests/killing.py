@@ -64,6 +64,9 @@ def run_forkman(
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            # forkman alone, as an OOM kill takes it: a git it started runs on to its end
+            # (killing the group would also kill a local fork's receive-pack mid-update,
+            # which leaves a stale ref lock in the fork: the remote's state, not forkman's)
+            os.kill(proc.pid, signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
