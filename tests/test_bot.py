@@ -156,6 +156,30 @@ def test_refuses_uncommitted_forkman_files_and_without_gh_token_says_so(
     assert set(hub_branches(world)) == {"main"}
 
 
+def test_a_check_that_only_the_real_sync_runs_fails_and_an_issue_says_so(
+    world: dict[str, Path], fake_gh: FakeGh
+) -> None:
+    """`run:` checks run after the overlays are applied, so --check cannot see them fail: the
+    bot's sync stops, is undone, and the tracking issue carries the report; nothing is pushed."""
+    seed = clone(world, "seed")
+    config = seed / "forkman.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "checks: {}", "checks:\n  llm-models:\n    - run: 'test -e no-such-file'\n"
+        )
+    )
+    git(seed, "commit", "-qam", "A check for llm-models")
+    git(seed, "push", "-q", "origin", "main")
+    ci = clone(world, "ci")
+    result = bot(ci)
+    assert result["action"] == "issue-opened" and result["release"] == V9
+    (issue,) = fake_gh.calls("issue", "create")
+    assert "| llm-models | check-failed |" in issue["stdin"]
+    assert set(hub_branches(world)) == {"main"} and not fake_gh.calls("pr", "create")
+    assert git(ci, "status", "--porcelain") == ""
+    assert json.loads((ci / "forkman.lock").read_text())["upstream"]["ref"] != V9
+
+
 # -- the decisions, as plain values ------------------------------------------------------------
 def test_redact_drops_url_user_info_and_masks_secrets() -> None:
     text = "fatal: unable to access 'https://x-access-token:s3cr3t-value@github.com/o/r.git/'"

@@ -107,7 +107,7 @@ def _view(item: dict[str, Any], fields: str) -> dict[str, Any]:
         if field not in FIELDS:
             raise Fail(f'Unknown JSON field: "{field}"')
         value = item.get(field)
-        out[field] = [{"name": n} for n in value] if field == "labels" else value
+        out[field] = [{"name": n} for n in value or ()] if field == "labels" else value
     return out
 
 
