@@ -251,7 +251,7 @@ def test_likely_upstreamed_in_another_form() -> None:
 def test_follow_a_reindented_move_within_the_file() -> None:
     mine = [ln.replace('root.rglob("*.py")', "walk(root)") for ln in OLD]
     result = follow("init.py", OLD, mine, INDENTED)
-    assert [(m.old_start, m.old_end, str(m.to)) for m in result.moves] == [(5, 5, "init.py:7")]
+    assert [(m.old_start, m.old_end, str(m.to)) for m in result.moves] == [(4, 6, "init.py:6-8")]
     assert "    for f in walk(root):\n" in result.files["init.py"]
     assert "    return modules\n" in result.files["init.py"] and not result.rest
 
@@ -271,7 +271,8 @@ def test_follow_a_move_into_another_file() -> None:
 def test_ambiguous_move_is_left_to_the_merge_with_a_hint() -> None:
     old = split("a = 1\nx = compute()\nb = 2\n")
     mine = split("a = 1\nx = compute(fast=True)\nb = 2\n")
-    new = split("a = 1\nb = 2\ndef f():\n    x = compute()\ndef g():\n    x = compute()\n")
+    block = "    a = 1\n    x = compute()\n    b = 2\n"
+    new = split("c = 3\ndef f():\n" + block + "def g():\n" + block)
     result = follow("m.py", old, mine, new)
     assert not result.moves and len(result.rest) == 1
     assert result.hints and "ambiguous" in result.hints[0]

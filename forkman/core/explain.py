@@ -57,8 +57,12 @@ CONTEXT = 2
 
 def anchor(old: Sequence[str], edit: Edit) -> tuple[int, int]:
     """The old lines that locate a change: those it replaces, or the context of an insertion."""
-    if edit.end > edit.start and any(body(ln) for ln in old[edit.start : edit.end]):
+    meaningful = sum(1 for ln in old[edit.start : edit.end] if body(ln))
+    if meaningful >= 2:
         return edit.start, edit.end
+    if meaningful == 1:
+        # one line alone may stand anywhere by chance: its neighbours must have moved with it
+        return max(edit.start - 1, 0), min(edit.end + 1, len(old))
     return max(edit.start - CONTEXT, 0), min(edit.end + CONTEXT, len(old))
 
 
