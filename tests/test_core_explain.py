@@ -310,6 +310,23 @@ def test_probe_answers_from_file_contents() -> None:
     )
 
 
+def test_probe_counts_a_deletion_upstream_made_too() -> None:
+    from forkman.core import probe
+
+    old = "".join(ENUM).encode()
+    mine = "".join(_mine()).encode()
+    gone = probe.Question(probe.UPSTREAMED, {"m.py": old}, {"m.py": None})
+    assert probe.is_bad(gone, {"m.py": None}) and not probe.is_bad(gone, {"m.py": old})
+    both = probe.Question(
+        probe.UPSTREAMED, {"m.py": old, "n.py": old}, {"m.py": mine, "n.py": None}
+    )
+    assert probe.is_bad(both, {"m.py": mine, "n.py": None})
+    assert not probe.is_bad(both, {"m.py": old, "n.py": None})
+    partly = probe.Question(probe.PARTLY, {"m.py": old, "n.py": old}, {"m.py": mine, "n.py": None})
+    assert probe.is_bad(partly, {"m.py": old, "n.py": None})
+    assert not probe.is_bad(partly, {"m.py": old, "n.py": old})
+
+
 def test_file_records_reuse_exactly_or_report_stale() -> None:
     from forkman.core.records import EXACT, STALE, FileRecord, Sides, choose
 

@@ -32,6 +32,9 @@ def _release(upstream: Path, release: dict) -> None:
             )
         elif edit.get("delete"):
             changed[edit["path"]] = None
+        elif "rename_to" in edit:
+            changed[edit["rename_to"]] = (upstream / edit["path"]).read_text()
+            changed[edit["path"]] = None
         else:
             text = (upstream / edit["path"]).read_text()
             assert edit["old"] in text, edit
@@ -46,7 +49,10 @@ def _arrange(spec: dict[str, Any], upstream: Path, app_repo: Path) -> Project:
     for extra in spec.get("extra_overlays", []):
         for edit in extra["edits"]:
             file = project.checkout / edit["path"]
-            file.write_text(file.read_text().replace(edit["old"], edit["new"], 1))
+            if edit.get("delete"):
+                file.unlink()
+            else:
+                file.write_text(file.read_text().replace(edit["old"], edit["new"], 1))
         capture(project, extra["name"], extra["name"])
     for release in spec.get("releases", []):
         _release(upstream, release)
@@ -88,6 +94,9 @@ def _check_files(project: Project, expect: dict[str, Any], report: dict[str, Any
         head = project.overlay_text(name).split("\n\n", 1)[0]
         # a header line that starts so (Applied-Upstream goes on with the upstream commit)
         assert any(line.startswith(header) for line in head.splitlines()), head
+    for name, texts in expect.get("patch_has", {}).items():
+        for text in texts:
+            assert text in project.overlay_text(name)
     for name, count in expect.get("patch_lines", {}).items():
         added = [
             ln

@@ -113,10 +113,19 @@ def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
         for r in first.results
         if r.state in (SyncState.CONFLICT, SyncState.NOT_APPLICABLE) and r.cause != "earlier"
     ]
-    if not broken:
+    # an overlay deleting a file that upstream deleted looks upstreamed, unless upstream renamed it
+    deleted = [
+        r
+        for r in first.results
+        if r.state in (SyncState.UPSTREAMED, SyncState.PARTLY)
+        and any(
+            inputs.new_base.get(p) is None and inputs.old_base.get(p) is not None for p in r.files
+        )
+    ]
+    if not broken and not deleted:
         return first
     try:
-        extra = _where_things_went(repo, inputs, first, broken)
+        extra = _where_things_went(repo, inputs, first, broken + deleted)
     except GitError:
         return first  # e.g. a partial clone that cannot fetch a blob: carry as before
     return plan(extra) if extra is not None else first

@@ -310,7 +310,8 @@ def _carry(
         if (
             chain.get(path) is None
             and step.before[path] is not None
-            and step.after[path] is not None  # a deletion upstream made too merges to it
+            # a deletion upstream made too merges to it, unless upstream renamed the file
+            and (step.after[path] is not None or path in inp.renames)
             and inp.old_base.get(path) is not None
         ):
             target = inp.renames.get(path, "")

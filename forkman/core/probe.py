@@ -57,9 +57,11 @@ def is_bad(question: Question, now: Files) -> bool:
     }
     if question.kind == MOVED:
         return not all(in_place(*t) for t in texts.values())
-    judged = [judge_file(*t) for t in texts.values()]
+    # a file the overlay deletes is upstream's doing once upstream deleted it too
+    deleted = [now.get(p) is None for p in paths if question.after[p] is None]
+    judged = [judge_file(*t) for p, t in texts.items() if question.after[p] is not None]
     if question.kind == UPSTREAMED:
-        return all(j.whole for j in judged)
+        return all(j.whole for j in judged) and all(deleted)
     if question.kind == PARTLY:
-        return any(j.upstreamed for j in judged)
+        return any(j.upstreamed for j in judged) or any(deleted)
     raise ValueError(f"not a question the file contents answer: {question.kind}")
