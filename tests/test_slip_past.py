@@ -53,6 +53,21 @@ def test_an_edit_git_is_told_not_to_see_is_found(project: Project, capsys, flag:
     assert (checkout / COST_CONFIG).read_text() == "# hidden from git status\n"
 
 
+def test_files_a_sparse_checkout_leaves_out_are_no_edit(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
+    # on AutoGPT (sparse autogpt_platform/) apply and sync refused every out-of-cone file
+    checkout = project.checkout
+    # what a sparse checkout leaves outside its cone: the skip-worktree bit, and no file
+    for path in ("classic/README.md", "docs/index.md"):
+        git(checkout, "update-index", "--skip-worktree", "--", path)
+        (checkout / path).unlink()
+
+    code, out = forkman(capsys, "guard", repo=project.root)
+    assert code == 0, out + forkman.last_err  # type: ignore[attr-defined]
+    code, _ = forkman(capsys, "sync", "--to", V9, repo=project.root)
+    assert code == 0, forkman.last_err  # type: ignore[attr-defined]
+    assert project.lock().ref == V9
+
+
 def test_an_ignored_file_the_new_release_adds_is_not_overwritten(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]
     checkout = project.checkout
     pin = project.lock().commit

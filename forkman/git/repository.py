@@ -178,17 +178,20 @@ class GitRepo:
             paths |= self._differing(flagged)
         return sorted(paths)
 
-    def hidden_paths(self) -> list[str]:
-        """Tracked paths that `git status` does not look at: assume-unchanged or skip-worktree."""
+    def hidden_paths(self) -> dict[str, bool]:
+        """Tracked paths that `git status` does not look at (assume-unchanged, skip-worktree),
+        each with whether it is skip-worktree (which a sparse checkout leaves out of the tree)."""
         out = self.run("ls-files", "-v", "-z")
-        return [
-            record[2:].decode("utf-8", "surrogateescape")
+        return {
+            record[2:].decode("utf-8", "surrogateescape"): record[:1] in (b"S", b"s")
             for record in out.split(b"\0")
             if len(record) > 2 and (record[:1].islower() or record[:1] == b"S")
-        ]
+        }
 
-    def _differing(self, paths: list[str]) -> set[str]:
-        """Those of PATHS whose file differs from the index's blob (git would not say so)."""
+    def _differing(self, flagged: dict[str, bool]) -> set[str]:
+        """Those of FLAGGED whose file differs from the index's blob (git would not say so).
+        An absent skip-worktree file is one a sparse checkout leaves out: no edit."""
+        paths = sorted(flagged)
         out = self.run("ls-files", "-s", "-z", "--", *paths)
         staged = {}
         for record in out.split(b"\0"):
@@ -201,10 +204,11 @@ class GitRepo:
             try:
                 data = os.readlink(full).encode() if full.is_symlink() else full.read_bytes()
             except FileNotFoundError:
-                differing.add(path)
+                if not flagged[path]:
+                    differing.add(path)
                 continue
             blob = f"blob {len(data)}\0".encode() + data
-            if hashlib.sha1(blob).hexdigest() != staged.get(path):
+            if hashlib.sha1(blob).hexdigest() != staged.get(path):  # noqa: S324 - git's own id
                 differing.add(path)
         return differing
 
