@@ -208,7 +208,7 @@ class GitRepo:
                     differing.add(path)
                 continue
             blob = f"blob {len(data)}\0".encode() + data
-            if hashlib.sha1(blob).hexdigest() != staged.get(path):  # noqa: S324 - git's own id
+            if hashlib.sha1(blob).hexdigest() != staged.get(path):
                 differing.add(path)
         return differing
 
