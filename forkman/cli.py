@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from forkman import __version__
+from forkman.core.terminal import printable
+from forkman.core.urls import redact_text
 from forkman.errors import EXIT_PROBLEMS, ForkmanError
 
 if TYPE_CHECKING:
@@ -41,11 +43,11 @@ JsonOpt = Annotated[
 
 
 def _out(text: str = "") -> None:
-    typer.echo(text)
+    typer.echo(redact_text(text))  # a URL's credentials never reach a terminal or a CI log
 
 
 def _note(text: str) -> None:
-    typer.echo(text, err=True)
+    typer.echo(redact_text(text), err=True)
 
 
 def _colour() -> bool:
@@ -292,7 +294,8 @@ def overlay_show(name: NameArg, repo: RepoOpt = None) -> None:
     """Print one overlay file."""
     project = _project(repo)
     project.overlay(name)
-    typer.echo(project.overlay_text(name), nl=False)
+    text = project.overlay_text(name)
+    typer.echo(printable(text) if sys.stdout.isatty() else text, nl=False)
 
 
 @overlay_app.command("status")

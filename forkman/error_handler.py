@@ -22,6 +22,8 @@ from pathlib import Path
 import typer
 
 from forkman import __version__
+from forkman.core.terminal import printable
+from forkman.core.urls import redact_text
 from forkman.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER_ERROR, ForkmanError
 
 _INTERRUPTED = (
@@ -44,7 +46,7 @@ _MACHINE_HINT = (
 
 
 def _note(text: str) -> None:
-    typer.echo(text, err=True)
+    typer.echo(printable(redact_text(text)), err=True)
 
 
 def run(app: Callable[[], object]) -> None:

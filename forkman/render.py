@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from forkman.core.states import NEEDS_ACTION, Phase, SyncState, colour_of
+from forkman.core.terminal import printable
 
 if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
     from forkman.commands.bot import BotResult
@@ -42,6 +43,7 @@ def table(
     state_column: int | None = None,
 ) -> str:
     """A plain aligned table; the state column coloured on a terminal."""
+    rows = [tuple(printable(str(cell)) for cell in row) for row in rows]
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in rows:
@@ -78,7 +80,7 @@ def status_text(report: StatusReport, colour: bool = False) -> str:
     else:
         lines.append("uncaptured edits: none")
     for warning in report.warnings:
-        lines.append(paint("warning: ", "yellow", colour) + warning)
+        lines.append(paint("warning: ", "yellow", colour) + printable(warning))
     return "\n".join(lines)
 
 
@@ -147,7 +149,13 @@ def sync_text(report: SyncReport, colour: bool = False) -> str:
         ]
     lines += _why_text(report.results)
     for warning in report.warnings:
-        lines.append(paint("warning: ", "yellow", colour) + warning)
+        lines.append(paint("warning: ", "yellow", colour) + printable(warning))
+    if report.commands:
+        lines += ["", "a real sync would then run, in the checkout (forkman.yaml's `checks:`):"]
+        lines += [
+            f"  {printable(c.run or '')}  (after {c.overlay}{', through the shell' if c.shell else ''})"
+            for c in report.commands
+        ]
     if report.phase == Phase.STOPPED:
         state = next(
             (r.state for r in report.results if r.name == report.current), SyncState.CONFLICT
@@ -196,6 +204,10 @@ def sync_json(report: SyncReport) -> str:
             for r in report.results
         ],
         "warnings": list(report.warnings),
+        "commands": [
+            {"overlay": c.overlay, "run": c.run, "shell": c.shell, "timeout": c.timeout}
+            for c in report.commands
+        ],
     }
     return json.dumps(data, indent=2)
 
@@ -377,6 +389,10 @@ def _why_markdown(results: Sequence[OverlayResult]) -> list[str]:
 
 # -- upstream-pr -------------------------------------------------------------------------------
 def pr_text(result: PrResult) -> str:
+    return printable(_pr_text(result))
+
+
+def _pr_text(result: PrResult) -> str:
     files = "\n".join(f"  {f.path}  +{f.added} -{f.removed}" for f in result.files)
     if result.dry_run:
         return (
@@ -435,7 +451,7 @@ def overlay_list_json(overlays: Sequence[Overlay]) -> str:
 
 
 def overlay_list_text(overlays: Sequence[Overlay]) -> str:
-    return "\n".join(f"{o.name}\t{o.subject}" for o in overlays)
+    return "\n".join(f"{o.name}\t{printable(o.subject)}" for o in overlays)
 
 
 # -- bot ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from forkman.core.findings import Finding
 from forkman.errors import ConfigError, ForkmanError
 from forkman.store.config import Link
+from forkman.store.confine import link_on_the_way, resolves_inside
 from forkman.store.project import Project, relpath
 
 # AutoGPT's loader (backend/blocks/__init__.py) raises on any other module path.
@@ -239,7 +240,15 @@ def new_block(project: Project, name: str) -> Path:
             f"'{name}' is not a block module name",
             hint="use snake_case: lowercase letters, digits and '_', e.g. word_count",
         )
-    path = project.root / require_blocks(project) / f"{name}.py"
+    source = require_blocks(project)
+    path = project.root / source / f"{name}.py"
+    through = link_on_the_way(project.root, f"{source}/{name}.py")
+    if through is not None or not resolves_inside(project.root, path.parent):
+        raise ForkmanError(
+            f"{through or source} is a symbolic link: the new block would be written wherever it points",
+            where=str(project.root),
+            hint=f"make {source} a folder of this repo",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "x", encoding="utf-8") as handle:

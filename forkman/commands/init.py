@@ -7,7 +7,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from forkman.commands.arguments import check_argument
+from forkman.core.pathrules import control_character
 from forkman.core.releases import newest_release
+from forkman.core.urls import has_secret, name_problem, redact_url, url_problem
 from forkman.core.values import ProgressFn
 from forkman.errors import DirtyCheckout, ForkmanError
 from forkman.git import remote, runner
@@ -15,7 +18,7 @@ from forkman.git.repository import GitRepo
 from forkman.store.config import CONFIG_FILE, Config, render_config
 from forkman.store.files import atomic_write
 from forkman.store.lock import LOCK_FILE, Lock, render_lock
-from forkman.store.project import Project
+from forkman.store.project import Project, check_checkout_place
 
 
 @dataclass(frozen=True)
@@ -47,23 +50,26 @@ def init(
 ) -> InitResult:
     """Clone or adopt the upstream, check out REF, and write config, lock and series."""
     runner.require_git()
+    _check_arguments(url, ref, release_pattern, pr_branch, sparse)
     if (root / CONFIG_FILE).exists():
         raise ForkmanError(
             f"{CONFIG_FILE} already exists",
             where=str(root),
             hint="this repo already tracks an upstream; edit forkman.yaml instead",
         )
-    path = path or default_checkout_path(url)
+    path = path or default_checkout_path(redact_url(url))
+    check_argument("--path", path, _no_control)
     checkout = (root / path).resolve()
+    check_checkout_place(root, checkout, f"--path {path!r}")
     warnings: list[str] = []
     cloned = False
     if checkout.exists() and any(checkout.iterdir()):
         repo = GitRepo(checkout)
         urls = repo.remote_urls()
         if not any(remote.same_url(u, url) for u in urls.values()):
-            listing = ", ".join(f"{n}={u}" for n, u in urls.items()) or "no remotes"
+            listing = ", ".join(f"{n}={redact_url(u)}" for n, u in urls.items()) or "no remotes"
             warnings.append(
-                f"the checkout's remotes ({listing}) differ from --upstream {url}; "
+                f"the checkout's remotes ({listing}) differ from --upstream {redact_url(url)}; "
                 "forkman fetches from the URL in forkman.yaml"
             )
     else:
@@ -92,8 +98,13 @@ def init(
         if cloned:
             _remove_tree(checkout)
         raise
+    if has_secret(url):
+        warnings.append(
+            "the URL's credentials stay in the checkout's own git config (remote origin); "
+            "forkman.yaml and forkman.lock get the URL without them"
+        )
     config = Config(
-        url=url,
+        url=redact_url(url),
         path=os.path.relpath(checkout, root),
         release_pattern=release_pattern,
         pr_branch=pr_branch,
@@ -101,13 +112,34 @@ def init(
         filter=filter_spec,
     )
     atomic_write(root / CONFIG_FILE, render_config(config))
-    atomic_write(root / LOCK_FILE, render_lock(Lock(url, ref, commit, {})))
+    atomic_write(root / LOCK_FILE, render_lock(Lock(redact_url(url), ref, commit, {})))
     project = Project(root, config)
     if not project.series_path.exists():
         project.write_series([])
     _ignore_checkout(root, checkout)
     repo.close()
     return InitResult(root, checkout, ref, commit, cloned, tuple(warnings))
+
+
+def _check_arguments(
+    url: str,
+    ref: str | None,
+    release_pattern: str,
+    pr_branch: str | None,
+    sparse: tuple[str, ...],
+) -> None:
+    """What init passes to git: no option in disguise, no program behind a URL."""
+    check_argument("--upstream", url, url_problem)
+    check_argument("--ref", ref, name_problem)
+    check_argument("--release-pattern", release_pattern, name_problem)
+    check_argument("--pr-branch", pr_branch, name_problem)
+    for folder in sparse:
+        check_argument("--sparse", folder, name_problem)
+
+
+def _no_control(value: str) -> str | None:
+    char = control_character(value)
+    return f"holds a control character ({char})" if char else None
 
 
 def _remove_tree(path: Path) -> None:

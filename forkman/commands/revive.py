@@ -15,6 +15,7 @@ from forkman.store.checkout import open_repo, stack_at_pin
 from forkman.store.exclusive import exclusive
 from forkman.store.links import link_targets
 from forkman.store.project import Project
+from forkman.store.series import check_overlay_name
 from forkman.store.worktree import drift, read_worktree, write_worktree
 
 
@@ -33,6 +34,7 @@ def revive(project: Project, name: str) -> Revived:
     finish and `forkman overlay capture NAME`, which takes the old header back.
     """
     project.ensure_no_sync()
+    check_overlay_name(name)  # a slug: `../../x` would read a patch from anywhere
     folder = project.overlays_dir / "skipped"
     path = folder / f"{name}.patch"
     if not path.exists():

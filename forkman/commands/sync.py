@@ -8,8 +8,11 @@ import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
+from forkman.commands.arguments import check_argument
 from forkman.commands.explaining import explain
+from forkman.core.checks import Check, run_checks
 from forkman.core.conflicts import (
     Resolution,
     extract_resolutions,
@@ -24,6 +27,7 @@ from forkman.core.records import FileRecord, Sides
 from forkman.core.releases import newest_release
 from forkman.core.stack import build_stack, touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
+from forkman.core.urls import name_problem
 from forkman.core.values import FileState, ProgressFn, Sha, State
 from forkman.errors import DirtyCheckout, ForkmanError, GitError, NotACheckout, SyncStateError
 from forkman.git import history, runner
@@ -52,6 +56,7 @@ class SyncReport:
     results: tuple[OverlayResult, ...] = ()
     current: str | None = None
     warnings: tuple[str, ...] = ()
+    commands: tuple[Check, ...] = ()  # with --check: the `run:` checks a real sync would start
 
     @property
     def ok(self) -> bool:
@@ -202,6 +207,25 @@ def _restore_refs(repo: GitRepo, before: dict[str, str]) -> None:
         repo.run("update-ref", "--no-deref", "--stdin", stdin=("\n".join(commands) + "\n").encode())
 
 
+def _refuse_links_on_the_way(
+    project: Project, repo: GitRepo, overlays: tuple[Overlay, ...], ref: str, commit: str
+) -> None:
+    """A folder that upstream made a symbolic link, where an overlay or a link writes beneath it."""
+    written = touched_paths(overlays) | set(link_targets(project))
+    folders = {str(p) for path in written for p in PurePosixPath(path).parents if str(p) != "."}
+    states = repo.read_tree_files(commit, folders)
+    links = sorted(p for p, s in states.items() if s is not None and s.mode == "120000")
+    if links:
+        under = sorted(p for p in written if p.startswith(links[0] + "/"))
+        raise ForkmanError(
+            f"upstream's {links[0]} at {ref} is a symbolic link, and forkman would write "
+            f"{', '.join(under)} beneath it",
+            where=str(project.checkout),
+            hint="forkman never writes through a link: sync to another release with --to, "
+            "or drop the overlay or link",
+        )
+
+
 def start(
     project: Project,
     *,
@@ -217,6 +241,7 @@ def start(
 
     A check takes no lock, so it runs on an app repo that is read-only (a CI cache, a mount).
     """
+    check_argument("--to", to, name_problem)
     run = _plan_and_go if check else _plan_and_go_locked
     return run(
         project, to=to, pre=pre, check=check, fetch=fetch, progress=progress, explain=explain
@@ -253,6 +278,7 @@ def _plan_and_go(
             if fetch:
                 fetch_upstream(repo, project.config.url, progress)
             ref, commit = _resolve_target(repo, project, to, pre)
+            _refuse_links_on_the_way(project, repo, overlays, ref, commit)
             data = SyncJournal(Pin(lock.ref, lock.commit), Pin(ref, commit), repo.head())
             if commit == lock.commit and not check and repo.head() == lock.commit:
                 return SyncReport(lock.ref, lock.commit, ref, commit, Phase.UP_TO_DATE), None
@@ -264,7 +290,16 @@ def _plan_and_go(
             if check or changed is None:
                 the_plan = _explained(project, repo, the_plan) if explain else the_plan
                 return SyncReport(
-                    lock.ref, lock.commit, ref, commit, Phase.CHECK, the_plan.results
+                    lock.ref,
+                    lock.commit,
+                    ref,
+                    commit,
+                    Phase.CHECK,
+                    the_plan.results,
+                    commands=run_checks(
+                        project.config.checks,
+                        tuple(r.name for r in the_plan.results if r.state not in GONE),
+                    ),
                 ), the_plan
             old = build_stack(inputs.old_base, overlays)
             if repo.head() != lock.commit:
@@ -531,18 +566,33 @@ def _run_commands(project: Project, the_plan: Plan) -> Plan:
         failures = []
         for check in project.config.checks:
             if check.overlay == result.name and check.run and result.state not in GONE:
-                proc = runner.run_shell(check.run, cwd=project.checkout)
-                if proc.returncode:
-                    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [
-                        f"exit {proc.returncode}"
-                    ]
-                    failures.append(f"`{check.run}` failed: {tail[0]}")
+                failure = _run_check(project, check)
+                if failure:
+                    failures.append(f"`{check.run}` {failure}")
         results.append(
             replace(result, state=SyncState.CHECK_FAILED, detail="; ".join(failures))
             if failures
             else result
         )
     return replace(the_plan, results=tuple(results))
+
+
+def _run_check(project: Project, check: Check) -> str | None:
+    """How a `run:` check failed, in a few words, or None when it passed."""
+    try:
+        proc = runner.run_check(
+            check.command(), shell=check.shell, cwd=project.checkout, timeout=check.timeout
+        )
+    except runner.TimedOut:
+        return f"timed out after {check.timeout:g}s"
+    except ValueError as exc:  # shlex: an unclosed quote
+        return f"cannot be split into words: {exc}"
+    except OSError as exc:  # no such program, or not executable
+        return f"cannot start: {exc.strerror}: {exc.filename or check.run}"
+    if proc.returncode:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        return f"failed: {tail[0]}"
+    return None
 
 
 def _commit(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.utils import parseaddr
 
+from forkman.commands.arguments import check_argument
 from forkman.core import overlay as ov
 from forkman.core.conflicts import upstream_ranges
 from forkman.core.stack import Stack
+from forkman.core.urls import name_problem, redact_url, remote_problem
 from forkman.core.values import FileState, ProgressFn, Sha
 from forkman.errors import BadRef, ForkmanError, OverlayDoesNotApply, PrConflict
 from forkman.git import remote as git_remote
@@ -24,7 +27,8 @@ from forkman.store.project import Project
 from forkman.store.worktree import load_stack
 
 TRACKING = "refs/remotes/forkman-upstream"
-PUSHED = "refs/forkman/pushed"  # what forkman last pushed of each branch: the lease, and range-diff's left side
+# what forkman last pushed of each branch to each fork: the lease, and range-diff's left side
+PUSHED = "refs/forkman/pushed"
 _GITHUB = re.compile(
     r"^(?:https?://(?:[^@/]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
     r"([^/]+)/([^/]+?)(?:\.git)?/?$"
@@ -115,6 +119,9 @@ def prepare(
     progress: ProgressFn | None = None,
 ) -> PrResult:
     """Build (and with PUSH, push) the branch; on any failure leave refs and files as they were."""
+    check_argument("--base", base, name_problem)
+    check_argument("--branch", branch, name_problem)
+    check_argument("--remote", remote, remote_problem)
     overlay = project.overlay(name)
     base = base or project.config.pr_branch
     remote = remote or project.config.fork_remote
@@ -248,7 +255,9 @@ def _commit_and_push(
         commit = old  # nothing changed: keep the sha, so the push is a no-op
     else:
         commit = repo.commit_tree(tree, [result.base_commit], result.message, env=env)
-    pushed_before = repo.ref_sha(f"{PUSHED}/{result.branch}")
+    fork_url = repo.remote_urls().get(remote, remote) if remote else ""
+    lease_ref = f"{PUSHED}/{_fork_key(fork_url)}/{result.branch}"
+    pushed_before = repo.ref_sha(lease_ref) if push else None
     previous = pushed_before or old
     result = replace(result, commit=commit)
     if previous and previous != commit:
@@ -263,11 +272,11 @@ def _commit_and_push(
         if commit != old:
             repo.update_ref(ref, old, commit)  # put the branch back as this run found it
         raise
-    repo.update_ref(f"{PUSHED}/{result.branch}", commit, pushed_before)
-    fork_url = repo.remote_urls().get(remote, remote)
+    repo.update_ref(lease_ref, commit, pushed_before)
     url = compare_url(project.config.url, fork_url, result.base, result.branch)
+    shown = redact_url(remote)
     forwarded = url or (
-        f"{remote}/{result.branch}" if remote in repo.remote_urls() else f"{remote} {result.branch}"
+        f"{shown}/{result.branch}" if remote in repo.remote_urls() else f"{shown} {result.branch}"
     )
     _record_forwarded(project, result.overlay, forwarded)
     up, fork = github_repo(project.config.url), github_repo(fork_url)
@@ -289,7 +298,7 @@ def _commit_and_push(
             result.body,
         )
     return replace(
-        result, pushed=True, remote=remote, compare_url=url, gh_command=gh, forwarded=forwarded
+        result, pushed=True, remote=shown, compare_url=url, gh_command=gh, forwarded=forwarded
     )
 
 
@@ -303,6 +312,12 @@ def _same_commit(
         and text.rstrip("\n") == message.rstrip("\n")
         and author in (None, who)
     )
+
+
+def _fork_key(fork_url: str) -> str:
+    """One lease per fork: what forkman last pushed there is kept under a name of its URL."""
+    spelled = redact_url(fork_url).removeprefix("file://").rstrip("/").removesuffix(".git")
+    return hashlib.sha256(spelled.encode()).hexdigest()[:16]
 
 
 def _record_forwarded(project: Project, name: str, value: str) -> None:

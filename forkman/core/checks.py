@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 
 from forkman.core.values import Tree
@@ -16,6 +17,20 @@ class Check:
     run: str | None = None
     path: str | None = None
     pattern: str | None = None
+    shell: bool = False  # `run:` through /bin/sh only when the config says `shell: true`
+    timeout: float = 600.0  # seconds before a `run:` command is stopped and counts as failed
+
+    def command(self) -> str | list[str]:
+        """What to start for `run:`: the line for a shell, or its words (shlex) as the program's
+        arguments, so `;`, `&&`, `$(...)` and redirections are plain words without `shell: true`."""
+        if self.run is None:
+            raise ValueError("not a run: check")
+        return self.run if self.shell else shlex.split(self.run)
+
+
+def run_checks(checks: tuple[Check, ...], overlays: tuple[str, ...]) -> tuple[Check, ...]:
+    """The `run:` checks a sync would start, in order, for the overlays it carries."""
+    return tuple(c for name in overlays for c in checks if c.overlay == name and c.run)
 
 
 def pattern_failures(checks: tuple[Check, ...], overlay: str, files: Tree) -> list[str]:

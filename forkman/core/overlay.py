@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from forkman.core import patches
 from forkman.core.patches import FilePatch, HunkMismatch, Patch, PatchFormatError
+from forkman.core.pathrules import has_git_component, symlink_target_problem
 from forkman.core.values import FileState
 from forkman.errors import PatchError
 
@@ -165,7 +166,33 @@ def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> Pa
             )
         for path in fp.paths:
             check_path(path, line)
+    _check_symlinks(patch, where, first_line)
     return patch
+
+
+def _check_symlinks(patch: Patch, where: str, first_line: int) -> None:
+    """A link the diff adds points inside the checkout, and nothing is written through it."""
+    links = {}
+    for fp in patch.files:
+        if fp.new_mode == "120000" and fp.new_path is not None:
+            target = "".join(ln[1:] for h in fp.hunks for ln in h.lines if ln[:1] == "+")
+            links[fp.new_path] = (target.removesuffix("\n"), fp.line)
+    for path, (target, number) in links.items():
+        problem = symlink_target_problem(path, target)
+        if problem:
+            raise PatchError(
+                f"the symbolic link {path} {problem}",
+                where=f"{where}:{first_line + number - 1}",
+                hint="a link an overlay adds must point inside the checkout",
+            )
+    for fp in patch.files:
+        through = next((p for p in links if fp.path.startswith(p + "/")), None)
+        if through is not None:
+            raise PatchError(
+                f"{fp.path} would be written through the symbolic link {through} the diff adds",
+                where=f"{where}:{first_line + fp.line - 1}",
+                hint="git never writes a file beyond a symbolic link; neither does forkman",
+            )
 
 
 def check_path(raw: str, where: str) -> None:
@@ -173,12 +200,7 @@ def check_path(raw: str, where: str) -> None:
         return
     path = raw[2:] if raw[:2] in ("a/", "b/") else raw
     parts = PurePosixPath(path).parts
-    if (
-        raw.startswith("/")
-        or path.startswith("/")
-        or ".." in parts
-        or (parts and parts[0] == ".git")
-    ):
+    if raw.startswith("/") or path.startswith("/") or ".." in parts or has_git_component(path):
         raise PatchError(
             f"path '{path}' leaves the checkout",
             where=where,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from forkman.core.urls import redact_text, redact_url
 from forkman.core.values import ProgressFn
 from forkman.errors import GitError, NetworkError, PushFailed
 from forkman.git import runner
@@ -90,17 +91,17 @@ def clone(
             url
         ):  # git ignores --filter for a plain local path; a file:// URL keeps it
             url = Path(url).resolve().as_uri()
-    args = ["clone", "-v", *options, *(["--progress"] if progress else []), url, str(dest)]
+    args = ["clone", "-v", *options, *(["--progress"] if progress else []), "--", url, str(dest)]
     failed, stderr = _run_with_progress(args, None, progress)
     if failed:
         raise NetworkError(
-            f"cannot clone {url}: {last_line(stderr)}",
+            redact_text(f"cannot clone {url}: {last_line(stderr)}"),
             hint="check the URL and the network; or adopt an existing clone with --path",
         )
     repo = GitRepo(dest)
     sparse = list(sparse)
     if sparse:
-        repo.run("sparse-checkout", "set", "--cone", *[s.strip("/") for s in sparse])
+        repo.run("sparse-checkout", "set", "--cone", "--", *[s.strip("/") for s in sparse])
     return repo
 
 
@@ -108,23 +109,23 @@ def fetch(
     repo: GitRepo, source: str, refspecs: Iterable[str] = (), progress: ProgressFn | None = None
 ) -> None:
     """Fetch from SOURCE (a remote name or URL) with tags; NetworkError when unreachable."""
-    args = ["fetch", "--tags", "--force", "--progress", source, *refspecs]
+    args = ["fetch", "--tags", "--force", "--progress", "--", source, *refspecs]
     failed, stderr = _run_with_progress(args, repo.path, progress)
     if not failed:
         return
     if _is_network_failure(stderr):
         raise NetworkError(
-            f"cannot reach upstream {source}: {last_line(stderr)}",
+            redact_text(f"cannot reach upstream {source}: {last_line(stderr)}"),
             hint="check the network and the URL in forkman.yaml, then run the command again",
         )
-    raise GitError(f"git fetch failed: {last_line(stderr)}", where=str(repo.path))
+    raise GitError(redact_text(f"git fetch failed: {last_line(stderr)}"), where=str(repo.path))
 
 
 def same_url(a: str, b: str) -> bool:
     """Whether two spellings of a remote (path, file:// URL, with or without .git) are one."""
 
     def norm(u: str) -> str:
-        u = u.removeprefix("file://").rstrip("/").removesuffix(".git")
+        u = redact_url(u).removeprefix("file://").rstrip("/").removesuffix(".git")
         return os.path.realpath(u) if os.path.exists(u) else u.lower()
 
     return norm(a) == norm(b)
@@ -160,7 +161,7 @@ def fetch_upstream(repo: GitRepo, url: str, progress: ProgressFn | None = None) 
 def push(repo: GitRepo, remote: str, refspec: str, lease: str) -> None:
     """`git push --force-with-lease=LEASE REMOTE REFSPEC`; PushFailed says why not."""
     proc = runner.run(
-        ["git", "push", "--porcelain", f"--force-with-lease={lease}", remote, refspec],
+        ["git", "push", "--porcelain", f"--force-with-lease={lease}", "--", remote, refspec],
         cwd=repo.path,
     )
     if proc.returncode == 0:
@@ -172,11 +173,11 @@ def push(repo: GitRepo, remote: str, refspec: str, lease: str) -> None:
     )
     if _is_network_failure(text):
         raise PushFailed(
-            f"cannot reach {remote}: {reason.removeprefix('fatal: ')}",
+            redact_text(f"cannot reach {remote}: {reason.removeprefix('fatal: ')}"),
             hint="check the remote's URL and your access to it",
         )
     raise PushFailed(
-        f"{remote} rejected the push: {' '.join(reason.split()) or last_line(text)}",
+        redact_text(f"{remote} rejected the push: {' '.join(reason.split()) or last_line(text)}"),
         hint=_push_hint(text),
     )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from forkman.core.urls import redact_text
 from forkman.errors import GitError, GitTooOld
 
 MIN_GIT = (2, 38)
@@ -73,16 +74,34 @@ def run(
     )
 
 
-def run_shell(command: str, *, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A `run:` check of forkman.yaml: COMMAND through /bin/sh in CWD, output captured as text."""
+class TimedOut(Exception):
+    """A `run:` check still running after its timeout (it was killed)."""
+
+
+def run_check(
+    command: str | Sequence[str], *, shell: bool, cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """A `run:` check of forkman.yaml in CWD, output captured as text: COMMAND's words as a
+    program and its arguments, or (SHELL) a line for /bin/sh. TimedOut after TIMEOUT seconds."""
+    try:
+        return _run_check(command, shell=shell, cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimedOut(command) from None
+
+
+def _run_check(
+    command: str | Sequence[str], *, shell: bool, cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command,
-        shell=True,
+        command if shell else list(command),
+        shell=shell,
         cwd=cwd,
         env=environment(),
         capture_output=True,
         text=True,
         check=False,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -129,7 +148,7 @@ def git(
         time.sleep(delay)
     if proc.returncode not in codes:
         stderr = proc.stderr.decode(errors="replace")
-        said = complaint(stderr) or f"exit {proc.returncode}"
+        said = redact_text(complaint(stderr)) or f"exit {proc.returncode}"
         locked = _INDEX_LOCKED.search(proc.stderr)
         raise GitError(
             f"`git {' '.join(args[:3])}` failed: {said}",

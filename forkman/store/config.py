@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 from forkman.core.checks import Check
+from forkman.core.pathrules import control_character, relative_problem
+from forkman.core.urls import name_problem, redact_url, remote_problem, url_problem
 from forkman.errors import ConfigError
 from forkman.store.files import read_text
 
@@ -83,6 +85,12 @@ def _string_list(path: Path, node: yaml.Node | None, name: str) -> tuple[str, ..
 def parse_config(text: str, path: Path) -> Config:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ConfigError(
+            "nested too deeply to be a forkman config",
+            where=str(path),
+            hint=f"restore {path.name} with `git checkout -- {path.name}`",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -94,6 +102,9 @@ def parse_config(text: str, path: Path) -> Config:
         ) from None
     if not isinstance(root, yaml.MappingNode):
         raise _fail(path, root, "the config must be a mapping with an 'upstream' section")
+    twice = _duplicate_key(root)
+    if twice is not None:
+        raise _fail(path, twice, f"the key '{twice.value}' is given twice in one section")
     upstream = _node_get(root, "upstream")
     if not isinstance(upstream, yaml.MappingNode):
         raise _fail(
@@ -110,10 +121,52 @@ def parse_config(text: str, path: Path) -> Config:
         if value is not None:
             values[key] = value
     values["sparse"] = _string_list(path, _node_get(upstream, "sparse"), "upstream.sparse")
+    _check_upstream(path, upstream, values)
     values["links"] = _parse_links(path, _node_get(root, "links"))
     values["checks"] = _parse_checks(path, _node_get(root, "checks"))
     values["blocks"] = _parse_blocks(path, _node_get(root, "blocks"), values["links"])
     return Config(**values)
+
+
+def _check_upstream(path: Path, upstream: yaml.MappingNode, values: dict[str, Any]) -> None:
+    """Values that reach git's command line: none may be read as an option or run a program."""
+
+    def no_control(value: str) -> str | None:
+        char = control_character(value)
+        return f"holds a control character ({char})" if char else None
+
+    rules = {
+        "url": url_problem,
+        "fork_remote": remote_problem,
+        "pr_branch": name_problem,
+        "release_pattern": name_problem,
+        "path": no_control,
+    }
+    for key, rule in rules.items():
+        if key in values and (problem := rule(values[key])):
+            raise _fail(path, _node_get(upstream, key), f"'upstream.{key}' {problem}")
+    for entry in values["sparse"]:
+        if problem := name_problem(entry):
+            raise _fail(path, _node_get(upstream, "sparse"), f"'upstream.sparse' entry {problem}")
+
+
+def _duplicate_key(root: yaml.Node) -> yaml.Node | None:
+    """The first key given twice in one mapping (YAML loaders keep the last one, silently)."""
+    pending: list[yaml.Node] = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key, value in node.value:
+                key_node: yaml.Node = key
+                name = (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
+                if name in seen:
+                    return key_node
+                seen.add(name)
+                pending += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
+    return None
 
 
 def _parse_blocks(path: Path, node: yaml.Node | None, links: tuple[Link, ...]) -> tuple[str, ...]:
@@ -151,12 +204,8 @@ def _parse_links(path: Path, node: yaml.Node | None) -> tuple[Link, ...]:
                 path, item, "each link needs 'source' (in this repo) and 'target' (in the checkout)"
             )
         for value in (source, target):
-            if value.startswith("/") or ".." in Path(value).parts:
-                raise _fail(
-                    path,
-                    item,
-                    f"link path '{value}' must be relative and stay inside its repository",
-                )
+            if problem := relative_problem(value):
+                raise _fail(path, item, f"link path {value!r} {problem}")
         mode = _scalar(path, _node_get(item, "mode"), "links.mode", required=False) or "symlink"
         if mode not in LINK_MODES:
             raise _fail(path, item, f"link mode '{mode}' is not one of: {', '.join(LINK_MODES)}")
@@ -196,8 +245,30 @@ def _parse_checks(path: Path, node: yaml.Node | None) -> tuple[Check, ...]:
                     raise _fail(
                         path, item, f"pattern {pattern!r} is not a valid regular expression: {exc}"
                     ) from None
-            checks.append(Check(name, run, file, pattern))
+            shell, timeout = _run_options(path, item, run)
+            checks.append(Check(name, run, file, pattern, shell, timeout))
     return tuple(checks)
+
+
+def _run_options(path: Path, item: yaml.MappingNode, run: str | None) -> tuple[bool, float]:
+    """A `run:` check's `shell:` (true or false) and `timeout:` (seconds)."""
+    shell_node, timeout_node = _node_get(item, "shell"), _node_get(item, "timeout")
+    shell = False
+    if shell_node is not None:
+        if not isinstance(shell_node, yaml.ScalarNode) or not shell_node.tag.endswith(":bool"):
+            raise _fail(path, shell_node, "'shell' must be true or false")
+        shell = shell_node.value.lower() in ("true", "yes", "on")
+    timeout = Check.timeout
+    if timeout_node is not None:
+        try:
+            timeout = float(timeout_node.value) if isinstance(timeout_node, yaml.ScalarNode) else -1
+        except ValueError:
+            timeout = -1
+        if not timeout > 0:
+            raise _fail(path, timeout_node, "'timeout' must be a number of seconds above 0")
+    if (shell_node or timeout_node) is not None and not run:
+        raise _fail(path, item, "'shell' and 'timeout' go with a `run:` check")
+    return shell, timeout
 
 
 def load_config(path: Path) -> Config:
@@ -215,7 +286,7 @@ def render_config(config: Config) -> str:
     lines = [
         "# forkman configuration. Edit freely: forkman reads this file and never rewrites it.",
         "upstream:",
-        f"  url: {_q(config.url)}",
+        f"  url: {_q(redact_url(config.url))}",
         "  # The upstream checkout, relative to this file (git-ignored when inside this repo).",
         f"  path: {_q(config.path)}",
         "  # Release tags that `forkman sync` moves to (newest by version; -rc and the like need --pre).",

@@ -14,6 +14,7 @@ from pathlib import Path
 from forkman.errors import ConfigError, ForkmanError
 from forkman.git.repository import GitRepo
 from forkman.store.config import Link
+from forkman.store.confine import link_on_the_way
 from forkman.store.files import atomic_write
 from forkman.store.project import Project
 
@@ -93,9 +94,22 @@ def _source(project: Project, link: Link) -> Path:
     return source
 
 
+def _refuse_link_on_the_way(project: Project, link: Link) -> None:
+    """A folder on the way to the link's target that is a symbolic link (upstream made it one)."""
+    through = link_on_the_way(project.checkout, link.target)
+    if through is not None:
+        raise ForkmanError(
+            f"cannot link {link.source}: {through} in the checkout is a symbolic link, "
+            f"so {link.target} would be made wherever it points",
+            where=str(project.checkout),
+            hint="forkman never writes through a symbolic link; change the link's target",
+        )
+
+
 def _ensure_symlink(project: Project, link: Link, manifest: dict[str, Files]) -> bool:
     source = _source(project, link)
     target = project.checkout / link.target
+    _refuse_link_on_the_way(project, link)
     wanted = os.path.relpath(source, target.parent)
     if target.is_symlink():
         if os.readlink(target) == wanted:
@@ -158,6 +172,7 @@ def _ensure_copy(project: Project, link: Link, manifest: dict[str, Files]) -> bo
             hint="link its folder, or leave out `mode: copy`",
         )
     target = project.checkout / link.target
+    _refuse_link_on_the_way(project, link)
     wanted = _scan(source)
     record = manifest.get(link.target)
     if target.is_symlink():

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forkman.core.urls import redact_url
 from forkman.errors import ConfigError
 from forkman.store.files import read_text
 
@@ -36,6 +37,12 @@ def load_lock(path: Path) -> Lock:
         raise ConfigError(
             "no forkman.lock here", where=str(path), hint="run `forkman init` to pin the upstream"
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            "the lock is nested too deeply to be forkman's",
+            where=str(path),
+            hint="restore it with `git checkout -- forkman.lock`",
+        ) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"the lock is not valid JSON: {exc.msg}",
@@ -45,7 +52,7 @@ def load_lock(path: Path) -> Lock:
     try:
         upstream = data["upstream"]
         lock = Lock(
-            str(upstream["url"]),
+            redact_url(str(upstream["url"])),  # a lock written before forkman redacted
             str(upstream["ref"]),
             str(upstream["commit"]),
             {str(k): str(v) for k, v in data.get("overlays", {}).items()},
@@ -67,7 +74,7 @@ def render_lock(lock: Lock) -> str:
     data = {
         "comment": "Written by forkman; do not edit. Pins the upstream and each overlay's hash.",
         "version": LOCK_VERSION,
-        "upstream": {"url": lock.url, "ref": lock.ref, "commit": lock.commit},
+        "upstream": {"url": redact_url(lock.url), "ref": lock.ref, "commit": lock.commit},
         "overlays": dict(sorted(lock.overlays.items())),
     }
     return json.dumps(data, indent=2) + "\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from forkman.core import overlay as ov
+from forkman.core.pathrules import checkout_problem
 from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
 from forkman.store.config import CONFIG_FILE, OVERLAYS_DIR, Config, load_config
 from forkman.store.files import atomic_write, read_text
@@ -196,7 +197,22 @@ def find_root(start: Path | None = None) -> Path:
 
 def open_project(start: Path | None = None) -> Project:
     root = find_root(start)
-    return Project(root, load_config(root / CONFIG_FILE))
+    project = Project(root, load_config(root / CONFIG_FILE))
+    check_checkout_place(root, project.checkout, f"'upstream.path' {project.config.path!r}")
+    return project
+
+
+def check_checkout_place(root: Path, checkout: Path, what: str) -> None:
+    """The checkout may not be the app repo, lie in its .git, or hold it: `apply` would check
+    upstream's tree out over the app."""
+    real_root = root.resolve()
+    problem = checkout_problem(real_root, checkout.resolve(), real_root / ".git")
+    if problem:
+        raise ConfigError(
+            f"{what} {problem}",
+            where=str(root / CONFIG_FILE) if what.startswith("'") else str(root),
+            hint="the upstream checkout needs a folder of its own, e.g. upstream/NAME",
+        )
 
 
 def relpath(path: Path, start: Path) -> str:

@@ -12,12 +12,14 @@ import os
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from forkman.core.overlay import Overlay
 from forkman.core.stack import Stack, build_stack, touched_paths
 from forkman.core.values import FileState, State
+from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
+from forkman.store.confine import write_problem
 from forkman.store.files import TEMP_FILE, atomic_write
 
 
@@ -42,13 +44,21 @@ def read_worktree(root: Path, paths: Iterable[str]) -> State:
 
 
 def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[str]:
-    """Make the work tree hold STATES; return the paths that changed."""
+    """Make the work tree hold STATES; return the paths that changed.
+
+    Nothing is written or deleted through a symbolic link or into a .git folder, and a link
+    written must point inside ROOT: all of STATES is checked before the first write.
+    """
+    refuse_unsafe_writes(root, states)
     current = read_worktree(root, states)
     changed = []
     for path, state in sorted(states.items()):
         if current.get(path) == state:
             continue
         full = root / path
+        problem = write_problem(root, path)  # again: an earlier write here may have made a link
+        if problem is not None:
+            raise _unsafe(root, problem)
         if state is None:
             full.unlink()
         else:
@@ -62,6 +72,35 @@ def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[s
                 atomic_write(full, state.data, 0o755 if state.mode == "100755" else 0o644)
         changed.append(path)
     return changed
+
+
+def _unsafe(root: Path, problem: str) -> ForkmanError:
+    return ForkmanError(
+        f"refused to write in the checkout: {problem}",
+        where=str(root),
+        hint="forkman never writes through a symbolic link nor into .git; "
+        "fix the overlay or the link that leads there",
+    )
+
+
+def refuse_unsafe_writes(root: Path, states: Mapping[str, FileState | None]) -> None:
+    """ForkmanError when writing STATES under ROOT would leave it, before anything is written."""
+    links = {p for p, s in states.items() if s is not None and s.mode == "120000"}
+    for path, state in sorted(states.items()):
+        parents = PurePosixPath(path).parents
+        made = next((str(p) for p in parents if str(p) in links), None)
+        if made is not None:
+            raise _unsafe(
+                root, f"{made} becomes a symbolic link: writing {path} would go through it"
+            )
+        target = (
+            state.data.decode("utf-8", "surrogateescape")
+            if state is not None and state.mode == "120000"
+            else None
+        )
+        problem = write_problem(root, path, target)
+        if problem is not None:
+            raise _unsafe(root, problem)
 
 
 def load_stack(repo: GitRepo, commit: str, overlays: Iterable[Overlay]) -> Stack:
