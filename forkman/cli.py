@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,7 +17,7 @@ import typer
 from forkman import __version__
 from forkman.core.terminal import printable
 from forkman.core.urls import redact_text
-from forkman.errors import EXIT_PROBLEMS, ForkmanError
+from forkman.errors import EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USER_ERROR, ForkmanError
 
 if TYPE_CHECKING:
     from forkman.commands.stepwise import WalkReport
@@ -698,7 +700,64 @@ def main() -> None:
     from forkman.error_handler import run
 
     _notices_to_stderr()
-    run(lambda: app(prog_name="forkman"))
+    run(_app_without_usage_boxes)
+
+
+def _app_without_usage_boxes() -> None:
+    """The app, its usage errors one line with the fix (`see forkman sync -h`), exit 2.
+
+    Click's own errors are caught here, never subclassed: typer bundles its own copy of
+    Click, and only that copy's classes are what it raises.
+    """
+    exceptions = _click_exceptions()
+    try:
+        code = app(prog_name="forkman", standalone_mode=False)
+    except exceptions.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help())
+        raise SystemExit(0) from None
+    except exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else _command_path(sys.argv[1:])
+        typer.echo(f"forkman: error: {usage_message(exc)} (see {where} -h)", err=True)
+        raise SystemExit(EXIT_USER_ERROR) from None
+    except typer.Abort:  # end of input at a prompt
+        raise KeyboardInterrupt from None
+    if code == EXIT_INTERRUPTED:  # typer's word for Ctrl-C: the handler says what happened
+        raise KeyboardInterrupt
+    raise SystemExit(code or 0)
+
+
+def _click_exceptions() -> ModuleType:
+    try:
+        from typer._click import exceptions  # typer 0.26 and later bundle their own Click
+    except ImportError:  # pragma: no cover - an older typer on the separate Click
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def _command_path(args: list[str]) -> str:
+    """`forkman overlay capture` for ARGS naming that command (the words before the first option)."""
+    command = typer.main.get_command(app)
+    path = ["forkman"]
+    for word in args:
+        commands = getattr(command, "commands", {})
+        if word not in commands:
+            break
+        command = commands[word]
+        path.append(word)
+    return " ".join(path)
+
+
+def usage_message(exc: Exception) -> str:
+    """Click's words for a usage error, as one lowercase clause without quotes or a full stop."""
+    param = getattr(exc, "param", None)
+    if type(exc).__name__ == "MissingParameter" and param is not None:
+        kind = getattr(exc, "param_type", None) or getattr(param, "param_type_name", "parameter")
+        name = param.name.upper() if kind == "argument" else "/".join(param.opts)
+        return f"missing {kind} {name}"
+    text = " ".join(str(getattr(exc, "format_message", lambda: exc)()).split())
+    text = re.sub(r"'([^']*)'", r"\1", text).rstrip(".")
+    text = re.sub(r"^No such option: ", "No such option ", text)
+    return text[:1].lower() + text[1:]
 
 
 class _Stderr(logging.Handler):

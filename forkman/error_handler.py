@@ -13,6 +13,7 @@ import errno
 import itertools
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import traceback
@@ -36,7 +37,7 @@ _INTERRUPTED = (
 _MACHINE_ERRORS = {
     errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR,
     errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP, errno.EMFILE, errno.ENFILE,
-    errno.EIO, errno.ETXTBSY, errno.EMLINK, errno.EXDEV,
+    errno.EIO, errno.ETXTBSY, errno.EMLINK, errno.EXDEV, errno.EFBIG,
 }  # fmt: skip
 _MACHINE_HINT = (
     "files are written whole or not at all, so nothing is half-written: fix this, then run "
@@ -64,6 +65,11 @@ def run(app: Callable[[], object]) -> None:
     except KeyboardInterrupt:
         _note(_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
+    except shutil.Error as exc:  # copytree's list of (source, destination, why)
+        failed = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) else None
+        where = f"{failed[1]}: {failed[2]}" if failed and len(failed) == 3 else str(exc)
+        _note(f"forkman: error: {where} ({_MACHINE_HINT})")
+        sys.exit(EXIT_USER_ERROR)
     except OSError as exc:
         if exc.errno not in _MACHINE_ERRORS:
             _bug(exc)

@@ -47,6 +47,12 @@ class BadRef(ForkmanError):
     pass
 
 
+class TagMoved(ForkmanError):
+    """The pinned release tag now names another commit upstream: a finding, not bad input."""
+
+    exit_code = EXIT_PROBLEMS
+
+
 class ConfigError(ForkmanError):
     pass
 

@@ -437,7 +437,6 @@ def test_terminal_escapes_in_a_subject_are_not_printed(initialised_app: Path, fo
 
 
 # -- 17. a hunk whose line counts are too small ------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="issue 10 item 17: not fixed yet")
 def test_a_hunk_shorter_than_its_lines_is_corrupt(app_with_overlays: Path, forkman_run) -> None:
     patch = app_with_overlays / "overlays" / "llm-models.patch"
     text = patch.read_text()

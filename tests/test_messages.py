@@ -31,7 +31,6 @@ def run_with_file_size_limit(args: list[str], cwd: Path, limit: int) -> Run:
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 21: not fixed yet")
 def test_a_write_that_fails_with_an_unlisted_errno_names_the_file(
     app_with_overlays: Path,
 ) -> None:
@@ -47,7 +46,6 @@ def test_a_write_that_fails_with_an_unlisted_errno_names_the_file(
     assert "mine" not in (app_with_overlays / "overlays" / "series").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 21: not fixed yet")
 def test_a_full_disk_during_the_journal_backup(app_with_overlays: Path, forkman_run) -> None:
     (app_with_overlays / "overlays" / "notes.md").write_text("n" * 300_000)
 
@@ -68,7 +66,6 @@ def test_a_deeply_nested_file(app_with_overlays: Path, forkman_run, name: str, t
     assert_one_line_error(forkman_run("overlay", "status", cwd=app_with_overlays, expect=2), name)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 21: not fixed yet")
 def test_an_overlay_with_crlf_line_endings(app_with_overlays: Path, forkman_run) -> None:
     patch = app_with_overlays / "overlays" / "llm-models.patch"
     patch.write_bytes(patch.read_bytes().replace(b"\n", b"\r\n"))
@@ -78,7 +75,6 @@ def test_an_overlay_with_crlf_line_endings(app_with_overlays: Path, forkman_run)
         assert_one_line_error(result, "llm-models.patch", "CRLF")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 21: not fixed yet")
 def test_an_overlay_with_a_nul_byte(initialised_app: Path, forkman_run) -> None:
     diff = "diff --git a/nul.txt b/nul.txt\nnew file mode 100644\n--- /dev/null\n+++ b/nul.txt\n"
     (initialised_app / "overlays" / "nul.patch").write_text(
@@ -107,7 +103,6 @@ def test_duplicate_keys_in_forkman_yaml(app_with_overlays: Path, forkman_run, wh
     assert_one_line_error(result, "forkman.yaml:", "twice")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 21: not fixed yet")
 def test_a_pattern_whose_tags_carry_no_version(app_repo: Path, upstream: Path, forkman_run) -> None:
     run_git(upstream, "tag", "v-old", "HEAD~1")
     run_git(upstream, "tag", "v-new", "HEAD")
@@ -119,7 +114,6 @@ def test_a_pattern_whose_tags_carry_no_version(app_repo: Path, upstream: Path, f
     assert_one_line_error(result, "v-old", "v-new", "version number")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 21: not fixed yet")
 @pytest.mark.parametrize(
     ("args", "line"),
     [

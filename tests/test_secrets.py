@@ -74,9 +74,9 @@ def test_a_token_already_in_forkman_yaml_and_lock(initialised_app: Path, forkman
         no_secret(result.stdout, result.stderr)
 
 
-def test_a_token_in_an_unreachable_url(app_repo: Path, initialised_app: Path, forkman_run) -> None:
+def test_a_token_in_an_unreachable_url(tmp_path: Path, initialised_app: Path, forkman_run) -> None:
     unreachable = f"https://alice:{SECRET}@127.0.0.1:9/nowhere.git"
-    fresh = app_repo.parent / "fresh"
+    fresh = tmp_path / "fresh"
     fresh.mkdir()
     run_git(fresh, "init", "-q")
     options = list(INIT_OPTIONS)
@@ -122,3 +122,18 @@ def test_upstream_pr_push_to_a_fork_url_with_a_token(
     overlay = (app_repo / "overlays" / "cost-config.patch").read_text()
     assert "Forwarded: https://example.com/fork.git" in overlay
     no_secret(app_files(app_repo), os.linesep.join(run_git(app_repo, "status", "--porcelain")))
+
+
+def test_an_overlay_that_is_a_link_to_a_secret_file(
+    initialised_app: Path, tmp_path: Path, forkman_run
+) -> None:
+    """A pull request's overlay linking to a file outside (a key, /proc/self/environ) is not read."""
+    secret = tmp_path / "id_token"
+    secret.write_text(f"TOKEN={SECRET}\n")
+    os.symlink(secret, initialised_app / "overlays" / "evil.patch")
+    (initialised_app / "overlays" / "series").write_text("evil\n")
+
+    for command in (["overlay", "status"], ["apply"], ["overlay", "show", "evil"]):
+        result = forkman_run(*command, cwd=initialised_app, expect=2)
+        no_secret(result.stdout, result.stderr)
+        assert "evil.patch" in result.stderr

@@ -421,7 +421,9 @@ def test_ctrl_c_says_so_and_abort_restores(project: Project) -> None:
     before = snapshot(project, refs=False)
     started = project.root / "check-started"
     project = edit_config(
-        project, "checks: {}", f"checks:\n  llm-models:\n    - run: 'touch {started}; sleep 30'\n"
+        project,
+        "checks: {}",
+        f"checks:\n  llm-models:\n    - run: 'touch {started}; sleep 30'\n      shell: true\n",
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
@@ -519,7 +521,9 @@ def test_kill_9_midway_then_continue_or_abort(project: Project, capsys, then: st
     before = snapshot(project, refs=False)
     started = project.root / "check-started"
     edit_config(
-        project, "checks: {}", f"checks:\n  llm-models:\n    - run: 'touch {started}; sleep 30'\n"
+        project,
+        "checks: {}",
+        f"checks:\n  llm-models:\n    - run: 'touch {started}; sleep 30'\n      shell: true\n",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "forkman", "sync", "--to", V9],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from conftest import run_git
 from helpers import CHECKOUT, make_app
 
@@ -14,7 +13,6 @@ from forkman.autogpt.example import RELEASES, commit_files
 NEWEST = RELEASES[2]  # the newest release that is not a pre-release
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 19: not fixed yet")
 def test_a_force_moved_release_tag_is_reported_and_not_followed(
     app_repo: Path, upstream: Path, forkman_run
 ) -> None:

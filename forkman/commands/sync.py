@@ -29,7 +29,14 @@ from forkman.core.stack import build_stack, touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
 from forkman.core.urls import name_problem
 from forkman.core.values import FileState, ProgressFn, Sha, State
-from forkman.errors import DirtyCheckout, ForkmanError, GitError, NotACheckout, SyncStateError
+from forkman.errors import (
+    DirtyCheckout,
+    ForkmanError,
+    GitError,
+    NotACheckout,
+    SyncStateError,
+    TagMoved,
+)
 from forkman.git import history, runner
 from forkman.git.diff import diff_many
 from forkman.git.merge import merge_many
@@ -278,6 +285,14 @@ def _plan_and_go(
             if fetch:
                 fetch_upstream(repo, project.config.url, progress)
             ref, commit = _resolve_target(repo, project, to, pre)
+            if to is None and ref == lock.ref and commit != lock.commit:
+                # a release is not rewritten; when its tag moves, a person decides
+                raise TagMoved(
+                    f"the release tag {ref} moved upstream: forkman pinned {lock.commit[:12]}, "
+                    f"the tag now names {commit[:12]}",
+                    where=project.config.url,
+                    hint=f"ask upstream why; `forkman sync --to {ref}` takes the moved tag",
+                )
             _refuse_links_on_the_way(project, repo, overlays, ref, commit)
             data = SyncJournal(Pin(lock.ref, lock.commit), Pin(ref, commit), repo.head())
             if commit == lock.commit and not check and repo.head() == lock.commit:

@@ -92,6 +92,7 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
     """Parse an overlay file; PatchError names the file and line where it goes wrong."""
     where = where or f"overlays/{name}.patch"
     lines = io.StringIO(text).readlines()  # only "\n" ends a line, as in git (not \f, \r, \u2028)
+    _refuse_crlf_and_nul(lines, where)
     start = next((i for i, ln in enumerate(lines) if ln.startswith("diff --git ")), None)
     if start is None:
         raise PatchError(
@@ -137,15 +138,33 @@ def parse(name: str, text: str, where: str = "") -> Overlay:
     return overlay
 
 
+def _refuse_crlf_and_nul(lines: list[str], where: str) -> None:
+    """An overlay converted to CRLF (an editor, `core.autocrlf`), or holding a NUL byte."""
+    for number, line in enumerate(lines, 1):
+        if "\0" in line:
+            raise PatchError(
+                "the overlay holds a NUL byte: binary content is not supported",
+                where=f"{where}:{number}",
+                hint="keep binary files out of overlays (commit them to this repo and link them)",
+            )
+        if line.startswith(("diff --git ", "Subject:", "From:")) and line.endswith("\r\n"):
+            raise PatchError(
+                "the overlay has Windows line endings (CRLF), so git would not apply it either",
+                where=f"{where}:{number}",
+                hint="convert it back with `dos2unix`, and add `*.patch -text` to .gitattributes",
+            )
+
+
 def parse_diff(diff: str, name: str, where: str = "", first_line: int = 1) -> Patch:
     """Read an overlay's git diff and check that every path stays inside the checkout."""
     where = where or f"overlays/{name}.patch"
     try:
         patch = patches.parse(diff, strip=1, crlf=False, strict=True)
     except PatchFormatError as exc:
+        number = first_line + exc.line - 1
         raise PatchError(
-            f"the diff does not parse: {exc.message}",
-            where=f"{where}:{first_line + exc.line - 1}",
+            f"corrupt patch at line {number}: {exc.message}",  # git apply's words
+            where=f"{where}:{number}",
             hint="regenerate it with `forkman overlay refresh` or fix it by hand",
         ) from None
     if not patch.files and diff.strip():

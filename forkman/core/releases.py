@@ -37,6 +37,22 @@ def releases(tags: Mapping[str, str], pattern: str, pre: bool = False) -> list[s
 def newest_release(tags: Mapping[str, str], pattern: str, pre: bool = False) -> str:
     found = releases(tags, pattern, pre)
     if not found:
+        globbed = sorted(t for t in tags if fnmatch.fnmatchcase(t, pattern))
+        if globbed:
+            shown = ", ".join(globbed[:5]) + (
+                f" and {len(globbed) - 5} more" if len(globbed) > 5 else ""
+            )
+            unversioned = [t for t in globbed if tag_version(t, pattern) is None]
+            what = (
+                "none carries a version number where the `*` stands"
+                if unversioned
+                else "all are pre-releases"
+            )
+            raise BadRef(
+                f"tags {shown} match '{pattern}', but {what}",
+                hint="change upstream.release_pattern in forkman.yaml so that `*` stands for the "
+                "version (e.g. v*), pass --pre for pre-releases, or name a ref with --ref/--to",
+            )
         raise BadRef(
             f"no release tag matches '{pattern}'",
             hint="check upstream.release_pattern in forkman.yaml, or name a ref with --ref/--to",

@@ -44,6 +44,12 @@ def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None
                 mode = 0o644
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if exc.filename is None:  # a failed write names no file: name the one being written
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

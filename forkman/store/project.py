@@ -11,6 +11,7 @@ from forkman.core import overlay as ov
 from forkman.core.pathrules import checkout_problem
 from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
 from forkman.store.config import CONFIG_FILE, OVERLAYS_DIR, Config, load_config
+from forkman.store.confine import resolves_inside
 from forkman.store.files import atomic_write, read_text
 from forkman.store.lock import LOCK_FILE, Lock, load_lock, render_lock
 from forkman.store.series import SERIES_FILE, parse_series, reorder_series
@@ -64,11 +65,13 @@ class Project:
     def series(self) -> tuple[str, ...]:
         if not self.series_path.exists():
             return ()
+        self._refuse_outside(self.series_path)
         text = read_text(self.series_path, "one overlay name a line, in UTF-8")
         return parse_series(text, self.series_path)
 
     def overlay_text(self, name: str) -> str:
         path = self.overlay_path(name)
+        self._refuse_outside(path)
         try:
             with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
                 return handle.read()
@@ -78,6 +81,16 @@ class Project:
                 where=str(self.series_path),
                 hint=f"restore {path.relative_to(self.root)} or remove '{name}' from the series",
             ) from None
+
+    def _refuse_outside(self, path: Path) -> None:
+        """A file of the app repo that is a link out of it (a key, /proc/self/environ, planted
+        by a pull request) is never read: its first line would end up in an error message."""
+        if os.path.lexists(path) and not resolves_inside(self.root, path):
+            raise ConfigError(
+                "is a symbolic link that leads out of the app repo: forkman does not read it",
+                where=str(path.relative_to(self.root)),
+                hint="make it a file of this repo",
+            )
 
     def overlay(self, name: str) -> ov.Overlay:
         series = self.series()
