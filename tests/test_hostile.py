@@ -452,3 +452,47 @@ def test_a_hunk_shorter_than_its_lines_is_corrupt(app_with_overlays: Path, forkm
     for command in (["apply"], ["overlay", "status"], ["sync", "--check"]):
         result = forkman_run(*command, cwd=app_with_overlays, expect=2)
         assert_one_line_error(result, f"llm-models.patch:{stray}", "corrupt patch")
+
+
+# -- 18. git's quoted paths ----------------------------------------------------------------------
+def test_a_quoted_path_into_git_is_read_as_git_reads_it(initialised_app: Path, forkman_run) -> None:
+    """`"b/\\056git/hooks/pre-commit"` is `.git/hooks/pre-commit` to git apply: refused, not written."""
+    quoted = '"b/\\056git/hooks/pre-commit"'
+    diff = (
+        f'diff --git "a/\\056git/hooks/pre-commit" {quoted}\nnew file mode 100755\n'
+        f"--- /dev/null\n+++ {quoted}\n@@ -0,0 +1,2 @@\n+#!/bin/sh\n+touch PWNED\n"
+    )
+    add_overlay(initialised_app, "quoted", diff)
+
+    for command in (["apply"], ["overlay", "status"]):
+        assert_one_line_error(forkman_run(*command, cwd=initialised_app, expect=2), "quoted.patch")
+    assert not (initialised_app / CHECKOUT / ".git" / "hooks" / "pre-commit").exists()
+    assert not list((initialised_app / CHECKOUT).glob('"*'))
+
+
+def test_file_names_git_quotes_round_trip(app_repo: Path, upstream: Path, forkman_run) -> None:
+    """Names with a tab, a quote, a backslash or a newline: captured, then applied to a fresh clone."""
+    names = ["tab\there.txt", 'quote"d.txt', "back\\slash.txt", "new\nline.txt", "é.txt"]
+    for name in names:
+        (upstream / name).write_text("old\n")
+    run_git(upstream, "add", "--", *names)
+    run_git(upstream, "commit", "-q", "-m", "awkward names")
+    run_git(upstream, "tag", "-a", "pinned", "-m", "pinned")
+    options = list(INIT_OPTIONS)
+    options[options.index(BASE_REF)] = "pinned"
+    forkman_run("init", "--upstream", str(upstream), *options, cwd=app_repo)
+    for name in names:
+        (app_repo / CHECKOUT / name).write_text(f"new {name}\n")
+    forkman_run("overlay", "capture", "awkward", cwd=app_repo)
+    patch = (app_repo / "overlays" / "awkward.patch").read_text()
+    assert '"b/tab\\there.txt"' in patch  # quoted as git quotes it, so git apply agrees
+
+    import shutil
+
+    shutil.rmtree(app_repo / CHECKOUT)
+    forkman_run("apply", cwd=app_repo)
+
+    for name in names:
+        assert (app_repo / CHECKOUT / name).read_text() == f"new {name}\n", name
+    status = forkman_run("overlay", "status", "--json", cwd=app_repo)
+    assert '"state": "applied"' in status.stdout
