@@ -14,7 +14,7 @@ import pytest
 from conftest import run_git
 from helpers import BASE_REF, CHECKOUT, INIT_OPTIONS, assert_one_line_error, make_app
 
-from forkman.autogpt.example import BACKEND, BLOCKS_INIT, RELEASES
+from forkman.autogpt.example import BACKEND, BLOCKS_INIT, COST_CONFIG, RELEASES
 
 BLOCKS = f"{BACKEND}/blocks"
 
@@ -496,3 +496,20 @@ def test_file_names_git_quotes_round_trip(app_repo: Path, upstream: Path, forkma
         assert (app_repo / CHECKOUT / name).read_text() == f"new {name}\n", name
     status = forkman_run("overlay", "status", "--json", cwd=app_repo)
     assert '"state": "applied"' in status.stdout
+
+
+def test_an_overlays_folder_linked_out_of_the_app_repo_is_not_written(
+    app_repo: Path, upstream: Path, outside: Path, forkman_run
+) -> None:
+    """overlays/skipped planted as a link out: `sync --skip` writes nothing through it."""
+    make_app(app_repo, upstream, ("cost-config",))
+    os.symlink(outside, app_repo / "overlays" / "skipped")
+    run_git(upstream, "rm", "-q", COST_CONFIG)
+    run_git(upstream, "commit", "-q", "-m", "costs moved elsewhere")
+    run_git(upstream, "tag", "-a", "autogpt-platform-beta-v0.7.0", "-m", "v0.7.0")
+
+    forkman_run("sync", cwd=app_repo, expect=1)  # cost-config: its file is gone upstream
+    result = forkman_run("sync", "--skip", cwd=app_repo, expect=2)
+
+    assert_one_line_error(result, "overlays/skipped")
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]

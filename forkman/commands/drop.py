@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 from forkman.commands.capture import EditResult
-from forkman.core.overlay import render
 from forkman.core.stack import build_stack
 from forkman.errors import ConfigError, DirtyCheckout
 from forkman.store.checkout import open_repo
 from forkman.store.exclusive import exclusive
-from forkman.store.files import atomic_write
 from forkman.store.links import link_targets
 from forkman.store.project import Project
 from forkman.store.worktree import drift, load_stack, write_record, write_worktree
@@ -63,8 +61,7 @@ def _forget(
 ) -> None:
     if upstreamed is not None:
         archived = project.overlay(name).with_field("Applied-Upstream", upstreamed.strip())
-        archive = project.overlays_dir / "upstreamed" / f"{name}.patch"
-        atomic_write(archive, render(archived).encode("utf-8", "surrogateescape"))
+        project.archive_overlay("upstreamed", archived)
     project.write_series([n for n in series if n != name])
     lock = project.lock()
     project.write_lock(lock.with_overlays({k: v for k, v in lock.overlays.items() if k != name}))

@@ -21,7 +21,7 @@ from forkman.core.conflicts import (
     regions,
 )
 from forkman.core.forwarded import credit_upstream
-from forkman.core.overlay import Overlay, render
+from forkman.core.overlay import Overlay
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
 from forkman.core.records import FileRecord, Sides
 from forkman.core.releases import newest_release
@@ -626,8 +626,7 @@ def _commit(
                     f"left out of the sync to {data.target.ref}; written "
                     f"against {data.start.ref} ({data.start.commit})",
                 )
-            archive = project.overlays_dir / result.state / f"{result.name}.patch"
-            atomic_write(archive, render(overlay).encode("utf-8", "surrogateescape"))
+            project.archive_overlay(result.state, overlay)
             project.overlay_path(result.name).unlink(missing_ok=True)
             continue
         overlay = the_plan.overlays[result.name]

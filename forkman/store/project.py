@@ -167,18 +167,34 @@ class Project:
             )
 
     # -- writing (each file whole, atomically) -------------------------------------------------
+    def write(self, path: Path, data: bytes | str) -> None:
+        """PATH, a file of the app repo, written whole; never through a folder linked out of it."""
+        if not resolves_inside(self.root, path.parent):
+            raise ConfigError(
+                f"{path.parent.relative_to(self.root)} leads out of the app repo (a symbolic link): "
+                f"forkman does not write {path.name} there",
+                where=str(self.root),
+                hint="make it a folder of this repo",
+            )
+        atomic_write(path, data)
+
     def write_lock(self, lock: Lock) -> None:
-        atomic_write(self.lock_path, render_lock(lock))
+        self.write(self.lock_path, render_lock(lock))
 
     def write_overlay(self, overlay: ov.Overlay) -> str:
         text = ov.render(overlay)
-        atomic_write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
+        self.write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
         return ov.file_hash(text.encode("utf-8", "surrogateescape"))
+
+    def archive_overlay(self, folder: str, overlay: ov.Overlay) -> None:
+        """OVERLAY kept out of the series in overlays/FOLDER/ (upstreamed, dropped, skipped)."""
+        text = ov.render(overlay).encode("utf-8", "surrogateescape")
+        self.write(self.overlays_dir / folder / f"{overlay.name}.patch", text)
 
     def write_series(self, names: tuple[str, ...] | list[str]) -> None:
         """Rewrite the series with NAMES in order, keeping people's comments and blank lines."""
         old = self.series_path.read_text(encoding="utf-8") if self.series_path.exists() else ""
-        atomic_write(self.series_path, reorder_series(old, list(names)))
+        self.write(self.series_path, reorder_series(old, list(names)))
 
     def hashes(self) -> dict[str, str]:
         return {

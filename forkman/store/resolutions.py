@@ -12,6 +12,8 @@ import yaml
 
 from forkman.core.conflicts import Region, Resolution
 from forkman.core.records import FileRecord, Sides
+from forkman.errors import ConfigError
+from forkman.store.confine import resolves_inside
 from forkman.store.files import atomic_write
 
 
@@ -47,6 +49,12 @@ def save(overlays_dir: Path, resolution: Resolution) -> Path:
     )
     text += yaml.dump(data, Dumper=_Literal, sort_keys=False, allow_unicode=True, width=1000)
     path = store_path(overlays_dir, resolution.key)
+    if not resolves_inside(overlays_dir.parent, path.parent):
+        raise ConfigError(
+            f"{path.parent} leads out of the app repo (a symbolic link): the resolution is not "
+            "written there",
+            hint="make overlays/resolutions a folder of this repo",
+        )
     atomic_write(path, text)
     return path
 
