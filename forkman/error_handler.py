@@ -25,7 +25,13 @@ import typer
 from forkman import __version__
 from forkman.core.terminal import printable
 from forkman.core.urls import redact_text
-from forkman.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER_ERROR, ForkmanError
+from forkman.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+    ForkmanError,
+    Interrupted,
+)
 
 _INTERRUPTED = (
     "forkman: interrupted (a sync stopped midway resumes with `forkman sync --continue` "
@@ -46,6 +52,16 @@ _MACHINE_HINT = (
 )
 
 
+def _interrupted_text(exc: BaseException) -> str:
+    """What the interrupted command said about itself (forkman.errors.Interrupted), if anything."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Interrupted):
+            return seen.message
+        seen = seen.__context__
+    return Interrupted.last or _INTERRUPTED
+
+
 def _note(text: str) -> None:
     typer.echo(printable(redact_text(text)), err=True)
 
@@ -57,13 +73,13 @@ def run(app: Callable[[], object]) -> None:
     except SystemExit as exc:
         # typer turns Ctrl-C into a silent exit 130: say what happened, as for any interrupt
         if exc.code == EXIT_INTERRUPTED and isinstance(exc.__context__, typer.Exit):
-            _note(_INTERRUPTED)
+            _note(_interrupted_text(exc))
         raise
     except ForkmanError as exc:
         _note(f"forkman: error: {exc}")
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        _note(_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        _note(_interrupted_text(exc))
         sys.exit(EXIT_INTERRUPTED)
     except shutil.Error as exc:  # copytree's list of (source, destination, why)
         failed = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) else None

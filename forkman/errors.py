@@ -132,3 +132,18 @@ class PrConflict(ForkmanError):
 
 class PushFailed(ForkmanError):
     """The fork refused the push or could not be reached; nothing was left behind."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C in a command that changes the app repo, with what to say about it.
+
+    The last one is also kept on the class: typer, run outside its standalone mode, answers
+    Ctrl-C with a bare exit code and drops the exception on the way to the handler.
+    """
+
+    last: str | None = None
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+        Interrupted.last = message

@@ -17,8 +17,8 @@ SHIM = """#!/bin/sh
 if [ -n "$KILL_AT$KILL_ON" ] && grep -q python "/proc/$PPID/comm" 2>/dev/null; then
     n=$(( $(cat "$KILL_DIR/count" 2>/dev/null || echo 0) + 1 ))
     echo "$n" > "$KILL_DIR/count"
-    if [ "$n" = "$KILL_AT" ]; then kill -9 "$PPID"; sleep 5; exit 137; fi
-    case " $* " in *" $KILL_ON "*) [ -n "$KILL_ON" ] && kill -9 "$PPID" && sleep 5 && exit 137;; esac
+    if [ "$n" = "$KILL_AT" ]; then kill -"${{KILL_SIGNAL:-9}}" "$PPID"; sleep 5; exit 137; fi
+    case " $* " in *" $KILL_ON "*) [ -n "$KILL_ON" ] && kill -"${{KILL_SIGNAL:-9}}" "$PPID" && sleep 5 && exit 137;; esac
 fi
 exec "{git}" "$@"
 """

@@ -106,3 +106,17 @@ def test_a_continue_killed_after_it_took_the_resolution_is_taken_up_by_the_next(
     done = run_forkman(project.root, "sync", "--continue")
     assert done.returncode == 0, done.stderr
     assert (checkout / BLOCKS_INIT).read_bytes() == resolved
+
+
+def test_ctrl_c_during_apply_says_what_to_do_about_apply(
+    upstream: Path, app_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the sync hint: no sync is under way, and running apply again finishes it."""
+    project = make_app(app_repo, upstream)
+    git(project.checkout, "checkout", "-q", "-f", "--", ".")
+    monkeypatch.setenv("KILL_SIGNAL", "INT")  # Ctrl-C, at forkman's second git call
+    interrupted = run_forkman(project.root, "apply", kill_dir=install_shim(tmp_path / "shim"), at=2)
+    lines = interrupted.stderr.strip().splitlines()
+    assert interrupted.returncode == 130 and len(lines) == 1, interrupted.stderr
+    assert "interrupted during `apply`" in lines[0] and "sync" not in lines[0]
+    assert run_forkman(project.root, "apply").returncode == 0

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Concatenate, ParamSpec, TypeVar
 
-from forkman.errors import ForkmanError
+from forkman.errors import ForkmanError, Interrupted
 from forkman.store.project import Project
 from forkman.store.recovery import Run, recover
 
@@ -43,6 +43,8 @@ def exclusive(func: Callable[Concatenate[Project, P], R]) -> Callable[Concatenat
             recover(project, previous)
             try:
                 return func(project, *args, **kwargs)
+            except KeyboardInterrupt:
+                raise Interrupted(_interrupted(project, func.__name__)) from None
             finally:
                 _note(handle, "")
 
@@ -54,3 +56,15 @@ def _note(handle: IO[str], text: str) -> None:
     handle.truncate()
     handle.write(text)
     handle.flush()
+
+
+def _interrupted(project: Project, command: str) -> str:
+    if project.sync_in_progress():
+        return (
+            "forkman: interrupted (the sync stopped midway: resume it with "
+            "`forkman sync --continue` or undo it with `forkman sync --abort`)"
+        )
+    return (
+        f"forkman: interrupted during `{command}` (files are written whole or not at all; "
+        "run the command again to finish it)"
+    )
