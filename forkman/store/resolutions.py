@@ -48,7 +48,12 @@ def save(overlays_dir: Path, resolution: Resolution) -> Path:
         "# A conflict resolved during `forkman sync`; reused when the same conflict comes back.\n"
     )
     text += yaml.dump(data, Dumper=_Literal, sort_keys=False, allow_unicode=True, width=1000)
-    path = store_path(overlays_dir, resolution.key)
+    return _write(overlays_dir, resolution.key, text)
+
+
+def _write(overlays_dir: Path, key: str, text: str) -> Path:
+    """A record under overlays/resolutions/, never through a folder that links out of the repo."""
+    path = store_path(overlays_dir, key)
     if not resolves_inside(overlays_dir.parent, path.parent):
         raise ConfigError(
             f"{path.parent} leads out of the app repo (a symbolic link): the resolution is not "
@@ -128,9 +133,7 @@ def save_record(overlays_dir: Path, record: FileRecord) -> Path:
     text = FILE_HEADER + yaml.dump(
         data, Dumper=_Literal, sort_keys=False, allow_unicode=True, width=1000
     )
-    path = store_path(overlays_dir, record.key)
-    atomic_write(path, text)
-    return path
+    return _write(overlays_dir, record.key, text)
 
 
 def load_record(file: Path) -> FileRecord | None:
