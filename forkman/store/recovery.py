@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forkman.errors import ForkmanError
-from forkman.git.runner import SCRATCH_PREFIX
+from forkman.git.runner import INDEX_LOCK_WAITS, SCRATCH_PREFIX
 from forkman.store.files import TEMP_FILE
 from forkman.store.journal import sweep as sweep_journal
 from forkman.store.project import Project
@@ -119,7 +119,7 @@ def held_open(path: Path) -> bool:
 def require_free_index(checkout: Path) -> None:
     """Refuse, before anything is changed, while git's index lock stays taken in CHECKOUT."""
     lock = index_lock(checkout)
-    for delay in (0.05, 0.1, 0.2, 0.4, 0.8):
+    for delay in INDEX_LOCK_WAITS:  # as long as git's own calls wait for it
         if not lock.exists():
             return
         time.sleep(delay)
