@@ -13,6 +13,7 @@ import errno
 import itertools
 import os
 import platform
+import select
 import shutil
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from forkman import __version__
 from forkman.core.terminal import printable
 from forkman.core.urls import redact_text
 from forkman.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
@@ -69,7 +71,11 @@ def _note(text: str) -> None:
 def run(app: Callable[[], object]) -> None:
     """Run APP; one handler maps errors to exit codes and one-line messages."""
     try:
-        app()
+        try:
+            app()
+        finally:
+            # The last of the output is still in the buffer: a reader gone away shows here.
+            sys.stdout.flush()
     except SystemExit as exc:
         # typer turns Ctrl-C into a silent exit 130: say what happened, as for any interrupt
         if exc.code == EXIT_INTERRUPTED and isinstance(exc.__context__, typer.Exit):
@@ -86,6 +92,10 @@ def run(app: Callable[[], object]) -> None:
         where = f"{failed[1]}: {failed[2]}" if failed and len(failed) == 3 else str(exc)
         _note(f"forkman: error: {where} ({_MACHINE_HINT})")
         sys.exit(EXIT_USER_ERROR)
+    except BrokenPipeError as exc:
+        if not _reader_gone():
+            _bug(exc)
+        _quiet_exit()
     except OSError as exc:
         if exc.errno not in _MACHINE_ERRORS:
             _bug(exc)
@@ -93,6 +103,30 @@ def run(app: Callable[[], object]) -> None:
         sys.exit(EXIT_USER_ERROR)
     except Exception as exc:
         _bug(exc)
+
+
+def _reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (`forkman overlay list | head -1`).
+
+    A broken pipe to one of forkman's own git processes is a bug; the user's `head` leaving
+    early is not. Linux and the BSDs report the closed reader as POLLERR on the write end.
+    """
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _quiet_exit() -> None:
+    """Leave as git does when its reader goes away: silently, with 128 + SIGPIPE."""
+    # Python flushes stdout once more on the way out; into a closed pipe that would print
+    # "Exception ignored ... BrokenPipeError" after all.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 def _bug(exc: BaseException) -> None:

@@ -11,6 +11,7 @@ EXIT_PROBLEMS = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, git's code when its reader goes away
 
 
 class ForkmanError(Exception):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from helpers import assert_one_line_error, run_main
 
 from forkman import __version__
 from forkman.commands import status as status_command
+from forkman.errors import EXIT_BROKEN_PIPE
 
 
 def test_an_overlay_file_that_is_a_symlink_to_itself_is_one_line_exit_2(
@@ -84,3 +87,42 @@ def test_a_bug_whose_log_cannot_be_written_is_still_one_line_exit_3(
     run = run_main(["overlay", "status"], app_with_overlays)
     assert run.exit_code == 3 and len(run.stderr.strip().splitlines()) == 1
     assert "could not write its log" in run.stderr
+
+
+_LONG_OUTPUT = """
+import typer
+from forkman.error_handler import run
+
+run(lambda: [typer.echo(f"overlay-{i}") for i in range(200_000)])
+"""
+
+
+@pytest.mark.parametrize("reader_leaves", [True, False])
+def test_a_reader_that_leaves_early_ends_forkman_silently_as_git_does(
+    tmp_path: Path, reader_leaves: bool
+) -> None:
+    # `forkman overlay list | head -1`: the pipe closes under forkman's feet; git exits 141
+    # without a word, and a script's `set -o pipefail` sees the same code from either tool.
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _LONG_OUTPUT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert writer.stdout is not None and writer.stderr is not None
+    first = writer.stdout.readline()
+    if reader_leaves:
+        writer.stdout.close()
+        rest = b""
+    else:
+        rest = writer.stdout.read()
+    errors = writer.stderr.read()
+    code = writer.wait()
+    assert first == b"overlay-0\n"
+    assert errors == b""
+    if reader_leaves:
+        assert code == EXIT_BROKEN_PIPE
+        assert not list(tmp_path.rglob("crash-*.log"))
+    else:
+        assert code == 0
+        assert rest.endswith(b"overlay-199999\n")
