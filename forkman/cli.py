@@ -168,7 +168,7 @@ def apply(repo: RepoOpt = None) -> None:
     if result.moved:
         _out(f"moved the checkout to {result.ref} ({result.commit[:12]})")
     for path in result.written:
-        _out(f"wrote {path}")
+        _out(f"{'deleted' if path in result.deleted else 'wrote'} {path}")
     for link in result.links:
         _out(f"linked {link}")
     if not (result.written or result.links or result.moved or result.cloned):

@@ -155,8 +155,10 @@ def test_change_kind_captures_applies_syncs_and_goes_upstream(
     run_git(app, "commit", "-qm", kind)
     fresh = tmp_path / "fresh"
     run_git(tmp_path, "clone", "-q", str(app), str(fresh))
-    forkman_run("apply", cwd=fresh)
+    applied = forkman_run("apply", cwd=fresh).stdout
     assert tree(fresh / CHECKOUT) == at_v1
+    assert ("deleted src/util.c" in applied) == (kind == "deleted-file")
+    assert "wrote src/util.c" not in applied or kind == "no-eol"
     assert "applied" in forkman_run("overlay", "status", cwd=fresh).stdout
     # sync carries it to v2.0
     run = forkman_run("sync", "--to", "v2.0", "--json", cwd=fresh)

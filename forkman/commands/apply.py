@@ -24,6 +24,7 @@ class ApplyResult:
     written: tuple[str, ...]
     links: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()  # the part of WRITTEN that an overlay deletes
 
 
 @exclusive
@@ -74,4 +75,5 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         tuple(written),
         tuple(links),
         tuple(warnings),
+        tuple(p for p in written if desired.get(p) is None),
     )
