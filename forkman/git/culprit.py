@@ -63,10 +63,15 @@ def find_culprits(
     if not asks:
         return {}
     log = first_parent_log(repo, pin, target, sorted({p for a in asks for p in a.paths}))
-    searches = [
-        _Search.of(a, base, [c for c in log if set(c.changed) & set(a.paths)], last_bad=True)
-        for a in asks
-    ]
+    # each ask's commits from a per-path index, not a scan of the whole log per ask
+    touching: dict[str, list[int]] = {}
+    for index, logged in enumerate(log):
+        for path in logged.changed:
+            touching.setdefault(path, []).append(index)
+    searches = []
+    for a in asks:
+        indices = sorted({i for p in a.paths for i in touching.get(p, ())})
+        searches.append(_Search.of(a, base, [log[i] for i in indices], last_bad=True))
     found = _run(repo, searches)
     named: dict[str, Culprit] = {}
     for ask, hit in zip(asks, found, strict=False):

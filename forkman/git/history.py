@@ -10,6 +10,7 @@ from forkman.core.culprit import Commit
 
 ZERO = "0" * 40
 _SEP = "\x1e"  # between commits in `git log` output
+_PATHSPECS = 32  # more paths than this: read the whole log and pick the paths out here
 
 
 class Repo(Protocol):
@@ -33,6 +34,9 @@ def first_parent_log(repo: Repo, old: str, new: str, paths: Sequence[str]) -> li
     when it changes them against its first parent)."""
     if not paths:
         return []
+    # git matches every changed entry against every pathspec: with a thousand paths that is
+    # most of the cost (6 s over 2,000 commits), while the whole log, filtered here, is 0.1 s
+    limit = ("--", *paths) if len(paths) <= _PATHSPECS else ("--",)
     out = repo.text(
         "-c",
         "core.quotePath=false",
@@ -45,8 +49,7 @@ def first_parent_log(repo: Repo, old: str, new: str, paths: Sequence[str]) -> li
         "--no-abbrev",
         f"--format={_SEP}%H%x00%P%x00%aI%x00%s",
         f"{old}..{new}",
-        "--",
-        *paths,
+        *limit,
     )
     return _parse(out, set(paths))
 
@@ -64,7 +67,8 @@ def _parse(out: str, watched: set[str]) -> list[Logged]:
             blob = meta.split()[3]
             if path in watched:
                 changed[path] = None if blob == ZERO else blob
-        found.append(Logged(Commit(sha, subject, date, tuple(parents.split())), changed))
+        if changed:  # a commit that only matched as a folder or pattern changes no watched path
+            found.append(Logged(Commit(sha, subject, date, tuple(parents.split())), changed))
     return found
 
 
