@@ -386,10 +386,17 @@ class Run:
     """One tool's run on one package: seconds, its final tree, and its claim for each patch."""
 
     seconds: float = 0.0
+    cpu: float = 0.0  # user + sys of the tool's processes (the machine's cores are shared)
     tree: Path | None = None
     claims: dict[str, str] = field(default_factory=dict)  # carried, upstreamed, failed
     details: dict[str, str] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)
+
+
+def children_cpu() -> float:
+    """User + sys seconds of every finished child process so far (subprocess.run waits)."""
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def build_upstream(dest: Path, old_tree: Path, new_tree: Path) -> None:
@@ -433,7 +440,7 @@ def run_git_am(work: Path, upstream: Path, series: list[Patch]) -> Run:
     must(["git", "checkout", "-q", "--detach", NEW], repo)
     files = sorted(str(m) for m in mails.iterdir())
     outputs = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     code, out = sh(["git", "am", "-3", *files], repo) if files else (0, "")
     outputs.append(out)
     for _ in mailed:
@@ -441,7 +448,7 @@ def run_git_am(work: Path, upstream: Path, series: list[Patch]) -> Run:
             break
         code, out = sh(["git", "am", "--skip"], repo)
         outputs.append(out)
-    run.seconds = time.perf_counter() - start
+    run.seconds, run.cpu = time.perf_counter() - start, children_cpu() - cpu
     if code:
         raise RuntimeError(f"git am stopped for good:\n{out}")
     # one "Applying:" block per mail, in order, across the runs
@@ -467,7 +474,7 @@ def run_quilt(work: Path, new_tree: Path, patches_dir: Path, series: list[Patch]
     shutil.copytree(patches_dir, tree / "patches")
     env = {"QUILT_PATCHES": "patches", "QUILT_PC": ".pc"}
     run = Run(tree=tree)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     outputs = []
     for _ in range(len(series) + 1):
         code, out = sh(["quilt", "--quiltrc", "/dev/null", "push", "-a"], tree, env)
@@ -482,7 +489,7 @@ def run_quilt(work: Path, new_tree: Path, patches_dir: Path, series: list[Patch]
             i for i, ln in enumerate(lines) if ln.split() and ln.split()[0] == failed.group(1)
         )
         (tree / "patches" / "series").write_text("\n".join(lines[:drop] + lines[drop + 1 :]) + "\n")
-    run.seconds = time.perf_counter() - start
+    run.seconds, run.cpu = time.perf_counter() - start, children_cpu() - cpu
     text = "".join(outputs)
     for block in re.split(r"^Applying patch ", text, flags=re.MULTILINE)[1:]:
         name = block.split("\n", 1)[0].strip()
@@ -597,7 +604,7 @@ def run_forkman(work: Path, upstream: Path, patches_dir: Path, series: list[Patc
     run = Run(tree=checkout, extra={"import": imported})
     run.details["_import"] = how
     states: dict[str, dict] = {}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     code, out = sh([*FORKMAN, "sync", "--to", NEW, "--no-fetch", "--json"], app)
     reports = [out]
     for _ in range(len(series) + 1):
@@ -609,7 +616,7 @@ def run_forkman(work: Path, upstream: Path, patches_dir: Path, series: list[Patc
             break
         code, out = sh([*FORKMAN, "sync", "--skip", "--json"], app)
         reports.append(out)
-    run.seconds = time.perf_counter() - start
+    run.seconds, run.cpu = time.perf_counter() - start, children_cpu() - cpu
     if code not in (0, 1):
         raise RuntimeError(f"forkman sync exited {code}:\n{out}")
     for p in series:
@@ -728,6 +735,7 @@ def bench_package(apt: Apt, cache: Path, work: Path, package: str) -> dict:
         "trixie_patches": len(trixie),
         "import": runs["forkman"].details["_import"],
         "seconds": {tool: round(run.seconds, 3) for tool, run in runs.items()},
+        "cpu_seconds": {tool: round(run.cpu, 3) for tool, run in runs.items()},
         "import_seconds": round(runs["forkman"].extra["import"], 3),
         "rows": rows,
     }
@@ -829,7 +837,22 @@ def text_report(results: list[dict], info: dict) -> str:
         ]
     lines.append("| " + " | ".join(f"**{c}**" for c in cells) + " |")
     imported = sum(r["import_seconds"] for r in results)
+    cpu = {tool: sum(r.get("cpu_seconds", {}).get(tool, 0.0) for r in results) for tool in TOOLS}
+    slowest = sorted(results, key=lambda r: -r.get("cpu_seconds", {}).get("forkman", 0.0))[:4]
     lines += [
+        "",
+        (
+            "CPU (user+sys of the tools' processes), the carry only: "
+            + ", ".join(f"{tool} {cpu[tool]:.2f} s" for tool in TOOLS)
+            + "; forkman's most: "
+            + ", ".join(
+                f"{r['package']} {r['cpu_seconds']['forkman']:.2f} s"
+                f" (git am -3 {r['cpu_seconds']['git am -3']:.2f} s)"
+                for r in slowest
+                if "cpu_seconds" in r
+            )
+            + "."
+        ),
         "",
         (
             "s: the carry only (forkman sync with its --skip runs, git am -3 with its --skip "

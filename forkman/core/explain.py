@@ -89,9 +89,15 @@ def places(
     for where, (before, after) in [(path, (tuple(old), tuple(new)))] + [
         (p, (o.old, o.new)) for p, o in sorted(others.items()) if p != path
     ]:
+        # most candidate files do not hold the block at all: compare old and new (the costly
+        # part) only for those that do
+        matches = find_block(block, after)
+        if not matches:
+            continue
         fresh = inserted(before or (), after)
-        for m in find_block(block, after, fresh):
-            found.append(Place(where, m.start + 1, m.start + len(block), m.new_prefix))
+        for m in matches:
+            if all(m.start + k in fresh for k in range(len(block))):
+                found.append(Place(where, m.start + 1, m.start + len(block), m.new_prefix))
     return tuple(found)
 
 

@@ -33,13 +33,23 @@ def edits(old: Sequence[str], new: Sequence[str]) -> tuple[Edit, ...]:
 
 
 # The same pairs of files are compared again and again while one conflict is explained and
-# carried (every change of the overlay against every candidate file): compare each pair once.
+# carried (every change of the overlay against every candidate file): compare each pair once,
+# for both its edits and its line map.
+@lru_cache(maxsize=256)
+def _compare(
+    old: tuple[str, ...], new: tuple[str, ...]
+) -> tuple[tuple[tuple[str, int, int, int, int], ...], tuple[tuple[int, int, int], ...]]:
+    """OLD -> NEW's opcodes and matching blocks, from one comparison."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    blocks = tuple((i, j, n) for i, j, n in matcher.get_matching_blocks())
+    return tuple(matcher.get_opcodes()), blocks
+
+
 @lru_cache(maxsize=256)
 def _edits(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[Edit, ...]:
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     return tuple(
         Edit(i1, i2, tuple(new[j1:j2]), j1)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        for tag, i1, i2, j1, j2 in _compare(old, new)[0]
         if tag != "equal"
     )
 
@@ -51,9 +61,8 @@ def line_map(old: Sequence[str], new: Sequence[str]) -> dict[int, int]:
 
 @lru_cache(maxsize=256)
 def _line_map(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     out: dict[int, int] = {}
-    for i, j, size in matcher.get_matching_blocks():
+    for i, j, size in _compare(old, new)[1]:
         for k in range(size):
             out[i + k] = j + k
     return tuple(out.items())
@@ -121,13 +130,10 @@ def unified(
 ) -> str:
     """A unified diff OLD -> NEW; with FOCUS (old lines [a, b)) only the changes that touch those
     lines, in one hunk, so a large rewrite around them does not bury them."""
-    matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
+    ops = list(_compare(tuple(old), tuple(new))[0])
     if focus is None:
-        groups: list[list[tuple[str, int, int, int, int]]] = list(
-            matcher.get_grouped_opcodes(context)
-        )
+        groups = _grouped(ops, context)
     else:
-        ops = matcher.get_opcodes()
         hit = [k for k, (tag, i1, i2, _, _) in enumerate(ops)
                if tag != "equal" and i1 <= focus[1] and focus[0] <= i2]  # fmt: skip
         if not hit:
@@ -162,6 +168,31 @@ def unified(
     )
 
 
+def _grouped(
+    ops: list[tuple[str, int, int, int, int]], n: int
+) -> list[list[tuple[str, int, int, int, int]]]:
+    """OPS in hunks with N lines of context, as difflib's get_grouped_opcodes makes them."""
+    codes = list(ops) or [("equal", 0, 1, 0, 1)]
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = tag, max(i1, i2 - n), i2, max(j1, j2 - n), j2
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
+    groups: list[list[tuple[str, int, int, int, int]]] = []
+    group: list[tuple[str, int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * n:
+            group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
+
+
 @dataclass(frozen=True)
 class Match:
     """Where a block of lines stands in another text, and the indentation it has there."""
@@ -180,10 +211,10 @@ def find_block(
     if first is None:
         return []
     old_prefix = indent(block[first])
-    want = body(block[first])
+    last = len(lines) - len(block) + first
     found = []
-    for j in range(first, len(lines) - len(block) + first + 1):
-        if body(lines[j]) != want:
+    for j in _by_body(tuple(lines)).get(body(block[first]), ()):
+        if not first <= j <= last:
             continue
         start = j - first
         new_prefix = indent(lines[j])
@@ -193,6 +224,16 @@ def find_block(
         ) and (within is None or all(start + k in within for k in range(len(block)))):
             found.append(Match(start, old_prefix, new_prefix))
     return found
+
+
+# A file is searched for many blocks (every change of every overlay that touches it): index
+# its lines once, so each search costs the places its first line occurs, not the file's length.
+@lru_cache(maxsize=256)
+def _by_body(lines: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    where: dict[str, list[int]] = {}
+    for j, ln in enumerate(lines):
+        where.setdefault(body(ln), []).append(j)
+    return {k: tuple(v) for k, v in where.items()}
 
 
 def _same(a: str, b: str) -> bool:
