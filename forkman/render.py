@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from forkman.core.states import NEEDS_ACTION, Phase, SyncState, colour_of
+from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState, colour_of
 from forkman.core.terminal import printable
 
 if TYPE_CHECKING:  # only the types: rendering a status need not import the sync
@@ -148,6 +148,7 @@ def sync_text(report: SyncReport, colour: bool = False) -> str:
             ),
         ]
     lines += _why_text(report.results)
+    lines += [f"review: {printable(line)}" for line in _review(report.results)]
     for warning in report.warnings:
         lines.append(paint("warning: ", "yellow", colour) + printable(warning))
     if report.commands:
@@ -200,6 +201,10 @@ def sync_json(report: SyncReport) -> str:
                 "culprit": _culprit_json(r.why.culprit if r.why else None),
                 "note": r.note,
                 "likely_upstreamed": bool(r.why and r.why.likely_upstreamed),
+                "carried_without": [
+                    {"path": w.path, "deleted_in": _culprit_json(w.culprit)} for w in r.without
+                ],
+                "needs_review": r.needs_review,
             }
             for r in report.results
         ],
@@ -228,13 +233,34 @@ def sync_markdown(report: SyncReport) -> str:
     if report.warnings:
         lines += ["", "### Warnings", *[f"- {w}" for w in report.warnings]]
     needs = [r.name for r in report.results if r.state in NEEDS_ACTION]
+    review = _review(report.results)
     lines += [
         "",
         f"**Needs attention:** {', '.join(needs)}"
         if needs
-        else "All overlays carried over cleanly.",
+        else "All overlays carried over cleanly."
+        if not review
+        else "All overlays carried over; some need a review.",
     ]
+    if review:
+        lines += ["", "**Needs review:**", *[f"- {line}" for line in review]]
     return "\n".join(lines) + "\n"
+
+
+def _review(results: Sequence[OverlayResult]) -> list[str]:
+    """One line per overlay carried by a guess a person should check: a file left out (where
+    its old patch is kept) or a move followed."""
+    lines = []
+    for r in results:
+        if not r.needs_review or r.state in NEEDS_ACTION:
+            continue
+        carried = "carried " if r.state not in GONE else ""
+        said = [carried + w.said for w in r.without]
+        said += [f"followed upstream's {f}" for f in r.followed]
+        if r.without and r.state not in GONE:
+            said.append(f"the sync keeps its whole patch in overlays/{SyncState.DROPPED}/")
+        lines.append(f"{r.name} ({r.state}): " + "; ".join(said))
+    return lines
 
 
 # -- sync --stepwise ---------------------------------------------------------------------------

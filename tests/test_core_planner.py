@@ -173,3 +173,81 @@ def test_a_merge_that_no_longer_compiles_is_check_failed() -> None:
     the_plan = plan(inputs((ours,), {"m.py": text("if True:", "    pass", "y = 1")}, old=old))
     (result,) = the_plan.results
     assert result.state == SyncState.CHECK_FAILED and "m.py:2 no longer compiles" in result.detail
+
+
+# -- judged file by file: a file upstream deleted that the overlay only modified -----------------
+G = text("1", "2", "3", "4", "5", "6")
+OLD_TWO = {"f.txt": BASE, "g.txt": G}
+TWO = overlay(
+    "two",
+    OLD_TWO,
+    {"f.txt": text("a", "B", "c", "d", "e", "f"), "g.txt": text("1", "2", "3", "4", "5", "SIX")},
+)
+
+
+def test_an_overlay_is_carried_without_a_file_upstream_deleted_and_says_so() -> None:
+    the_plan = plan(inputs((TWO,), {"f.txt": BASE, "g.txt": None}, old=OLD_TWO))
+    (result,) = the_plan.results
+    assert result.state == SyncState.MOVED and the_plan.clean and result.needs_review
+    assert [w.path for w in result.without] == ["g.txt"] and result.files == ("f.txt",)
+    assert "carried without g.txt: upstream deleted it" in result.detail
+    assert (result.added, result.removed) == (1, 1)
+    # the refreshed overlay is its own change of f.txt, nothing of g.txt
+    assert the_plan.overlays["two"].diff == unified({"f.txt": BASE}, {"f.txt": TWO_F})
+    assert the_plan.final["f.txt"] == TWO_F and the_plan.final.get("g.txt") is None
+
+
+TWO_F = text("a", "B", "c", "d", "e", "f")
+
+
+def test_its_rest_is_judged_as_usual_partly_and_conflict() -> None:
+    partly = overlay(
+        "partly",
+        OLD_TWO,
+        {"f.txt": text("A", "B", "c", "d", "e", "f"), "g.txt": text("1", "2", "3", "4", "5", "X")},
+    )
+    new = {"f.txt": text("A", "b", "c", "d", "e", "f"), "g.txt": None}
+    (result,) = plan(inputs((partly,), new, old=OLD_TWO)).results
+    assert result.state == SyncState.PARTLY and [w.path for w in result.without] == ["g.txt"]
+    assert "review it" in result.detail
+
+    clash = plan(
+        inputs((TWO,), {"f.txt": text("a", "X", "c", "d", "e", "f"), "g.txt": None}, old=OLD_TWO)
+    )
+    (result,) = clash.results
+    assert result.state == SyncState.CONFLICT and clash.stop is result
+    assert "carried without g.txt" in result.detail and [
+        c.path for c in clash.conflicts["two"]
+    ] == ["f.txt"]
+
+
+def test_all_its_other_files_upstreamed_is_upstreamed_and_keeps_the_whole_patch() -> None:
+    the_plan = plan(inputs((TWO,), {"f.txt": TWO_F, "g.txt": None}, old=OLD_TWO))
+    (result,) = the_plan.results
+    assert result.state == SyncState.UPSTREAMED and result.state.leaves_series
+    assert "without g.txt: upstream deleted it" in result.detail
+    kept = the_plan.overlays["two"]
+    assert kept.field("Applied-Upstream") == "partly, v2" and kept.diff == TWO.diff
+
+
+def test_nothing_left_to_carry_is_not_applicable_and_a_rename_is_not_a_deletion() -> None:
+    only_g = overlay("g", {"g.txt": G}, {"g.txt": text("1", "2", "3", "4", "5", "SIX")})
+    (result,) = plan(inputs((only_g,), {"f.txt": BASE, "g.txt": None}, old=OLD_TWO)).results
+    assert result.state == SyncState.NOT_APPLICABLE and "g.txt no longer exists" in result.detail
+    renamed = {"f.txt": BASE, "g.txt": None, "h.txt": G}
+    the_plan = plan(inputs((TWO,), renamed, old=OLD_TWO, renames={"g.txt": "h.txt"}))
+    (result,) = the_plan.results
+    assert not result.without and the_plan.final["h.txt"] == text("1", "2", "3", "4", "5", "SIX")
+
+
+def test_the_deleting_commit_is_named_once_known() -> None:
+    from forkman.core.culprit import Culprit
+
+    (result,) = plan(inputs((TWO,), {"f.txt": BASE, "g.txt": None}, old=OLD_TWO)).results
+    by = Culprit("c0ffee" * 6 + "abcd", "tests: drop g.txt (#12)", "2026-01-01T00:00:00Z", 12)
+    named = result.naming({"g.txt": by})
+    assert (
+        "carried without g.txt: upstream deleted it in c0ffeec0ffee tests: drop g.txt (#12)"
+        in named.detail
+    )
+    assert named.without[0].culprit == by and result.naming({}) == result

@@ -71,12 +71,19 @@ def _check_report(expect: dict[str, Any], report: dict[str, Any]) -> None:
         assert by_name[name]["cause"] == cause
     for name, blockers in expect.get("blocked_by", {}).items():
         assert by_name[name]["blocked_by"] == blockers
+    for name, paths in expect.get("carried_without", {}).items():
+        without = by_name[name]["carried_without"]
+        assert [w["path"] for w in without] == paths and by_name[name]["needs_review"]
+        assert all(w["deleted_in"]["pr"] == expect["deleted_in_pr"] for w in without)
+        assert f"#{expect['deleted_in_pr']}" in by_name[name]["detail"]
     for state in by_name.values():
         if state["state"] == "conflict":
             assert state["hunks"] and all(h["start"] <= h["end"] for h in state["hunks"])
 
 
-def _check_files(project: Project, expect: dict[str, Any], report: dict[str, Any]) -> None:
+def _check_files(
+    project: Project, expect: dict[str, Any], report: dict[str, Any], before: dict[str, str]
+) -> None:
     lock = json.loads(project.lock_path.read_text())
     if expect["phase"] == "done":
         assert lock["upstream"]["commit"] == report["to"]["commit"]
@@ -97,6 +104,13 @@ def _check_files(project: Project, expect: dict[str, Any], report: dict[str, Any
     for name, texts in expect.get("patch_has", {}).items():
         for text in texts:
             assert text in project.overlay_text(name)
+    for name, texts in expect.get("patch_lacks", {}).items():
+        for text in texts:
+            assert text not in project.overlay_text(name)
+    for name, where in expect.get("kept_whole", {}).items():
+        # the overlay as it was before the sync, every hunk of it, where a reviewer finds it
+        kept = (project.overlays_dir / where).read_text()
+        assert before[name].split("\n---\n", 1)[1] in kept
     for name, count in expect.get("patch_lines", {}).items():
         added = [
             ln
@@ -112,6 +126,7 @@ def test_scenario(
 ) -> None:
     spec = yaml.safe_load(scenario.read_text())
     project = _arrange(spec, upstream, app_repo)
+    before = {name: project.overlay_text(name) for name in project.series()}
 
     code, out = forkman(capsys, "sync", "--json", *spec["sync"], repo=app_repo)
 
@@ -119,4 +134,34 @@ def test_scenario(
     report = json.loads(out)
     assert code == expect["exit"], out
     _check_report(expect, report)
-    _check_files(project, expect, report)
+    _check_files(project, expect, report, before)
+
+
+def test_a_file_upstream_deleted_is_said_in_text_and_markdown(
+    upstream: Path, app_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check a nightly job runs: the text and the PR body name the file, the commit and its
+    PR, and count the overlay as needing review (never "carried over cleanly")."""
+    spec = yaml.safe_load(
+        (Path(__file__).parent / "scenarios/carried_without_deleted_file.yaml").read_text()
+    )
+    project = _arrange(spec, upstream, app_repo)
+    summary = tmp_path / "summary.md"
+
+    code, text = forkman(capsys, "sync", "--check", "--summary", str(summary), repo=app_repo)
+
+    assert code == 0
+    said = "carried without docs/index.md: upstream deleted it in "
+    row = next(line for line in text.splitlines() if line.startswith("docs-welcome"))
+    assert said in row and "(#4242)" in row and row.split()[1] == "moved"
+    assert any(ln.startswith("review: docs-welcome (moved): " + said) for ln in text.splitlines())
+    assert any(
+        ln.startswith("review: classic-note (upstreamed): without docs/index.md")
+        for ln in text.splitlines()
+    )
+    markdown = summary.read_text()
+    assert "carried over cleanly" not in markdown
+    review = markdown.split("**Needs review:**", 1)[1]
+    assert f"- docs-welcome (moved): {said}" in review and "(#4242)" in review
+    assert "overlays/dropped/" in review
+    assert project.series() == ("docs-welcome", "classic-note")  # a check changes nothing

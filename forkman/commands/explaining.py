@@ -61,8 +61,11 @@ def explain(
         step = next((s for s in old.steps if s.overlay.name == result.name), None)
         if step is None or not step.applies:
             continue
-        before = {p: _data(s) for p, s in step.before.items()}
-        after = {p: _data(s) for p, s in step.after.items()}
+        # a file it is carried without has its own deleting commit; "moved" keeps it, as the
+        # deletion is then what moved the overlay
+        left = {w.path for w in result.without} if result.state != "moved" else set()
+        before = {p: _data(s) for p, s in step.before.items() if p not in left}
+        after = {p: _data(s) for p, s in step.after.items() if p not in left}
         asks.append(Ask(result.name, probe.Question(kind, before, after)))
     if not asks:
         return the_plan

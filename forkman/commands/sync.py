@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from forkman.commands.arguments import check_argument
+from forkman.commands.deleted import name_deleters
 from forkman.commands.explaining import explain
 from forkman.core.checks import Check, run_checks
 from forkman.core.conflicts import (
@@ -125,13 +126,18 @@ def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
         for r in first.results
         if r.state in (SyncState.CONFLICT, SyncState.NOT_APPLICABLE) and r.cause != "earlier"
     ]
-    # an overlay deleting a file that upstream deleted looks upstreamed, unless upstream renamed it
+    # an overlay deleting a file that upstream deleted looks upstreamed, and one carried without
+    # a file upstream deleted is carried so, unless upstream renamed the file
     deleted = [
         r
         for r in first.results
-        if r.state in (SyncState.UPSTREAMED, SyncState.PARTLY)
-        and any(
-            inputs.new_base.get(p) is None and inputs.old_base.get(p) is not None for p in r.files
+        if r.without
+        or (
+            r.state in (SyncState.UPSTREAMED, SyncState.PARTLY)
+            and any(
+                inputs.new_base.get(p) is None and inputs.old_base.get(p) is not None
+                for p in r.files
+            )
         )
     ]
     if not broken and not deleted:
@@ -151,7 +157,7 @@ def _where_things_went(
     gone = {
         p
         for r in broken
-        for p in r.files
+        for p in (*r.files, *(w.path for w in r.without))
         if inputs.new_base.get(p) is None and inputs.old_base.get(p) is not None
     }
     renames = history.renames(repo, inputs.old_commit, inputs.new_commit, gone) if gone else {}
@@ -182,6 +188,9 @@ def _explained(project: Project, repo: GitRepo, the_plan: Plan, enabled: bool = 
     try:
         explained = explain(
             repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url
+        )
+        explained = name_deleters(
+            repo, inputs, explained, inputs.old_commit, inputs.new_commit, project.config.url
         )
     except GitError:
         return the_plan  # the explanation is a courtesy: never the reason a sync fails
@@ -630,6 +639,8 @@ def _commit(
             project.overlay_path(result.name).unlink(missing_ok=True)
             continue
         overlay = the_plan.overlays[result.name]
+        if result.without:
+            overlay = _keep_the_whole(project, data, originals[result.name], overlay, result)
         project.write_overlay(overlay)
         series.append(result.name)
     for resolution in data.resolutions:
@@ -641,6 +652,24 @@ def _commit(
     project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))
     write_record(repo, data.target.commit, the_plan.final)
     journal.finish()
+
+
+def _keep_the_whole(
+    project: Project, data: SyncJournal, old: Overlay, new: Overlay, result: OverlayResult
+) -> Overlay:
+    """Keep OLD (the overlay before it was carried without some file) in overlays/dropped/,
+    and NEW, its carried rest, saying where. Named for the release: a later sync that leaves
+    out another file keeps its own."""
+    said = "; ".join(w.said for w in result.without) + f", {data.target.ref}"
+    stem = f"{old.name}.before-{_file_part(data.target.ref)}"
+    project.archive_overlay(SyncState.DROPPED, old.with_field("Carried-Without", said), stem)
+    kept = f"{said}; the whole overlay as it was: overlays/{SyncState.DROPPED}/{stem}.patch"
+    return new.with_field("Carried-Without", kept)
+
+
+def _file_part(ref: str) -> str:
+    """REF as part of a file name (a release may be `v1.2/rc1`, or a branch)."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ref).lstrip(".") or "_"
 
 
 @exclusive

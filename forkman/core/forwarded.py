@@ -88,8 +88,11 @@ def credit_upstream(the_plan: Plan, release: str) -> Plan:
             culprit = result.why.culprit if result.why is not None else None
             overlay = overlays.get(result.name)
             if overlay is not None:
-                partly = result.state == SyncState.PARTLY
+                partly = result.state == SyncState.PARTLY or bool(result.without)
                 value = applied_upstream(release, culprit, partly)
+                for w in result.without:  # what upstream did not make: it deleted the file
+                    by = f" in commit {w.culprit.commit}" if w.culprit else ""
+                    value += f"; not {w.path}, which upstream deleted{by}"
                 overlays[result.name] = overlay.with_field("Applied-Upstream", value)
                 forwarded = parse_forwarded(result.name, overlay.field("Forwarded"))
                 if note := landed_note(forwarded, culprit, release):

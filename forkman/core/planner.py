@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 from forkman.core.carry import carry, holds_some, without_upstreamed
 from forkman.core.checks import Check, pattern_failures
 from forkman.core.conflicts import Resolutions, regions, substitute
+from forkman.core.culprit import Culprit
 from forkman.core.explain import Explanation, OtherFile
 from forkman.core.overlay import Overlay
 from forkman.core.records import STALE, FileRecord, Sides, choose, file_key
 from forkman.core.stack import Step, build_stack
-from forkman.core.states import NEEDS_ACTION, SyncState
+from forkman.core.states import GONE, NEEDS_ACTION, SyncState
 from forkman.core.textdiff import split
 from forkman.core.values import DiffFn, FileState, MergeFn, MergeJob, MergeResult, State
 
@@ -38,6 +39,24 @@ class FileConflict:
 
 
 @dataclass(frozen=True)
+class Without:
+    """A file the overlay only modified that upstream deleted: carried without it."""
+
+    path: str
+    culprit: Culprit | None = None  # the upstream commit that deleted it, once looked up
+
+    @property
+    def said(self) -> str:
+        by = f" in {self.culprit.short}" if self.culprit else ""
+        return f"without {self.path}: upstream deleted it{by}"
+
+
+def without_text(without: Sequence[Without], carried: bool = True) -> str:
+    """How a report names the files an overlay was carried without (and who deleted them)."""
+    return "; ".join(("carried " if carried else "") + w.said for w in without)
+
+
+@dataclass(frozen=True)
 class OverlayResult:
     name: str
     state: SyncState
@@ -55,6 +74,22 @@ class OverlayResult:
     note: str = ""  # what forkman did or noticed that a reviewer should look at
     followed: tuple[str, ...] = ()  # upstream's moves and renames the overlay followed
     why: Explanation | None = None  # the culprit and what upstream did (only when not clean)
+    without: tuple[Without, ...] = ()  # files upstream deleted that it is carried without
+
+    @property
+    def needs_review(self) -> bool:
+        """Carried, but by a guess a person should look at: a move followed, a file left out."""
+        return bool(self.without or self.followed)
+
+    def naming(self, deleted_by: Mapping[str, Culprit]) -> OverlayResult:
+        """This result with the commits that deleted its left-out files named (detail, note)."""
+        if not any(w.path in deleted_by for w in self.without):
+            return self
+        named = tuple(replace(w, culprit=deleted_by.get(w.path, w.culprit)) for w in self.without)
+        detail, note = self.detail, self.note
+        for old, new in zip(self.without, named, strict=True):
+            detail, note = detail.replace(old.said, new.said), note.replace(old.said, new.said)
+        return replace(self, without=named, detail=detail, note=note)
 
 
 @dataclass(frozen=True)
@@ -253,6 +288,30 @@ class _Merged:
     errors: tuple[str, ...]
     followed: tuple[str, ...] = ()
     said: tuple[str, ...] = ()
+    without: tuple[Without, ...] = ()
+    own: tuple[State, State] = ({}, {})  # its own change to the files it is carried with
+
+
+def _without(step: Step, paths: Sequence[str]) -> tuple[State, State]:
+    """STEP's own change with PATHS left out (the diff its carried rest is measured against)."""
+    kept = [p for p in step.after if p not in paths]
+    return {p: step.before[p] for p in kept}, {p: step.after[p] for p in kept}
+
+
+def _left_out(result: OverlayResult, without: tuple[Without, ...]) -> OverlayResult:
+    """RESULT carried without WITHOUT's files, said in its detail (a person looks: never clean)."""
+    if not without:
+        return result
+    carried = result.state not in GONE
+    said = without_text(without, carried)
+    detail = f"{result.detail}; {said}" if result.detail else said
+    if result.state == SyncState.CLEAN:
+        return replace(result, state=SyncState.MOVED, detail=f"{said}: review it", without=without)
+    if result.state in (SyncState.MOVED, SyncState.PARTLY, SyncState.RESOLVED) and not (
+        result.detail.endswith("review it")
+    ):
+        detail += ": review it"
+    return replace(result, detail=detail, without=without)
 
 
 def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], MergeResult]:
@@ -286,7 +345,8 @@ class _Carry:
     stand_in: State = field(default_factory=dict)  # what later overlays are planned against
     found: list[FileConflict] = field(default_factory=list)
     used: list[str] = field(default_factory=list)  # recorded resolutions applied
-    gone: list[str] = field(default_factory=list)  # files upstream deleted
+    gone: list[str] = field(default_factory=list)  # files gone that it cannot go without
+    without: list[str] = field(default_factory=list)  # files upstream deleted, only modified
     followed: list[str] = field(default_factory=list)  # upstream's renames and moves followed
     said: list[str] = field(default_factory=list)  # where reused records came from, or not
 
@@ -315,6 +375,11 @@ def _carry(
             and inp.old_base.get(path) is not None
         ):
             target = inp.renames.get(path, "")
+            if not target and _only_modified_and_deleted(inp, step, path):
+                # the rest of the overlay is still judged; the old patch keeps this part
+                c.without.append(path)
+                del before[path]
+                continue
             if not target or chain.get(target) is None or target in step.after:
                 gone.append(path)
                 continue
@@ -351,6 +416,17 @@ def _carry(
         else:
             after[target] = result
     return c
+
+
+def _only_modified_and_deleted(inp: PlanInput, step: Step, path: str) -> bool:
+    """PATH is one the overlay modifies (neither adds nor deletes) and upstream itself deleted
+    (not an earlier overlay): the overlay can be carried without it."""
+    return (
+        step.before.get(path) is not None
+        and step.after.get(path) is not None
+        and inp.old_base.get(path) is not None
+        and inp.new_base.get(path) is None
+    )
 
 
 def _conflicted(
@@ -425,23 +501,28 @@ def plan(inp: PlanInput) -> Plan:
         if followed:
             files = tuple(dict.fromkeys(p for p in (*files, *after) if after.get(p) is not None))
         blockers = tuple(n for n, fs in troubled.items() if fs & set(step.after))
-        if gone:
+        if gone or not set(step.after) - set(c.without):
+            # nothing of it would be left to carry: a person decides (--skip keeps it whole)
             troubled[name] = set(files)
+            missing = [p for p in step.after if p in gone or p in c.without]
             results.append(
                 OverlayResult(
                     name,
                     SyncState.NOT_APPLICABLE,
                     files,
-                    detail=f"{', '.join(gone)} no longer exists upstream",
+                    detail=f"{', '.join(missing)} no longer exists upstream",
                 )
             )
             continue
+        without = tuple(Without(p) for p in c.without)
+        files = tuple(p for p in files if p not in c.without)
         chain.update(stand_in)
         prefix[name] = dict(stand_in)
         if found:
             troubled[name] = set(files)
             conflicts[name] = tuple(found)
-            results.append(_conflicted(name, files, found, blockers, used, inp.new_ref, c.said))
+            conflicted = _conflicted(name, files, found, blockers, used, inp.new_ref, c.said)
+            results.append(_left_out(conflicted, without))
             continue
         # A merged Python file is compiled only when the merge made new text (neither side's own).
         errors = tuple(
@@ -466,16 +547,25 @@ def plan(inp: PlanInput) -> Plan:
                 errors,
                 tuple(followed),
                 tuple(c.said),
+                without,
+                _without(step, c.without),
             )
         )
         results.append(None)
     fresh = [m for m in merged if not m.unchanged]
-    pairs = [(m.before, m.after) for m in fresh]
-    diffs = dict(zip((m.index for m in fresh), inp.diff(pairs) if pairs else [], strict=True))
+    # an overlay carried without some file is measured against its own diff of the other files
+    partial = [m for m in merged if m.without]
+    pairs = [(m.before, m.after) for m in fresh] + [m.own for m in partial]
+    made = inp.diff(pairs) if pairs else []
+    diffs = dict(zip((m.index for m in fresh), made[: len(fresh)], strict=True))
+    owns = dict(zip((m.index for m in partial), made[len(fresh) :], strict=True))
     refreshed: dict[str, Overlay] = {}
     for m in merged:
         results[m.index], kept = _judge(
-            m, m.overlay.diff if m.unchanged else diffs[m.index], inp.new_ref
+            m,
+            m.overlay.diff if m.unchanged else diffs[m.index],
+            inp.new_ref,
+            owns.get(m.index, m.overlay.diff),
         )
         if kept is not None:
             refreshed[m.overlay.name] = kept
@@ -483,11 +573,22 @@ def plan(inp: PlanInput) -> Plan:
     return Plan(tuple(final), refreshed, chain, prefix, conflicts, inp)
 
 
-def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay | None]:
-    """An overlay's state once merged cleanly, and its refreshed self (None: leaves the series)."""
+def _judge(m: _Merged, diff: str, new_ref: str, own: str) -> tuple[OverlayResult, Overlay | None]:
+    """An overlay's state once merged cleanly, and its refreshed self (None: leaves the series).
+
+    OWN is the overlay's own diff of the files it is carried with (all of them, but for a file
+    upstream deleted): what is clean, moved or partly upstreamed is measured against it."""
+    result, kept = _judged(m, diff, new_ref, own)
+    if m.without and result.state == SyncState.UPSTREAMED and kept is not None:
+        kept = kept.with_field("Applied-Upstream", f"partly, {new_ref}")
+        result = replace(result, detail=f"{new_ref} already makes the rest of this change")
+    return _left_out(result, m.without), kept
+
+
+def _judged(m: _Merged, diff: str, new_ref: str, own: str) -> tuple[OverlayResult, Overlay | None]:
     name, overlay = m.overlay.name, m.overlay
     added, removed = _lines(diff)
-    old_added, old_removed = _lines(overlay.diff)
+    old_added, old_removed = _lines(own)
     if m.blockers:
         return OverlayResult(
             name,
@@ -523,7 +624,7 @@ def _judge(m: _Merged, diff: str, new_ref: str) -> tuple[OverlayResult, Overlay 
         detail = "reused recorded resolution " + ", ".join(m.used) if m.used else "resolved by hand"
         if m.said:
             detail = "reused recorded resolution " + "; ".join(m.said)
-    elif diff == overlay.diff:
+    elif diff == own:
         state, detail = SyncState.CLEAN, ""
     else:
         state, detail = SyncState.MOVED, "applies cleanly; context or line numbers moved"

@@ -186,10 +186,11 @@ class Project:
         self.write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
         return ov.file_hash(text.encode("utf-8", "surrogateescape"))
 
-    def archive_overlay(self, folder: str, overlay: ov.Overlay) -> None:
-        """OVERLAY kept out of the series in overlays/FOLDER/ (upstreamed, dropped, skipped)."""
+    def archive_overlay(self, folder: str, overlay: ov.Overlay, stem: str | None = None) -> None:
+        """OVERLAY kept out of the series in overlays/FOLDER/ (upstreamed, dropped, skipped),
+        as STEM.patch (default: its name)."""
         text = ov.render(overlay).encode("utf-8", "surrogateescape")
-        self.write(self.overlays_dir / folder / f"{overlay.name}.patch", text)
+        self.write(self.overlays_dir / folder / f"{stem or overlay.name}.patch", text)
 
     def write_series(self, names: tuple[str, ...] | list[str]) -> None:
         """Rewrite the series with NAMES in order, keeping people's comments and blank lines."""
