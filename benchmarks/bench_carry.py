@@ -591,6 +591,13 @@ def overlay_name(patch: str, taken: set[str]) -> str:
     return name
 
 
+def as_json(out: str, what: str) -> dict:
+    try:
+        return dict(json.loads(out))
+    except json.JSONDecodeError:
+        raise RuntimeError(f"{what} printed no JSON: {out.strip()[-600:]}") from None
+
+
 def has_import() -> bool:
     return sh([*FORKMAN, "import", "--help"], ROOT)[0] == 0
 
@@ -602,7 +609,7 @@ def import_series(
     code, out = sh([*FORKMAN, "import", "--quilt", str(patches_dir), "--json"], app)
     if code not in (0, 1):  # 1: some patches did not come in
         raise RuntimeError(f"forkman import exited {code}:\n{out}")
-    report = json.loads(out)
+    report = as_json(out, "forkman import")
     names, notes = {}, {}
     for p in series:
         entry = next(
@@ -682,7 +689,7 @@ def run_forkman(
     for _ in range(len(series) + 1):
         if code == TIMED_OUT:
             break
-        report = json.loads(out)
+        report = as_json(out, "forkman sync")
         for o in report.get("overlays", []):
             if o["state"] != "skipped" or o["name"] not in states:
                 states[o["name"]] = o
@@ -707,6 +714,8 @@ def run_forkman(
             if kind == "upstreamed"
             else "likely upstreamed"
             if state.get("likely_upstreamed")
+            else "timed out"
+            if kind == "timed out"
             else "failed"
         )
         detail = kind + (f": {state['detail']}" if state.get("detail") else "")
@@ -756,6 +765,8 @@ def score(
                     if says_upstream
                     else "not carried"
                     if claim == "failed"
+                    else "timed out"  # the sync never finished: its tree says nothing
+                    if run.extra.get("timed out") or claim == "timed out"
                     else "correct"
                     if same
                     else "wrong"
@@ -768,7 +779,11 @@ def score(
                 )
             elif row["verdict"] in KEPT and says_upstream:
                 outcome = "called upstreamed"
-            elif row["verdict"] == "changed" and claim == "carried":
+            elif (
+                row["verdict"] == "changed"
+                and claim == "carried"
+                and not run.extra.get("timed out")
+            ):
                 same = all(read(run.tree, f) == read(expected, f) for f in sorted(files))
                 outcome = "carried, as theirs" if same else "carried, unlike theirs"
             else:
@@ -837,6 +852,7 @@ def tally(rows: list[dict], tool: str) -> dict[str, int]:
     out = dict.fromkeys(
         ("correct", "wrong", "not carried", "recognised", "upstreamed", "refreshed", "kept"), 0
     )
+    out["timed out"] = 0
     out |= {"carried again": 0, "called upstreamed": 0}
     for row in rows:
         outcome = row["tools"][tool]["outcome"]
@@ -1102,9 +1118,9 @@ def main(argv: list[str] | None = None) -> int:
         for package in packages:
             try:
                 result = bench_package(apt, cache, tmp / package, package, args.timeout)
-            except (RuntimeError, json.JSONDecodeError) as error:
+            except RuntimeError as error:
                 # one package the mirror or its own series lets down must not cost the others
-                failures[package] = str(error).splitlines()[0][:300]
+                failures[package] = " ".join(str(error).split())[:600]
                 print(f"not measured {package}: {failures[package]}", file=sys.stderr)
                 continue
             result["forkman_commit"] = commit
