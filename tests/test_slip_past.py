@@ -3,6 +3,7 @@ told not to look at, ignored files a new release would overwrite, a pin the chec
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,26 @@ def test_an_ignored_file_the_new_release_adds_is_not_overwritten(project: Projec
     code, _ = forkman(capsys, "sync", "--to", V9, repo=project.root)
     assert code == 2 and added[0] in forkman.last_err  # type: ignore[attr-defined]
     assert (checkout / added[0]).read_text() == "mine, ignored\n" and not project.sync_in_progress()
+
+
+def test_a_file_an_overlay_adds_that_the_new_release_adds_too_is_no_users_file(
+    project: Project, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    # Debian's curl backports add test files that curl 8 has: the sync refused them as untracked
+    checkout = project.checkout
+    pin = project.lock().commit
+    added = git(checkout, "diff", "--name-only", "--diff-filter=A", pin, V9).splitlines()[0]
+    theirs = git(checkout, "show", f"{V9}:{added}")
+    (checkout / added).parent.mkdir(parents=True, exist_ok=True)
+    (checkout / added).write_text(theirs + "\n")
+    code, _ = forkman(capsys, "overlay", "capture", "backport", repo=project.root)
+    assert code == 0, forkman.last_err  # type: ignore[attr-defined]
+
+    code, out = forkman(capsys, "sync", "--to", V9, "--json", repo=project.root)
+    assert code == 0, forkman.last_err  # type: ignore[attr-defined]
+    states = {o["name"]: o["state"] for o in json.loads(out)["overlays"]}
+    assert states["backport"] == "upstreamed"
+    assert (checkout / added).read_text() == theirs + "\n"
 
 
 def test_a_pin_the_checkout_lacks_is_a_finding(project: Project, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -336,7 +336,7 @@ def _plan_and_go(
             found = drift(repo, old, ignore=link_targets(project), changed_paths=changed.result())
             if found.paths:
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
-            _refuse_overwriting_ignored(project, repo, lock.commit, commit)
+            _refuse_overwriting_ignored(project, repo, lock.commit, commit, set(old.final))
         require_free_index(project.checkout)
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
         return _execute(project, repo, journal, data, the_plan, explain), the_plan
@@ -345,12 +345,20 @@ def _plan_and_go(
 _plan_and_go_locked = exclusive(_plan_and_go)
 
 
-def _refuse_overwriting_ignored(project: Project, repo: GitRepo, old: str, new: str) -> None:
-    """git's forced checkout overwrites ignored files where the new release adds a file: refuse."""
+def _refuse_overwriting_ignored(
+    project: Project, repo: GitRepo, old: str, new: str, overlays_own: set[str]
+) -> None:
+    """git's forced checkout overwrites ignored files where the new release adds a file: refuse.
+    A file an overlay adds is the overlays' own (the journal keeps it): upstream adding it too
+    is for the merge to judge (often upstream took the very patch that added it)."""
     added = repo.text(
         "diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", old, new, "--"
     )
-    there = [p for p in added.split("\0") if p and os.path.lexists(project.checkout / p)]
+    there = [
+        p
+        for p in added.split("\0")
+        if p and p not in overlays_own and os.path.lexists(project.checkout / p)
+    ]
     if there:
         shown = ", ".join(there[:5]) + (f" and {len(there) - 5} more" if len(there) > 5 else "")
         raise ForkmanError(
