@@ -1099,6 +1099,8 @@ def main(argv: list[str] | None = None) -> int:
             for p in packages
             if (saved / f"{p}.json").exists()
         ]
+        for r in results:
+            r.setdefault("cpu_seconds", r.pop("cpu", {}))  # saved before the key's rename
         print(text_report(results, info))
         return 0
     mirror = args.mirror or system_mirror()
