@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from forkman.core.findings import Finding
 from forkman.core.overlay import Overlay
+from forkman.core.stack import StackDigest
 from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
 from forkman.store.checkout import local_commits_text
@@ -17,6 +19,7 @@ from forkman.store.files import atomic_write
 from forkman.store.links import link_targets, outside_links
 from forkman.store.project import Project, relpath
 from forkman.store.recovery import stale_git_lock
+from forkman.store.stackrecord import read_stack_record, series_hashes, write_stack_record
 from forkman.store.worktree import drift, load_stack
 
 HOOK_MARKER = "forkman-upstream-guard"
@@ -41,17 +44,18 @@ def guard(
     """Every check (CHECKS too), each failure a Finding: nothing is printed, nothing is changed."""
     findings = staged_in_checkout(project, files, cwd or project.root)
     notes: list[str] = []
-    overlays, problems = _read_overlays(project)
+    series, problems = _read_series(project)
     findings += problems
-    if overlays is not None:
-        findings += _series_vs_lock(project)
+    if series is not None:
+        findings += _series_vs_lock(project, series)
     checkout = project.checkout
     shown = relpath(checkout, project.root)
+    parsed = False  # whether the checkout's checks reported the patches that do not parse
     if not (checkout / ".git").exists():
         notes.append(
             f"no upstream checkout at {shown}: skipped the checkout and upstream block checks"
         )
-    elif overlays is not None:
+    elif series is not None:
         stale = stale_git_lock(checkout)
         if stale is not None:
             findings.append(
@@ -64,12 +68,15 @@ def guard(
             )
         notes += [outside.text() for outside in outside_links(project)]
         try:
-            findings += _checkout_findings(project, overlays, notes)
+            found, parsed = _checkout_findings(project, series, notes)
+            findings += found
         except ForkmanError as exc:
             notes.append(
                 f"could not read the checkout at {shown} ({exc.message}): skipped its checks; "
                 "run `forkman apply`"
             )
+    if series is not None and not parsed:
+        findings += series.parsed[1]
     for check in checks:
         findings += check(project, (checkout / ".git").exists())
     return GuardReport(tuple(findings), tuple(notes))
@@ -104,35 +111,80 @@ def _from_error(exc: ForkmanError, default: str, root: Path) -> Finding:
     return Finding(file, line, exc.message, exc.hint or "")
 
 
-def _read_overlays(project: Project) -> tuple[list[Overlay] | None, list[Finding]]:
-    """The overlays that parse; None when the series itself is unreadable."""
+@dataclass(frozen=True)
+class _Series:
+    """The series' overlay files as read; parsed only when the stack record cannot answer."""
+
+    project: Project
+    texts: dict[str, str]  # the files that could be read, in series order
+    hashes: dict[str, str | None]  # every name of the series, None where its file is unreadable
+
+    @property
+    def complete(self) -> bool:
+        return len(self.texts) == len(self.hashes)
+
+    @cached_property
+    def parsed(self) -> tuple[list[Overlay], list[Finding]]:
+        """The overlays that parse, and a finding for each one that does not."""
+        overlays, findings = [], []
+        for name, text in self.texts.items():
+            try:
+                overlays.append(self.project.parse_overlay(name, text))
+            except ForkmanError as exc:
+                where = f"{OVERLAYS_DIR}/{name}.patch"
+                findings.append(_from_error(exc, where, self.project.root))
+        return overlays, findings
+
+
+def _read_series(project: Project) -> tuple[_Series | None, list[Finding]]:
+    """The overlay files that can be read; None when the series itself is unreadable."""
     series_file = f"{OVERLAYS_DIR}/series"
     try:
         names = project.series()
     except ForkmanError as exc:
         return None, [_from_error(exc, series_file, project.root)]
-    overlays, findings = [], []
-    for name in names:
-        try:
-            overlays.append(project.read_overlay(name))  # NAMES is the series, read once
-        except ForkmanError as exc:
-            findings.append(_from_error(exc, f"{OVERLAYS_DIR}/{name}.patch", project.root))
-    return overlays, findings
-
-
-def _series_vs_lock(project: Project) -> list[Finding]:
+    findings = []
+    hashes: dict[str, str | None] = dict.fromkeys(names)
     try:
-        disagreements = project.lock_disagreements(project.lock())
+        texts = project.overlay_texts()
+    except ForkmanError:  # one at a time then, a finding for each that cannot be read
+        texts = {}
+        for name in names:
+            try:
+                texts[name] = project.overlay_text(name)
+            except ForkmanError as exc:
+                findings.append(_from_error(exc, f"{OVERLAYS_DIR}/{name}.patch", project.root))
+    hashes.update(series_hashes(texts))
+    return _Series(project, texts, hashes), findings
+
+
+def _series_vs_lock(project: Project, series: _Series) -> list[Finding]:
+    try:
+        disagreements = project.lock_disagreements(project.lock(), series.hashes)
     except ForkmanError as exc:
         return [_from_error(exc, "forkman.lock", project.root)]
     return [Finding(d.path, 0, d.message, d.hint) for d in disagreements]
 
 
+def _stack(repo: GitRepo, commit: str, series: _Series) -> tuple[StackDigest, list[Finding]]:
+    """The stack on COMMIT, from the stack record when it matches every overlay file (all of
+    them parsed when it was made); else built from the patches that parse, and recorded."""
+    key = [(name, sha) for name, sha in series.hashes.items() if sha is not None]
+    recorded = read_stack_record(repo, commit, key) if series.complete else None
+    if recorded is not None:
+        return recorded, []
+    overlays, problems = series.parsed
+    stack = load_stack(repo, commit, overlays).digests
+    if series.complete and not problems:
+        write_stack_record(repo, commit, key, stack)
+    return stack, problems
+
+
 def _checkout_findings(
-    project: Project, overlays: list[Overlay], notes: list[str]
-) -> list[Finding]:
+    project: Project, series: _Series, notes: list[str]
+) -> tuple[list[Finding], bool]:
+    """The checkout's findings, and whether they include the patches that do not parse."""
     lock = project.lock()
-    findings = []
     with GitRepo(project.checkout) as repo:
         if not repo.has_commit(lock.commit):
             return [
@@ -142,13 +194,13 @@ def _checkout_findings(
                     f"pins {lock.commit[:12]} ({lock.ref}), which the checkout does not have",
                     "run `forkman apply` (it fetches the pinned commit), then commit again",
                 )
-            ]
-        stack = load_stack(repo, lock.commit, overlays)
+            ], False
+        stack, findings = _stack(repo, lock.commit, series)
         for step in stack.steps:
             if not step.applies:
                 findings.append(
                     Finding(
-                        f"{OVERLAYS_DIR}/{step.overlay.name}.patch",
+                        f"{OVERLAYS_DIR}/{step.name}.patch",
                         0,
                         f"does not apply to the pinned {lock.ref}: {step.error}",
                         "see `forkman overlay status`; fix the patch, or drop it and "
@@ -176,7 +228,7 @@ def _checkout_findings(
                 f"the checkout is not at the pinned {lock.ref}: skipped looking for direct "
                 f"upstream edits; {then}"
             )
-            return findings
+            return findings, True
         found = drift(repo, stack, ignore=link_targets(project))
     for path in found.paths:
         owner = stack.owner(path)
@@ -194,7 +246,7 @@ def _checkout_findings(
                 hint,
             )
         )
-    return findings
+    return findings, True
 
 
 # -- the hook inside the upstream checkout -----------------------------------------------------

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from forkman.core.overlay import Overlay
-from forkman.core.stack import Stack
+from forkman.core.stack import Digest, StackDigest, StepDigest, step_digest
 from forkman.core.states import OverlayState
-from forkman.core.values import Tree
 from forkman.git.repository import GitRepo
 from forkman.store.checkout import local_commits_text
 from forkman.store.links import link_targets, outside_links
 from forkman.store.project import Project
 from forkman.store.recovery import stale_git_lock, stale_lock_text
-from forkman.store.worktree import drift, load_stack
+from forkman.store.stackrecord import series_hashes, stack_view
+from forkman.store.worktree import drift
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class StatusReport:
         return not self.uncaptured and all(o.state == OverlayState.APPLIED for o in self.overlays)
 
 
-def _position(stack: Stack, path: str, content: object) -> int | None:
+def _position(stack: StackDigest, path: str, content: Digest | None) -> int | None:
     """Which prefix of the series the file's content matches: -1 for the pin, i for step i."""
     if content == stack.base.get(path):
         found: int | None = -1
@@ -57,7 +57,10 @@ def _position(stack: Stack, path: str, content: object) -> int | None:
     return found
 
 
-def overlay_states(stack: Stack, worktree: Tree) -> list[tuple[OverlayState, str]]:
+def overlay_states(
+    stack: StackDigest, worktree: Mapping[str, Digest | None]
+) -> list[tuple[OverlayState, str]]:
+    """Each overlay's state from the digests of its files in the work tree."""
     states = []
     for index, step in enumerate(stack.steps):
         if not step.applies:
@@ -78,26 +81,31 @@ def overlay_states(stack: Stack, worktree: Tree) -> list[tuple[OverlayState, str
     return states
 
 
-def _row(overlay: Overlay, state: OverlayState, detail: str) -> OverlayStatus:
-    added = sum(c.added for c in overlay.changes)
-    removed = sum(c.removed for c in overlay.changes)
+def _row(step: StepDigest, state: OverlayState, detail: str) -> OverlayStatus:
     return OverlayStatus(
-        overlay.name, overlay.subject, overlay.files, added, removed, state, detail
+        step.name, step.subject, step.files, step.added, step.removed, state, detail
     )
 
 
 def status(project: Project) -> StatusReport:
     lock = project.lock()
-    overlays = project.overlays()
+    texts = project.overlay_texts()  # each file read once: the lock check and the record key
     syncing = project.sync_in_progress()
-    warnings = [] if syncing else [d.text() for d in project.lock_disagreements(lock)]
+    warnings = (
+        []
+        if syncing
+        else [d.text() for d in project.lock_disagreements(lock, series_hashes(texts))]
+    )
     if syncing:
         warnings.append(
             "a sync is in progress: finish it with `forkman sync --continue` "
             "or undo it with `forkman sync --abort`"
         )
     if not project.checkout.exists():
-        rows = tuple(_row(o, OverlayState.UNKNOWN, "no checkout") for o in overlays)
+        overlays = [project.parse_overlay(name, text) for name, text in texts.items()]
+        rows = tuple(
+            _row(step_digest(o, {}), OverlayState.UNKNOWN, "no checkout") for o in overlays
+        )
         warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
         return StatusReport(
             lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)
@@ -121,12 +129,14 @@ def status(project: Project) -> StatusReport:
                 )
         with ThreadPoolExecutor(max_workers=1) as pool:
             changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
-            stack = load_stack(repo, lock.commit, overlays)
+            stack = stack_view(repo, project, lock.commit, texts)
             found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
     warnings += [outside.text() for outside in outside_links(project)]
     rows = tuple(
-        _row(o, state, detail)
-        for o, (state, detail) in zip(overlays, overlay_states(stack, found.worktree), strict=True)
+        _row(step, state, detail)
+        for step, (state, detail) in zip(
+            stack.steps, overlay_states(stack, found.digests), strict=True
+        )
     )
     return StatusReport(
         lock.url,

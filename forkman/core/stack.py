@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,11 +38,7 @@ class Stack:
 
         Built once, so that a question about one path costs its own steps, not the series.
         """
-        found: dict[str, list[int]] = {}
-        for index, step in enumerate(self.steps):
-            for path in step.after:
-                found.setdefault(path, []).append(index)
-        return {path: tuple(indexes) for path, indexes in found.items()}
+        return _changing(step.after for step in self.steps)
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.overlay.name == name)
@@ -50,6 +47,104 @@ class Stack:
         """The last overlay that changes PATH: edits to it belong there."""
         indexes = self.changing.get(path)
         return self.steps[indexes[-1]].overlay.name if indexes else None
+
+    @cached_property
+    def digests(self) -> StackDigest:
+        """The stack as digests: what status, guard and an apply with nothing to do ask of it."""
+        return StackDigest(
+            digest_all(self.base),
+            tuple(
+                step_digest(step.overlay, digest_all(step.after), step.error, step.error_path)
+                for step in self.steps
+            ),
+            digest_all(self.final),
+        )
+
+
+# -- the stack reduced to digests: kept on disk, so an unchanged series needs no patch parsed,
+# -- no pinned blob read and no patch applied to answer what a file's content means
+Digest = str  # sha256 of a FileState's mode, NUL, data; None stands for an absent file
+
+
+def digest(state: FileState | None) -> Digest | None:
+    if state is None:
+        return None
+    return hashlib.sha256(state.mode.encode() + b"\0" + state.data).hexdigest()
+
+
+def digest_all(states: Mapping[str, FileState | None]) -> dict[str, Digest | None]:
+    return {path: digest(state) for path, state in states.items()}
+
+
+@dataclass(frozen=True)
+class StepDigest:
+    """One overlay's step: its summary, and each of its paths' digest after it (before it,
+    when it does not apply)."""
+
+    name: str
+    subject: str
+    files: tuple[str, ...]
+    added: int
+    removed: int
+    after: Mapping[str, Digest | None]
+    error: str | None = None
+    error_path: str | None = None
+
+    @property
+    def applies(self) -> bool:
+        return self.error is None
+
+
+def step_digest(
+    overlay: Overlay,
+    after: Mapping[str, Digest | None],
+    error: str | None = None,
+    error_path: str | None = None,
+) -> StepDigest:
+    return StepDigest(
+        overlay.name,
+        overlay.subject,
+        overlay.files,
+        sum(c.added for c in overlay.changes),
+        sum(c.removed for c in overlay.changes),
+        after,
+        error,
+        error_path,
+    )
+
+
+@dataclass(frozen=True)
+class StackDigest:
+    """A Stack with each file's content replaced by its digest."""
+
+    base: Mapping[str, Digest | None]
+    steps: tuple[StepDigest, ...]
+    final: Mapping[str, Digest | None]
+
+    @cached_property
+    def changing(self) -> dict[str, tuple[int, ...]]:
+        """For each path, the indexes of the steps that list it, in series order."""
+        return _changing(step.after for step in self.steps)
+
+    def owner(self, path: str) -> str | None:
+        """The last overlay that changes PATH: edits to it belong there."""
+        indexes = self.changing.get(path)
+        return self.steps[indexes[-1]].name if indexes else None
+
+    def known(self, path: str) -> list[Digest | None]:
+        """PATH as the pin has it and after each overlay that changes it: none is an edit."""
+        return [
+            self.base.get(path),
+            *(self.steps[i].after[path] for i in self.changing.get(path, ())),
+        ]
+
+
+def _changing(afters: Iterable[Mapping[str, object]]) -> dict[str, tuple[int, ...]]:
+    found: dict[str, list[int]] = {}
+    for index, after in enumerate(afters):
+        for path in after:
+            found.setdefault(path, []).append(index)
+    return {path: tuple(indexes) for path, indexes in found.items()}
 
 
 def touched_paths(overlays: Iterable[Overlay]) -> set[str]:

@@ -30,6 +30,7 @@ class GitRepo:
     def __init__(self, path: Path, search_parents: bool = False):
         runner.require_git()
         self.path = Path(path)
+        self._git_paths: dict[str, Path] = {}
         if not _inside_repo(self.path, search_parents):
             raise NotACheckout(
                 "not a git checkout", where=str(self.path), hint="give the path of a git clone"
@@ -105,10 +106,19 @@ class GitRepo:
         return self.text("cat-file", "-t", sha, ok_codes=(0, 1, 128)).strip() == "commit"
 
     def git_path(self, name: str) -> Path:
-        """A path inside the git dir (`git rev-parse --git-path`), absolute."""
-        out = self.text("rev-parse", "--git-path", name).strip()
-        path = Path(out)
-        return path if path.is_absolute() else self.path / path
+        """A path inside the git dir (`git rev-parse --git-path`), absolute; asked once each."""
+        return self.git_paths(name)[0]
+
+    def git_paths(self, *names: str) -> list[Path]:
+        """git_path of each of NAMES, those not asked before in one `git rev-parse`."""
+        wanted = [n for n in dict.fromkeys(names) if n not in self._git_paths]
+        if wanted:
+            args = [arg for n in wanted for arg in ("--git-path", n)]
+            lines = self.text("rev-parse", *args).split("\n")
+            for name, line in zip(wanted, lines, strict=False):
+                out = Path(line)
+                self._git_paths[name] = out if out.is_absolute() else self.path / out
+        return [self._git_paths[n] for n in names]
 
     def remote_urls(self) -> dict[str, str]:
         out = self.text("config", "--get-regexp", r"^remote\..*\.url$", ok_codes=(0, 1))

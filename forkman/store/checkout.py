@@ -18,7 +18,7 @@ def open_checkout(
     """The checkout, cloned first when missing; the pinned commit fetched when absent."""
     checkout = project.checkout
     cloned = False
-    if not checkout.exists() or not any(checkout.iterdir()):
+    if needs_clone(project):
         cfg = project.config
         repo = remote.clone(
             cfg.url, checkout, filter_spec=cfg.filter, sparse=cfg.sparse, progress=progress
@@ -37,6 +37,12 @@ def open_checkout(
     if cloned:  # a fresh clone has no work tree yet: every caller expects the pin there
         repo.run("checkout", "-q", "--detach", lock.commit)
     return repo, cloned
+
+
+def needs_clone(project: Project) -> bool:
+    """Whether open_checkout would clone: the checkout is missing or empty."""
+    checkout = project.checkout
+    return not checkout.exists() or not any(checkout.iterdir())
 
 
 def open_repo(project: Project) -> GitRepo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -100,12 +101,32 @@ class Project:
 
     def read_overlay(self, name: str) -> ov.Overlay:
         """NAME's overlay file, parsed; the caller knows the series lists it."""
-        return ov.parse(
-            name, self.overlay_text(name), str(self.overlay_path(name).relative_to(self.root))
-        )
+        return self.parse_overlay(name, self.overlay_text(name))
+
+    def parse_overlay(self, name: str, text: str) -> ov.Overlay:
+        return ov.parse(name, text, str(self.overlay_path(name).relative_to(self.root)))
 
     def overlays(self) -> tuple[ov.Overlay, ...]:
         return tuple(self.read_overlay(name) for name in self.series())  # the series read once
+
+    def overlay_texts(self) -> dict[str, str]:
+        """Every overlay file's text, in series order; ConfigError for the first unreadable one."""
+        names = self.series()
+        folder = self.overlays_dir
+        if not resolves_inside(self.root, folder):  # checked once, not once per file
+            return {name: self.overlay_text(name) for name in names}
+        texts = {}
+        top = str(folder)
+        for name in names:
+            path = os.path.join(top, f"{name}.patch")  # not pathlib: a thousand overlays
+            try:
+                if os.path.islink(path):
+                    raise FileNotFoundError(path)  # overlay_text checks where it leads
+                with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                    texts[name] = handle.read()
+            except FileNotFoundError:
+                texts[name] = self.overlay_text(name)  # the error in its own words
+        return texts
 
     def state_dir(self) -> Path:
         """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
@@ -117,18 +138,21 @@ class Project:
     def sync_in_progress(self) -> bool:
         return self.sync_dir().is_dir()  # it only ever appears whole, in one rename
 
-    def lock_disagreements(self, lock: Lock) -> list[Disagreement]:
+    def lock_disagreements(
+        self, lock: Lock, hashes: Mapping[str, str | None] | None = None
+    ) -> list[Disagreement]:
         """Where the series and the overlay files disagree with the lock (a hand edit, a bad merge).
 
-        A series entry whose file cannot be read is left to whoever reads the overlays.
+        HASHES, when the caller has read the files already: the series in order, each name with
+        its file's sha256 (None when it cannot be read). A series entry whose file cannot be read
+        is left to whoever reads the overlays.
         """
         found = []
-        series = self.series()  # read once: once per lock entry was cubic in the overlays
-        listed = set(series)
-        for name in series:
-            try:
-                digest = ov.file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
-            except ConfigError:
+        if hashes is None:
+            hashes = {name: self._hash_or_none(name) for name in self.series()}
+        listed = set(hashes)
+        for name, digest in hashes.items():
+            if digest is None:
                 continue
             refresh = f"record it with `forkman overlay refresh {name}`"
             if name not in lock.overlays:
@@ -157,6 +181,12 @@ class Project:
             if name not in listed
         ]
         return found
+
+    def _hash_or_none(self, name: str) -> str | None:
+        try:
+            return ov.file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
+        except ConfigError:
+            return None
 
     def ensure_no_sync(self) -> None:
         if self.sync_in_progress():

@@ -6,7 +6,6 @@ dir), so a teammate's new pin or a dropped overlay is not mistaken for a hand ed
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -15,21 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from forkman.core.overlay import Overlay
-from forkman.core.stack import Stack, build_stack, touched_paths
+from forkman.core.stack import Digest, Stack, StackDigest, build_stack, digest_all, touched_paths
 from forkman.core.values import FileState, State
 from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
 from forkman.store.confine import write_problem
 from forkman.store.files import TEMP_FILE, atomic_write
 
+APPLIED_FILE = "forkman-applied.json"  # what forkman last wrote, in the checkout's git dir
+
 
 def read_worktree(root: Path, paths: Iterable[str]) -> State:
     """The work tree's files (None where absent), as git would see them."""
     states: State = {}
+    top = str(root)
     for path in paths:
-        full = root / path
+        full = os.path.join(top, path)  # not pathlib: this runs for every file an overlay touches
         try:
-            info = full.lstat()
+            info = os.lstat(full)
         except FileNotFoundError:
             states[path] = None
             continue
@@ -39,7 +41,8 @@ def read_worktree(root: Path, paths: Iterable[str]) -> State:
             states[path] = None
         else:
             mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
-            states[path] = FileState(full.read_bytes(), mode)
+            with open(full, "rb") as handle:
+                states[path] = FileState(handle.read(), mode)
     return states
 
 
@@ -115,6 +118,7 @@ class Drift:
     unexplained: tuple[str, ...]  # edited paths that no overlay touches
     beyond: tuple[str, ...]  # overlay paths whose content differs from what the overlays make
     worktree: State  # the overlay paths as they are on disk
+    digests: dict[str, Digest | None]  # the same, as digests
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -122,14 +126,19 @@ class Drift:
 
 
 def drift(
-    repo: GitRepo, stack: Stack, ignore: Iterable[str] = (), changed_paths: list[str] | None = None
+    repo: GitRepo,
+    stack: Stack | StackDigest,
+    ignore: Iterable[str] = (),
+    changed_paths: list[str] | None = None,
 ) -> Drift:
     """Edits in the checkout that neither the overlays nor forkman's last write explain.
 
-    CHANGED_PATHS is `repo.changed_paths()` when the caller already ran it (in the background).
+    STACK may be the stack itself or its digests (from the stack record): the work tree is read
+    the same either way. CHANGED_PATHS is `repo.changed_paths()` when the caller already ran it.
     """
+    view = stack.digests if isinstance(stack, Stack) else stack
     skip = set(ignore)
-    touched = set(stack.final)
+    touched = set(view.final)
     listed = repo.changed_paths() if changed_paths is None else changed_paths
     changed = [
         p
@@ -139,9 +148,10 @@ def drift(
         and not TEMP_FILE.match(p.rpartition("/")[2])  # forkman's own, swept by the next command
     ]
     on_disk = read_worktree(repo.path, touched | set(changed))
+    digests = digest_all(on_disk)
     written = read_record(repo)
     unexplained = tuple(
-        p for p in changed if p not in touched and written.get(p, "-") != _digest(on_disk[p])
+        p for p in changed if p not in touched and written.get(p, "-") != digests[p]
     )
     at_head = set(touched) - set(listed)  # git status: as the checked-out commit has it
     beyond = tuple(
@@ -149,23 +159,22 @@ def drift(
             p
             for p in touched
             if p not in at_head
-            and on_disk[p] not in known_states(stack, p)
-            and written.get(p, "-") != _digest(on_disk[p])
+            and digests[p] not in view.known(p)
+            and written.get(p, "-") != digests[p]
         )
     )
-    return Drift(unexplained, beyond, {p: on_disk[p] for p in touched})
+    return Drift(
+        unexplained,
+        beyond,
+        {p: on_disk[p] for p in touched},
+        {p: digests[p] for p in touched},
+    )
 
 
 # -- what forkman last wrote into the checkout, so a teammate's new pin or a dropped overlay
 # -- is not mistaken for a hand edit
-def _digest(state: FileState | None) -> str | None:
-    if state is None:
-        return None
-    return hashlib.sha256(state.mode.encode() + b"\0" + state.data).hexdigest()
-
-
 def read_record(repo: GitRepo) -> dict[str, str | None]:
-    path = repo.git_path("forkman-applied.json")
+    path = repo.git_path(APPLIED_FILE)
     try:
         return dict(json.loads(path.read_text()).get("files", {}))
     except (FileNotFoundError, ValueError, AttributeError):
@@ -173,8 +182,12 @@ def read_record(repo: GitRepo) -> dict[str, str | None]:
 
 
 def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | None]) -> None:
-    files = {p: _digest(s) for p, s in sorted(states.items())}
-    path = repo.git_path("forkman-applied.json")
+    write_record_digests(repo, commit, digest_all(states))
+
+
+def write_record_digests(repo: GitRepo, commit: str, digests: Mapping[str, Digest | None]) -> None:
+    files = dict(sorted(digests.items()))
+    path = repo.git_path(APPLIED_FILE)
     text = json.dumps({"commit": commit, "files": files}, indent=1)
     try:
         if path.read_text() == text:
@@ -182,11 +195,3 @@ def write_record(repo: GitRepo, commit: str, states: Mapping[str, FileState | No
     except (OSError, UnicodeDecodeError):
         pass
     atomic_write(path, text)
-
-
-def known_states(stack: Stack, path: str) -> list[FileState | None]:
-    """PATH as the pin has it and after each overlay that changes it: none of these is an edit."""
-    return [
-        stack.base.get(path),
-        *(stack.steps[i].after[path] for i in stack.changing.get(path, ())),
-    ]
