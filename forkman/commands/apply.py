@@ -53,12 +53,13 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         recorded = None if cloned else read_stack_record(repo, lock.commit, series)
         if recorded is not None and _nothing_to_do(project, repo, lock.commit, recorded):
             written: list[str] = []
+            deleted: list[str] = []
             moved = False
             write_record_digests(repo, lock.commit, recorded.final)
         else:
             overlays = overlays if overlays is not None else _parse(project, texts)
             stack = load_stack(repo, lock.commit, overlays)
-            written, moved = _apply_stack(project, repo, lock, stack, cloned)
+            written, deleted, moved = _apply_stack(project, repo, lock, stack, cloned)
             write_stack_record(repo, lock.commit, series, stack.digests)
         links = ensure_links(project, repo)
         warnings = [d.text() for d in project.lock_disagreements(lock, hashes)]
@@ -71,7 +72,7 @@ def apply(project: Project, progress: ProgressFn | None = None) -> ApplyResult:
         tuple(written),
         tuple(links),
         tuple(warnings),
-        tuple(p for p in written if desired.get(p) is None),
+        tuple(deleted),
     )
 
 
@@ -94,8 +95,9 @@ def _nothing_to_do(project: Project, repo: GitRepo, commit: str, stack: StackDig
 
 def _apply_stack(
     project: Project, repo: GitRepo, lock: Lock, stack: Stack, cloned: bool
-) -> tuple[list[str], bool]:
-    """Write STACK over the pin in the checkout: the paths written, and whether HEAD moved."""
+) -> tuple[list[str], list[str], bool]:
+    """Write STACK over the pin in the checkout: the paths written, those of them deleted, and
+    whether HEAD moved."""
     broken = next((s for s in stack.steps if not s.applies), None)
     if broken is not None:
         raise OverlayDoesNotApply(
@@ -122,4 +124,4 @@ def _apply_stack(
     desired.update(stack.final)
     written = write_worktree(project.checkout, desired)
     write_record(repo, lock.commit, stack.final)
-    return written, moved
+    return written, [p for p in written if desired.get(p) is None], moved
