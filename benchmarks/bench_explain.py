@@ -10,7 +10,9 @@ commits, each inserting lines at the top of two random files, its subject ending
 number (`(#N)`); BROKEN of them, spread over the history, rewrite the very line of one overlay
 (a conflict); `rel-v1.1.0`. The app: BROKEN + CLEAN overlays (one function each, in files
 that upstream also touches), captured with forkman. Timed, medians of REPEAT runs after one
-warm-up: `forkman sync --check --no-fetch --to rel-v1.1.0` with and without `--no-explain`.
+warm-up: `forkman sync --check --no-fetch --to rel-v1.1.0` with and without `--no-explain`,
+in wall seconds and in CPU seconds (user + sys of forkman and its git processes: the machine is
+shared, so the CPU ratio is the steadier one).
 Each explained run must name, for every broken overlay, the commit that broke it and its PR.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -111,13 +114,19 @@ def build_app(base: Path, upstream: Path, paths: list[str]) -> Path:
     return app
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
-    start = time.perf_counter()
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + sys of forkman and its git processes), stdout."""
+    start, cpu = time.perf_counter(), _child_cpu()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    took = time.perf_counter() - start
+    took, used = time.perf_counter() - start, _child_cpu() - cpu
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr}")
-    return took, proc.stdout
+    return took, used, proc.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,12 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         app = build_app(root, upstream, chosen)
         check = [*FORKMAN, "sync", "--check", "--json", "--no-fetch", "--to", NEW]
         times: dict[str, list[float]] = {"explained": [], "not explained": []}
+        cpus: dict[str, list[float]] = {"explained": [], "not explained": []}
         named: dict[str, int | None] = {}
         for run in range(args.repeat + 1):
             for label, extra in (("explained", []), ("not explained", ["--no-explain"])):
-                took, out = timed(check + extra, app)
+                took, used, out = timed(check + extra, app)
                 if run:
                     times[label].append(took)
+                    cpus[label].append(used)
                 if label == "explained":
                     report = json.loads(out)
                     named = {o["files"][0]: (o["culprit"] or {}).get("pr") for o in report["overlays"]
@@ -155,11 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         right = named == prs
         med = {k: statistics.median(v) for k, v in times.items()}
         ratio = med["explained"] / med["not explained"]
+        cpu = {k: statistics.median(v) for k, v in cpus.items()}
+        cpu_ratio = cpu["explained"] / cpu["not explained"]
         result = {
             "machine": machine(),
             "files": args.files, "commits": args.commits, "broken": args.broken,
             "clean": args.clean, "repeat": args.repeat,
-            "seconds": med, "ratio": ratio, "limit": LIMIT,
+            "seconds": med, "ratio": ratio, "cpu_seconds": cpu, "cpu_ratio": cpu_ratio,
+            "limit": LIMIT,
             "culprits_right": right, "pass": right and ratio < LIMIT,
         }  # fmt: skip
         if args.json:
@@ -168,9 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.broken} broken + {args.clean} clean overlays, {args.commits} upstream "
                   f"commits, {args.files} files; medians of {args.repeat}")  # fmt: skip
             for label, value in med.items():
-                print(f"  sync --check, {label:<14} {value:.3f} s")
+                print(f"  sync --check, {label:<14} {value:.3f} s wall, {cpu[label]:.3f} s CPU")
             verdict = "PASS" if result["pass"] else "FAIL"
-            print(f"  explained / not explained: {ratio:.2f} (limit {LIMIT}) {verdict}")
+            print(f"  explained / not explained: {ratio:.2f} wall, {cpu_ratio:.2f} CPU "
+                  f"(limit {LIMIT}) {verdict}")  # fmt: skip
             print(f"  every culprit named right (commit's PR): {right}")
         return 0 if result["pass"] else 1
     finally:

@@ -199,6 +199,7 @@ def sync_json(report: SyncReport) -> str:
                     for h, why in _hunk_whys(r)
                 ],
                 "culprit": _culprit_json(r.why.culprit if r.why else None),
+                "moved_by": _culprit_json(r.why.moved_by if r.why else None),
                 "note": r.note,
                 "likely_upstreamed": bool(r.why and r.why.likely_upstreamed),
                 "carried_without": [
@@ -232,16 +233,8 @@ def sync_markdown(report: SyncReport) -> str:
     lines += _why_markdown(report.results)
     if report.warnings:
         lines += ["", "### Warnings", *[f"- {w}" for w in report.warnings]]
-    needs = [r.name for r in report.results if r.state in NEEDS_ACTION]
+    lines += ["", closing_line(report.results)]
     review = _review(report.results)
-    lines += [
-        "",
-        f"**Needs attention:** {', '.join(needs)}"
-        if needs
-        else "All overlays carried over cleanly."
-        if not review
-        else "All overlays carried over; some need a review.",
-    ]
     if review:
         lines += ["", "**Needs review:**", *[f"- {line}" for line in review]]
     return "\n".join(lines) + "\n"
@@ -261,6 +254,42 @@ def _review(results: Sequence[OverlayResult]) -> list[str]:
             said.append(f"the sync keeps its whole patch in overlays/{SyncState.DROPPED}/")
         lines.append(f"{r.name} ({r.state}): " + "; ".join(said))
     return lines
+
+
+def closing_line(results: Sequence[OverlayResult]) -> str:
+    """The summary's last line: what needs action, else what a reviewer should still look at.
+    "Cleanly" only when no overlay followed a move, left the series or took a resolution."""
+    needs = [r.name for r in results if r.state in NEEDS_ACTION]
+    if needs:
+        return f"**Needs attention:** {', '.join(needs)}"
+    groups = [
+        ([r.name for r in results if r.followed], "followed a move upstream made: review it",
+         "followed moves upstream made: review them"),
+        ([r.name for r in results if r.without and not r.followed and r.state not in GONE],
+         "carried without a file upstream deleted: review it",
+         "carried without files upstream deleted: review them"),
+        ([r.name for r in results if r.state == SyncState.UPSTREAMED],
+         "made by upstream itself, dropped from the series", ""),
+        ([r.name for r in results if r.state == SyncState.PARTLY],
+         "partly made by upstream, kept for the rest", ""),
+        ([r.name for r in results if r.state == SyncState.RESOLVED or r.reused],
+         "carried by a recorded resolution", "carried by recorded resolutions"),
+    ]  # fmt: skip
+    told = {name for names, _, _ in groups for name in names}
+    groups.append(
+        ([r.name for r in results if r.note and r.name not in told],
+         "with a note: review it", "with notes: review them")
+    )  # fmt: skip
+    parts = [
+        f"{len(names)} {many if len(names) > 1 and many else one} ({', '.join(names)})"
+        for names, one, many in groups
+        if names
+    ]
+    if not parts:
+        return "All overlays carried over cleanly."
+    dropped = any(r.state == SyncState.UPSTREAMED for r in results)
+    head = "No overlay needs attention" if dropped else "All overlays carried over"
+    return f"{head}; " + "; ".join(parts) + "."
 
 
 # -- sync --stepwise ---------------------------------------------------------------------------
@@ -311,6 +340,9 @@ _DID = {
 }
 
 
+_MOVED_BY = "which moved these lines (a move forkman follows); the commit above then changed them"
+
+
 def _culprit_json(culprit: Culprit | None) -> dict[str, Any] | None:
     if culprit is None:
         return None
@@ -358,6 +390,9 @@ def _why_text(results: Sequence[OverlayResult]) -> list[str]:
         lines += ["", f"{r.name} ({r.state}):"]
         if why.culprit is not None:
             lines.append(f"  caused by {_culprit_text(why.culprit)}")
+        if why.moved_by is not None:
+            lines.append(f"  after {_culprit_text(why.moved_by)}")
+            lines.append(f"    {_MOVED_BY}")
         if r.note:
             lines.append(f"  note: {r.note}")
         for hunk, hw in _hunk_whys(r):
@@ -393,6 +428,8 @@ def _why_markdown(results: Sequence[OverlayResult]) -> list[str]:
         lines += ["", f"**{r.name}** ({r.state})"]
         if why is not None and why.culprit is not None:
             lines.append(f"- caused by {_md_culprit(why.culprit)}")
+        if why is not None and why.moved_by is not None:
+            lines.append(f"- after {_md_culprit(why.moved_by)}: {_MOVED_BY}")
         if r.note:
             lines.append(f"- {r.note}")
         for hunk, hw in _hunk_whys(r):

@@ -3,6 +3,8 @@
 Each case is a branch off the pinned release (v0.6.8), tagged `case/NAME`: a few unrelated
 commits, the one that breaks an overlay (its PR given in CULPRITS), and more unrelated commits.
 In `move-function` the culprit sits on a dev branch that master merges, as AutoGPT merges `dev`.
+In `move-then-rewrite` upstream moves the function (a move the planner follows), then rewrites a
+line of it: the rewrite is the culprit, the move its background (MOVED_BY).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ CULPRITS = {
     "another-form": ("cost-config", 9703),
     "delete": ("cost-config", 9704),
     "rename": ("cost-config", 9705),
+    "move-then-rewrite": ("loader-symlink", 9706),
 }
+MOVED_BY = {"move-then-rewrite": 9664}  # case -> PR of the move the culprit came after
 
 
 def _read(upstream: Path, path: str) -> str:
@@ -100,6 +104,13 @@ def _breaking_change(upstream: Path, case: str) -> dict[str, str | None]:
             '    LlmModel.OLLAMA_DOLPHIN: ModelMetadata("ollama", 32768, None),\n',
             '    LlmModel.OLLAMA_DOLPHIN: ModelMetadata(\n        "ollama", 32768, None\n    ),\n',
         )
+    if case == "move-then-rewrite":
+        return _edit(
+            upstream,
+            BLOCKS_INIT,
+            '        for f in current_dir.rglob("*.py")\n',
+            '        for f in sorted(current_dir.rglob("*.py"))\n',
+        )
     if case == "rewrite":
         return _edit(
             upstream,
@@ -135,6 +146,7 @@ _SUBJECTS = {
     "another-form": "feat(blocks): price qwen2.5 (#9703)",
     "delete": "chore(backend): drop retired models from the costs (#9704)",
     "rename": "refactor(backend): move cost config into data/costs (#9705)",
+    "move-then-rewrite": "fix(backend): load blocks in a stable order (#9706)",
 }
 
 
@@ -144,7 +156,7 @@ def build_case(upstream: Path, case: str) -> str:
     git(upstream, "checkout", "-q", "-B", f"case-{case}", BASE_REF)
     _noise(upstream, 3, 0)
     # an unrelated change to the same file first, so the search has to tell them apart
-    if case in ("move-function", "rewrite"):
+    if case in ("move-function", "rewrite", "move-then-rewrite"):
         commit_files(
             upstream,
             "chore(backend): say what the blocks package exports (#8100)",
@@ -171,6 +183,13 @@ def build_case(upstream: Path, case: str) -> str:
             "Merge branch 'dev' into master",
             f"case-{case}-dev",
         )
+    elif case == "move-then-rewrite":
+        # the planner follows the move; what breaks the overlay is the rewrite after it
+        commit_files(
+            upstream, _SUBJECTS["move-function"], _breaking_change(upstream, "move-function")
+        )
+        _noise(upstream, 2, 20)
+        commit_files(upstream, _SUBJECTS[case], _breaking_change(upstream, case))
     else:
         commit_files(upstream, _SUBJECTS[case], _breaking_change(upstream, case))
     _noise(upstream, 3, 40)

@@ -382,3 +382,96 @@ def test_carry_leaves_out_what_upstream_added_elsewhere() -> None:
     assert carried is not None and carried.upstreamed == 1 and not carried.moves
     assert carried.overlay.count(b"QWEN") == 1 and b"Model.QWEN: 1" in carried.overlay
     assert carry("m.py", old, old.replace(b"LLAMA = ", b"LLAMA2 = "), mine) is None
+
+
+# -- a move the planner follows, then a rewrite ---------------------------------------------------
+
+
+def test_levels_find_the_rewrite_and_the_move_before_it_sharing_tests() -> None:
+    from forkman.core.culprit import BROKEN, CLEAN, FOLLOWED, Levels, first_at
+
+    items = list(range(2000))
+    for move, rewrite in ((700, 1500), (1499, 1500), (0, 1999), (None, 1500), (None, 0)):
+        calls: list[int] = []
+
+        def level(
+            i: int, move: int | None = move, rewrite: int = rewrite, calls: list[int] = calls
+        ) -> int:
+            calls.append(i)
+            if i >= rewrite:
+                return BROKEN
+            return FOLLOWED if move is not None and i >= move else CLEAN
+
+        found = first_at(items, level, (BROKEN, FOLLOWED))
+        assert found == {BROKEN: rewrite, FOLLOWED: rewrite if move is None else move}
+        assert len(calls) == len(set(calls)) and 1999 not in calls
+        limit = math.ceil(math.log2(len(items)))
+        # no move before it: one test more (the commit just before the rewrite), not log2 N
+        assert len(calls) <= (limit + 1 if move is None else 2 * limit + 1)
+    assert Levels(0).probe is None and Levels(0).first(BROKEN) is None
+    assert Levels(3, last_known=False).tested(CLEAN).tested(CLEAN).first(BROKEN) is None
+
+
+def test_carry_probe_merges_as_the_planner_does() -> None:
+    from forkman.core import probe
+
+    old = "".join(OLD).encode()
+    mine = old.replace(b'root.rglob("*.py")', b"walk(root)")
+    moved = "".join(INDENTED).encode()
+    ask = probe.Question(probe.CARRY, {"init.py": old}, {"init.py": mine})
+    assert ask.paths == ("init.py",)
+    assert probe.first_merges(ask, {"init.py": old}) == (False, ())  # nothing to merge
+    assert probe.first_merges(ask, {"init.py": None}) == (True, ())  # the file went away
+    gone, jobs = probe.first_merges(ask, {"init.py": moved})
+    assert not gone and [(p, j.base, j.ours, j.theirs) for p, j in jobs] == [
+        ("init.py", old, moved, mine)
+    ]
+    # the plain merge of a moved function conflicts; the planner's retry makes the change there
+    retry = probe.restated(ask, {"init.py": moved}, *jobs[0])
+    assert retry is not None and b"    for f in walk(root):\n" in retry.ours
+    assert retry.theirs == old  # nothing of the overlay is left to merge at the old place
+    rewritten = {"init.py": old.replace(b"*.py", b"*.pyi")}  # rewritten in place: nothing moved
+    assert probe.restated(ask, rewritten, *probe.first_merges(ask, rewritten)[1][0]) is None
+    near = probe.Question(probe.CARRY, {"a.py": old}, {"a.py": mine}, {"b.py": None})
+    assert near.paths == ("a.py", "b.py")
+
+
+def test_after_move_tells_what_upstream_did_at_the_new_place() -> None:
+    from forkman.core.moves import after_move
+
+    mine = [ln.replace('root.rglob("*.py")', "walk(root)") for ln in OLD]
+    rewritten = [ln.replace('root.rglob("*.py")', 'sorted(root.rglob("*.py"))') for ln in INDENTED]
+    span = (3, 6)
+    found = after_move("init.py", mine, span, {"init.py": OLD}, {"init.py": INDENTED},
+                       {"init.py": rewritten})  # fmt: skip
+    assert found is not None
+    place, verdict = found
+    assert str(place) == "init.py:6-8" and verdict.did == explain.REWRITTEN
+    assert '+    for f in sorted(root.rglob("*.py")):' in verdict.upstream_diff
+    # lines the move did not take: nothing to tell
+    assert after_move("init.py", mine, span, {"init.py": OLD}, {"init.py": OLD},
+                      {"init.py": rewritten}) is None  # fmt: skip
+
+
+def test_the_summary_closes_with_what_a_reviewer_should_still_look_at() -> None:
+    from forkman.core.planner import OverlayResult
+    from forkman.core.states import SyncState
+    from forkman.render import closing_line
+
+    clean = OverlayResult("a", SyncState.CLEAN, ("x.py",))
+    followed = OverlayResult(
+        "loader", SyncState.MOVED, ("y.py",), followed=("move of y.py:3 to y.py:9",)
+    )
+    dropped = OverlayResult("fix", SyncState.UPSTREAMED, ("z.py",))
+    conflict = OverlayResult("llm", SyncState.CONFLICT, ("l.py",))
+    assert closing_line([clean]) == "All overlays carried over cleanly."
+    assert closing_line([clean, OverlayResult("b", SyncState.MOVED, ("w.py",))]).endswith(
+        "cleanly."
+    )
+    line = closing_line([clean, followed])
+    assert "cleanly" not in line
+    assert line == "All overlays carried over; 1 followed a move upstream made: review it (loader)."
+    line = closing_line([followed, dropped])
+    assert "cleanly" not in line and "dropped from the series (fix)" in line
+    assert "carried over;" not in line  # fix was not carried: it left the series
+    assert closing_line([followed, conflict]) == "**Needs attention:** llm"

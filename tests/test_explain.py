@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from explain_fixture import CULPRITS, REGISTRY, RENAMED_COST, build_case
+from explain_fixture import CULPRITS, MOVED_BY, REGISTRY, RENAMED_COST, build_case
 from helpers import forkman, git, make_app
 
 from forkman.autogpt.example import BLOCKS_INIT, COST_CONFIG
@@ -25,6 +25,7 @@ EXPECT = {
     "rewrite": ("conflict", "rewritten", None),
     "delete": ("conflict", "deleted", None),
     "another-form": ("conflict", "added", None),
+    "move-then-rewrite": ("conflict", "rewritten", None),
 }
 
 
@@ -61,6 +62,8 @@ def test_each_break_names_its_commit_and_pr_and_what_upstream_did(
     assert broken["culprit"]["commit"] == sha
     assert broken["culprit"]["pr"] == pr and broken["culprit"]["url"] == f"{PULL}{pr}"
     assert broken["culprit"]["date"].startswith("2025-")
+    moved_by = MOVED_BY.get(case)
+    assert (broken["moved_by"] or {}).get("pr") == moved_by
     for other in (o for n, o in by_name.items() if n != name):
         assert other["culprit"] is None and other["note"] == ""  # a clean overlay is not looked at
     if state == "conflict":

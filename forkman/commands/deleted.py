@@ -33,5 +33,6 @@ def name_deleters(
             asks[path] = Ask(path, question)
     base = {p: (s.data if s is not None else None) for p, s in inputs.old_base.items()}
     found = find_culprits(repo, pin, target, list(asks.values()), base, upstream_url)
-    results = tuple(r.naming(found) for r in the_plan.results)
+    deleters = {path: f.culprit for path, f in found.items()}
+    results = tuple(r.naming(deleters) for r in the_plan.results)
     return replace(the_plan, results=results)

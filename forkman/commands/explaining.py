@@ -7,18 +7,19 @@ Only overlays that are not clean are looked at, so a clean sync pays nothing for
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from forkman.core import probe
 from forkman.core.conflicts import regions
-from forkman.core.explain import Explanation, OtherFile, why_hunk
-from forkman.core.planner import Plan, PlanInput
+from forkman.core.explain import UNTOUCHED, Explanation, HunkWhy, OtherFile, locate, why_hunk
+from forkman.core.moves import after_move
+from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput
 from forkman.core.stack import build_stack
 from forkman.core.textdiff import split
 from forkman.core.upstreamed import likeness
 from forkman.core.values import FileState
-from forkman.git.culprit import Ask, find_culprits
+from forkman.git.culprit import Ask, Found, find_culprits
 from forkman.git.repository import GitRepo
 
 _KIND = {
@@ -34,8 +35,77 @@ def _data(state: FileState | None) -> bytes | None:
     return state.data if state is not None else None
 
 
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "surrogateescape")
+
+
 def _lines(state: FileState | None) -> list[str]:
-    return split(state.data.decode("utf-8", "surrogateescape")) if state is not None else []
+    return split(_text(state.data)) if state is not None else []
+
+
+def _since_move(
+    inputs: PlanInput,
+    before: Mapping[str, bytes | None],
+    conflict: FileConflict,
+    base_side: Sequence[str],
+    start: int,
+    hunk: HunkWhy,
+) -> HunkWhy:
+    """HUNK told from where an earlier upstream commit moved its lines (a move the planner
+    follows): what the culprit then did to them there, rather than that they left."""
+    old_lines = _lines(conflict.base)
+    span = locate(old_lines, base_side, max(start - 1, 0))
+    if span is None:
+        return hunk
+    paths = [p for p in before if before[p] is not None]
+    found = after_move(
+        conflict.path,
+        _lines(conflict.overlay),
+        span,
+        {p: _lines(inputs.old_base.get(p)) for p in paths} | {conflict.path: old_lines},
+        {p: split(_text(before[p])) for p in paths},
+        {p: _lines(inputs.new_base.get(p)) for p in paths}
+        | {conflict.path: _lines(conflict.upstream)},
+    )
+    if found is None or found[1].did == UNTOUCHED:
+        return hunk  # the culprit left the moved lines alone (it made their place ambiguous)
+    place, verdict = found
+    diff = verdict.upstream_diff if verdict.upstream_diff not in hunk.upstream_diff else ""
+    hint = f"after the earlier move of these lines to {place}"
+    moved_to = str(verdict.moved_to) if verdict.moved_to else None
+    return HunkWhy(verdict.did, moved_to, hunk.upstream_diff + diff, hint)
+
+
+def _asks(inputs: PlanInput, the_plan: Plan) -> list[Ask]:
+    """The question to put to upstream's commits for each result worth explaining."""
+    old = build_stack(inputs.old_base, inputs.overlays)
+    asks = []
+    for result in the_plan.results:
+        kind = _KIND.get(result.state)
+        if kind is None or result.cause == "earlier" or result.blocked_by:
+            continue
+        if result.followed:
+            # the commit whose move (or rename) made the plain merge fail
+            renamed = any(f.startswith("rename") for f in result.followed)
+            kind = probe.GONE if renamed else probe.CONFLICT
+        elif kind == probe.CONFLICT:
+            # what broke it is what the planner could not carry: a move it follows is not it
+            kind = probe.CARRY
+        step = next((s for s in old.steps if s.overlay.name == result.name), None)
+        if step is None or not step.applies:
+            continue
+        # a file it is carried without has its own deleting commit; "moved" keeps it, as the
+        # deletion is then what moved the overlay
+        left = {w.path for w in result.without} if result.state != "moved" else set()
+        before = {p: _data(s) for p, s in step.before.items() if p not in left}
+        after = {p: _data(s) for p, s in step.after.items() if p not in left}
+        near = (
+            {p: _data(inputs.old_base.get(p)) for p in inputs.others if p not in after}
+            if kind == probe.CARRY
+            else {}
+        )
+        asks.append(Ask(result.name, probe.Question(kind, before, after, near)))
+    return asks
 
 
 def explain(
@@ -48,70 +118,63 @@ def explain(
     others: Mapping[str, OtherFile] | None = None,
 ) -> Plan:
     """THE_PLAN with an explanation on every result that is not clean."""
-    old = build_stack(inputs.old_base, inputs.overlays)
-    asks = []
-    for result in the_plan.results:
-        kind = _KIND.get(result.state)
-        if kind is None or result.cause == "earlier" or result.blocked_by:
-            continue
-        if result.followed:
-            # the commit whose move (or rename) made the plain merge fail
-            renamed = any(f.startswith("rename") for f in result.followed)
-            kind = probe.GONE if renamed else probe.CONFLICT
-        step = next((s for s in old.steps if s.overlay.name == result.name), None)
-        if step is None or not step.applies:
-            continue
-        # a file it is carried without has its own deleting commit; "moved" keeps it, as the
-        # deletion is then what moved the overlay
-        left = {w.path for w in result.without} if result.state != "moved" else set()
-        before = {p: _data(s) for p, s in step.before.items() if p not in left}
-        after = {p: _data(s) for p, s in step.after.items() if p not in left}
-        asks.append(Ask(result.name, probe.Question(kind, before, after)))
+    asks = _asks(inputs, the_plan)
     if not asks:
         return the_plan
     base = {p: _data(s) for p, s in inputs.old_base.items()}
     culprits = find_culprits(repo, pin, target, asks, base, upstream_url)
-    results = []
-    for result in the_plan.results:
-        if result.name not in {a.name for a in asks}:
-            results.append(result)
-            continue
-        culprit = culprits.get(result.name)
-        hunks = []
-        likely = []
-        for conflict in the_plan.conflicts.get(result.name, ()):
-            old_lines, new_lines = _lines(conflict.base), _lines(conflict.upstream)
-            text = conflict.merged.decode("utf-8", "surrogateescape")
-            for region in regions(text):
-                hunks.append(
-                    why_hunk(
-                        conflict.path,
-                        old_lines,
-                        new_lines,
-                        _lines(conflict.overlay),
-                        region.base,
-                        max(region.start - 1, 0),
-                        others,
-                    )
-                )
-            found = likeness(old_lines, _lines(conflict.overlay), new_lines)
-            likely.append(found is not None and found.likely)
-        is_likely = bool(likely) and all(likely)
-        note = result.note
-        if result.followed:
-            by = f" in {culprit.short}" if culprit else ""
-            note = f"followed upstream's {'; '.join(result.followed)}{by}: review it"
-        if is_likely:
-            by = f" by {culprit.short}" if culprit else ""
-            where = (
-                (culprit.url or f"{inputs.new_ref}, commit {culprit.commit[:12]}")
-                if culprit
-                else inputs.new_ref
+    asked = {a.name for a in asks}
+    results = tuple(
+        _explained(inputs, the_plan, r, culprits.get(r.name), others) if r.name in asked else r
+        for r in the_plan.results
+    )
+    return replace(the_plan, results=results)
+
+
+def _explained(
+    inputs: PlanInput,
+    the_plan: Plan,
+    result: OverlayResult,
+    found: Found | None,
+    others: Mapping[str, OtherFile] | None,
+) -> OverlayResult:
+    culprit = found.culprit if found else None
+    hunks = []
+    likely = []
+    for conflict in the_plan.conflicts.get(result.name, ()):
+        old_lines, new_lines = _lines(conflict.base), _lines(conflict.upstream)
+        text = conflict.merged.decode("utf-8", "surrogateescape")
+        for region in regions(text):
+            hunk = why_hunk(
+                conflict.path,
+                old_lines,
+                new_lines,
+                _lines(conflict.overlay),
+                region.base,
+                max(region.start - 1, 0),
+                others,
             )
-            note = (
-                f"likely upstreamed in another form{by}: check, then "
-                f"`forkman overlay drop {result.name} --upstreamed {shlex.quote(where)}`"
-            )
-        why = Explanation(culprit, tuple(hunks), is_likely, note)
-        results.append(replace(result, why=why, note=note))
-    return replace(the_plan, results=tuple(results))
+            if found is not None and found.before is not None:
+                hunk = _since_move(inputs, found.before, conflict, region.base, region.start, hunk)
+            hunks.append(hunk)
+        alike = likeness(old_lines, _lines(conflict.overlay), new_lines)
+        likely.append(alike is not None and alike.likely)
+    is_likely = bool(likely) and all(likely)
+    note = result.note
+    if result.followed:
+        by = f" in {culprit.short}" if culprit else ""
+        note = f"followed upstream's {'; '.join(result.followed)}{by}: review it"
+    if is_likely:
+        by = f" by {culprit.short}" if culprit else ""
+        where = (
+            (culprit.url or f"{inputs.new_ref}, commit {culprit.commit[:12]}")
+            if culprit
+            else inputs.new_ref
+        )
+        note = (
+            f"likely upstreamed in another form{by}: check, then "
+            f"`forkman overlay drop {result.name} --upstreamed {shlex.quote(where)}`"
+        )
+    moved_by = found.moved_by if found else None
+    why = Explanation(culprit, tuple(hunks), is_likely, note, moved_by)
+    return replace(result, why=why, note=note)

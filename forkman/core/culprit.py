@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -176,3 +176,73 @@ def descend(
             break
         found = side[inner]
     return found
+
+
+# An overlay's outcome at one upstream commit, as the planner would judge it there.
+CLEAN = 0  # the plain 3-way merge goes through
+FOLLOWED = 1  # the plain merge conflicts, but it carries once upstream's moves are followed
+BROKEN = 2  # it does not carry even then
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Searches, over one ordered list, for the first item at or above each of several levels
+    (outcomes worsen along the list: CLEAN..., FOLLOWED..., BROKEN...), sharing every item
+    tested: the search for the move a later rewrite came after mostly reuses the rewrite's.
+
+    The highest level is searched first; with LAST_KNOWN, the last item is known to be at it.
+    """
+
+    size: int
+    levels: tuple[int, ...] = (BROKEN,)
+    seen: tuple[tuple[int, int], ...] = ()  # (index, level) in the order they were tested
+    last_known: bool = True
+
+    def _range(self, level: int) -> tuple[int, int]:
+        # replayed in test order, each test narrowing only the range it falls in, so that a
+        # history that does not worsen monotonically still ends every search
+        lo, hi = 0, (self.size - 1 if self.last_known else self.size)
+        for index, seen in self.seen:
+            if not lo <= index < hi:
+                continue
+            if seen >= level:
+                hi = index
+            else:
+                lo = index + 1
+        return lo, max(lo, hi)
+
+    @property
+    def probe(self) -> int | None:
+        """The index to test next (None: every search is done)."""
+        above: int | None = None  # where the next higher level was found
+        for level in sorted(self.levels, reverse=True):
+            lo, hi = self._range(level)
+            if lo < hi:
+                # the item just before the higher level's first first: mostly it settles
+                # that nothing reached this level any earlier (one test, not log2 N)
+                return hi - 1 if hi == above else (lo + hi) // 2
+            above = lo
+        return None
+
+    def tested(self, level: int) -> Levels:
+        mid = self.probe
+        if mid is None:
+            return self
+        return replace(self, seen=(*self.seen, (mid, level)))
+
+    def first(self, level: int) -> int | None:
+        """The first index at or above LEVEL once done (None: no item reaches it)."""
+        lo, _ = self._range(level)
+        return lo if lo < self.size else None
+
+
+def first_at(
+    items: Sequence[T], level_of: Callable[[T], int], levels: tuple[int, ...] = (BROKEN,)
+) -> dict[int, int | None]:
+    """For each of LEVELS, the index of the first item at or above it (the last item is known
+    to be at the highest), costing about log2 N calls of LEVEL_OF for the highest and few more
+    for each lower one."""
+    search = Levels(len(items), levels)
+    while (mid := search.probe) is not None:
+        search = search.tested(level_of(items[mid]))
+    return {level: search.first(level) if items else None for level in levels}

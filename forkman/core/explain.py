@@ -201,6 +201,9 @@ class Explanation:
     hunks: tuple[HunkWhy, ...] = ()  # aligned with the result's hunks
     likely_upstreamed: bool = False
     note: str = ""
+    # the earlier commit that moved the lines (a move the planner follows); CULPRIT then
+    # changed them at their new place
+    moved_by: Culprit | None = None
 
 
 def why_hunk(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from forkman.core.explain import OtherFile, Place, places
+from forkman.core.explain import OtherFile, Place, Verdict, classify, places
 from forkman.core.explain import anchor as _anchor
 from forkman.core.textdiff import Edit, apply_edits, body, edits, reindent
 
@@ -89,3 +89,26 @@ def _moved_edit(old: Sequence[str], edit: Edit, anchor_start: int, place: Place)
     offset = place.line - 1 - anchor_start
     lines = tuple(reindent(ln, old_prefix, place.indent) for ln in edit.lines)
     return Edit(edit.start + offset, edit.end + offset, lines)
+
+
+def after_move(
+    path: str,
+    mine: Sequence[str],
+    span: tuple[int, int],
+    old: Mapping[str, Sequence[str]],
+    mid: Mapping[str, Sequence[str]],
+    new: Mapping[str, Sequence[str]],
+) -> tuple[Place, Verdict] | None:
+    """When upstream first moved the old lines [start, end) of PATH (OLD -> MID, a move the
+    planner follows) and then changed them (MID -> NEW): where the move had put the lines the
+    overlay's change (OLD -> MINE) stands on there, and what upstream then did to them.
+    OLD, MID and NEW hold upstream's files by path: PATH and the files lines may move to."""
+    others = {p: OtherFile(tuple(old.get(p, ())) or None, tuple(v)) for p, v in mid.items()}
+    followed = follow(path, old.get(path, ()), mine, mid.get(path, ()), others)
+    for move in followed.moves:
+        if move.old_end <= span[0] or move.old_start - 1 >= span[1]:
+            continue
+        to = move.to
+        at = (to.line - 1, to.end)
+        return to, classify(to.path, mid.get(to.path, ()), new.get(to.path, ()), at)
+    return None

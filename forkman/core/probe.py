@@ -1,19 +1,26 @@
 """Whether an overlay's outcome at one upstream commit already differs from its outcome at the pin.
 
 The culprit search asks this of a few commits per broken overlay; every question but "does it
-conflict" (a real merge, asked by the git side) is answered here from the file contents.
+conflict" and "does it still fail to carry" (real merges, run by the git side on the jobs made
+here) is answered here from the file contents.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
+from forkman.core.carry import carry, holds_some, without_upstreamed
+from forkman.core.explain import OtherFile
 from forkman.core.textdiff import edits, split
 from forkman.core.upstreamed import judge_file
+from forkman.core.values import MergeJob
 
 CONFLICT = "conflict"  # needs a merge: the git side answers
+# Does it still fail to carry, the way the planner carries (lines upstream already holds left
+# out, upstream's moves followed)? Merges again; answered in levels (core.culprit.CLEAN..BROKEN).
+CARRY = "carry"
 MOVED = "moved"
 UPSTREAMED = "upstreamed"
 PARTLY = "partly-upstreamed"
@@ -30,9 +37,16 @@ class Question:
     kind: str
     before: Files  # the overlay's files at the pin (with earlier overlays applied)
     after: Files  # the same files with the overlay applied
+    # CARRY: other files where upstream may move the overlay's lines, at the pin (None: new)
+    near: Files = field(default_factory=dict)
 
     # A bisection asks one question of many commits: what depends on the question alone
     # (its files' lines, the overlay's edits) is worked out once, not once per commit.
+    @cached_property
+    def paths(self) -> tuple[str, ...]:
+        """The files whose upstream content the question is put to."""
+        return tuple(sorted(set(self.changed) | set(self.near)))
+
     @cached_property
     def changed(self) -> tuple[str, ...]:
         """The files the overlay changes."""
@@ -83,3 +97,43 @@ def is_bad(question: Question, now: Files) -> bool:
     if question.kind == PARTLY:
         return any(j.upstreamed for j in judged) or any(deleted)
     raise ValueError(f"not a question the file contents answer: {question.kind}")
+
+
+_LABELS = ("upstream", "base", "overlay")
+
+
+def first_merges(question: Question, now: Files) -> tuple[bool, tuple[tuple[str, MergeJob], ...]]:
+    """For CONFLICT and CARRY: whether NOW already breaks the overlay without a merge (a file of
+    it gone upstream), and the 3-way merge of each file both sides changed. CARRY's merges leave
+    out, as the planner's do, the lines upstream already added itself."""
+    gone = False
+    jobs: list[tuple[str, MergeJob]] = []
+    for path, mine in question.after.items():
+        before = question.before.get(path)
+        if mine == before:
+            continue
+        theirs = now.get(path)
+        if mine is None or theirs is None:
+            gone = gone or (theirs is None and before is not None)
+            continue
+        if theirs in (before, mine):
+            continue
+        base = before or b""
+        if question.kind == CARRY and holds_some(base, theirs, mine):
+            mine = without_upstreamed(base, theirs, mine)[0]
+        jobs.append((path, MergeJob(base, theirs, mine, _LABELS)))
+    return gone, tuple(jobs)
+
+
+def restated(question: Question, now: Files, path: str, job: MergeJob) -> MergeJob | None:
+    """For CARRY, once JOB (PATH's first merge) conflicts: the merge the planner tries instead,
+    with the overlay's changes made where upstream moved their lines (None: nothing to try)."""
+    near = {
+        p: OtherFile(tuple(_text(old)) or None, tuple(_text(now.get(p))))
+        for p, old in {**question.before, **question.near}.items()
+        if p != path and now.get(p) is not None
+    }
+    carried = carry(path, job.base, job.ours, job.theirs, near)
+    if carried is None or not (carried.moves or carried.upstreamed):
+        return None
+    return MergeJob(job.base, carried.upstream, carried.overlay, job.labels)

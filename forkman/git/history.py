@@ -29,9 +29,12 @@ class Logged:
     changed: Mapping[str, str | None] = field(default_factory=dict)
 
 
-def first_parent_log(repo: Repo, old: str, new: str, paths: Sequence[str]) -> list[Logged]:
+def first_parent_log(
+    repo: Repo, old: str, new: str, paths: Sequence[str], every_file: bool = False
+) -> list[Logged]:
     """The first-parent commits in OLD..NEW that change PATHS, oldest first (a merge counts
-    when it changes them against its first parent)."""
+    when it changes them against its first parent). With EVERY_FILE, each commit's blobs of
+    all the files it changes, not only of PATHS (where moved lines may have gone)."""
     if not paths:
         return []
     # git matches every changed entry against every pathspec: with a thousand paths that is
@@ -43,6 +46,7 @@ def first_parent_log(repo: Repo, old: str, new: str, paths: Sequence[str]) -> li
         "log",
         "--first-parent",
         "--diff-merges=first-parent",
+        *(["--full-diff"] if every_file else []),
         "--reverse",
         "--no-renames",
         "--raw",
@@ -51,10 +55,10 @@ def first_parent_log(repo: Repo, old: str, new: str, paths: Sequence[str]) -> li
         f"{old}..{new}",
         *limit,
     )
-    return _parse(out, set(paths))
+    return _parse(out, set(paths), every_file)
 
 
-def _parse(out: str, watched: set[str]) -> list[Logged]:
+def _parse(out: str, watched: set[str], every_file: bool = False) -> list[Logged]:
     found: list[Logged] = []
     for chunk in out.split(_SEP)[1:]:
         head, _, raw = chunk.partition("\n")
@@ -65,9 +69,10 @@ def _parse(out: str, watched: set[str]) -> list[Logged]:
                 continue
             meta, _, path = line.partition("\t")
             blob = meta.split()[3]
-            if path in watched:
+            if every_file or path in watched:
                 changed[path] = None if blob == ZERO else blob
-        if changed:  # a commit that only matched as a folder or pattern changes no watched path
+        # a commit that only matched as a folder or pattern changes no watched path
+        if changed.keys() & watched:
             found.append(Logged(Commit(sha, subject, date, tuple(parents.split())), changed))
     return found
 
