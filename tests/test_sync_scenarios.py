@@ -32,6 +32,8 @@ def _release(upstream: Path, release: dict) -> None:
             )
         elif edit.get("delete"):
             changed[edit["path"]] = None
+        elif "add" in edit:
+            changed[edit["path"]] = edit["add"]
         elif "rename_to" in edit:
             changed[edit["rename_to"]] = (upstream / edit["path"]).read_text()
             changed[edit["path"]] = None
@@ -51,6 +53,8 @@ def _arrange(spec: dict[str, Any], upstream: Path, app_repo: Path) -> Project:
             file = project.checkout / edit["path"]
             if edit.get("delete"):
                 file.unlink()
+            elif "add" in edit:
+                file.write_text(edit["add"])
             else:
                 file.write_text(file.read_text().replace(edit["old"], edit["new"], 1))
         capture(project, extra["name"], extra["name"])
