@@ -32,17 +32,114 @@ def edits(old: Sequence[str], new: Sequence[str]) -> tuple[Edit, ...]:
     return _edits(tuple(old), tuple(new))
 
 
+Opcode = tuple[str, int, int, int, int]
+Block = tuple[int, int, int]
+
+# difflib's search for the longest matching run visits every pair of equal lines in the range
+# (each blank line of one side against each of the other): past this many, the run is found
+# through the lines that occur once on each side instead (see _longest).
+EXACT_PAIRS = 40_000
+
+
 # The same pairs of files are compared again and again while one conflict is explained and
 # carried (every change of the overlay against every candidate file): compare each pair once,
 # for both its edits and its line map.
 @lru_cache(maxsize=256)
 def _compare(
     old: tuple[str, ...], new: tuple[str, ...]
-) -> tuple[tuple[tuple[str, int, int, int, int], ...], tuple[tuple[int, int, int], ...]]:
+) -> tuple[tuple[Opcode, ...], tuple[Block, ...]]:
     """OLD -> NEW's opcodes and matching blocks, from one comparison."""
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    blocks = tuple((i, j, n) for i, j, n in matcher.get_matching_blocks())
-    return tuple(matcher.get_opcodes()), blocks
+    blocks = matching_blocks(old, new)
+    return _opcodes(blocks), blocks
+
+
+def matching_blocks(old: Sequence[str], new: Sequence[str]) -> tuple[Block, ...]:
+    """difflib's matching blocks of OLD and NEW (longest run first, then the same on each side
+    of it), with the same result as difflib's whenever each range's longest run holds a line
+    that occurs once on each side, or the range is small: costs linear in the files' length
+    where difflib's grows with the square of their repeated lines."""
+    a, b = tuple(old), tuple(new)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    in_new: dict[str, int] = {}
+    for line in b:
+        in_new[line] = in_new.get(line, 0) + 1
+    found: list[Block] = []
+    todo = [(0, len(a), 0, len(b))]
+    while todo:
+        alo, ahi, blo, bhi = todo.pop()
+        pairs = sum(in_new.get(line, 0) for line in a[alo:ahi])
+        if pairs <= EXACT_PAIRS:
+            i, j, k = matcher.find_longest_match(alo, ahi, blo, bhi)
+        else:
+            i, j, k = _longest(a, b, alo, ahi, blo, bhi)
+        if not k:
+            continue
+        found.append((i, j, k))
+        if alo < i and blo < j:
+            todo.append((alo, i, blo, j))
+        if i + k < ahi and j + k < bhi:
+            todo.append((i + k, ahi, j + k, bhi))
+    found.sort()
+    out: list[Block] = []
+    for i, j, k in found:  # adjacent runs make one, as in difflib
+        if out and out[-1][0] + out[-1][2] == i and out[-1][1] + out[-1][2] == j:
+            out[-1] = (out[-1][0], out[-1][1], out[-1][2] + k)
+        else:
+            out.append((i, j, k))
+    out.append((len(a), len(b), 0))
+    return tuple(out)
+
+
+def _longest(
+    a: tuple[str, ...], b: tuple[str, ...], alo: int, ahi: int, blo: int, bhi: int
+) -> Block:
+    """The longest run of equal lines in a[alo:ahi] and b[blo:bhi] that holds a line occurring
+    once in each (the earliest of equal length), or else the run the ranges start or end with."""
+    in_a: dict[str, int] = {}
+    for line in a[alo:ahi]:
+        in_a[line] = in_a.get(line, 0) + 1
+    once_b: dict[str, int] = {}
+    for j in range(blo, bhi):
+        once_b[b[j]] = -1 if b[j] in once_b else j
+    size, si, sj = 0, alo, blo
+    reach: dict[int, int] = {}  # diagonal (i - j) -> end of the run last found on it
+    for i in range(alo, ahi):
+        j = once_b.get(a[i], -1)
+        if j < 0 or in_a[a[i]] != 1 or reach.get(i - j, -1) > i:
+            continue
+        s, t = i, j
+        while s > alo and t > blo and a[s - 1] == b[t - 1]:
+            s, t = s - 1, t - 1
+        e = i + 1
+        while e < ahi and e - i + j < bhi and a[e] == b[e - i + j]:
+            e += 1
+        reach[i - j] = e
+        if e - s > size or (e - s == size and (s, t) < (si, sj)):
+            size, si, sj = e - s, s, t
+    if size:
+        return si, sj, size
+    k = 0
+    while alo + k < ahi and blo + k < bhi and a[alo + k] == b[blo + k]:
+        k += 1
+    if k:
+        return alo, blo, k
+    while k < ahi - alo and k < bhi - blo and a[ahi - 1 - k] == b[bhi - 1 - k]:
+        k += 1
+    return ahi - k, bhi - k, k
+
+
+def _opcodes(blocks: Sequence[Block]) -> tuple[Opcode, ...]:
+    """The edits between the matching BLOCKS, as difflib's get_opcodes states them."""
+    i = j = 0
+    out: list[Opcode] = []
+    for ai, bj, size in blocks:
+        tag = "replace" if i < ai and j < bj else "delete" if i < ai else "insert" if j < bj else ""
+        if tag:
+            out.append((tag, i, ai, j, bj))
+        i, j = ai + size, bj + size
+        if size:
+            out.append(("equal", ai, i, bj, j))
+    return tuple(out)
 
 
 @lru_cache(maxsize=256)
@@ -138,7 +235,7 @@ def unified(
                if tag != "equal" and i1 <= focus[1] and focus[0] <= i2]  # fmt: skip
         if not hit:
             return ""
-        chosen: list[tuple[str, int, int, int, int]] = list(ops[hit[0] : hit[-1] + 1])
+        chosen: list[Opcode] = list(ops[hit[0] : hit[-1] + 1])
         if hit[0] > 0:
             _, i1, i2, j1, j2 = ops[hit[0] - 1]
             keep = min(context, i2 - i1)
@@ -168,9 +265,7 @@ def unified(
     )
 
 
-def _grouped(
-    ops: list[tuple[str, int, int, int, int]], n: int
-) -> list[list[tuple[str, int, int, int, int]]]:
+def _grouped(ops: list[Opcode], n: int) -> list[list[Opcode]]:
     """OPS in hunks with N lines of context, as difflib's get_grouped_opcodes makes them."""
     codes = list(ops) or [("equal", 0, 1, 0, 1)]
     if codes[0][0] == "equal":
@@ -179,8 +274,8 @@ def _grouped(
     if codes[-1][0] == "equal":
         tag, i1, i2, j1, j2 = codes[-1]
         codes[-1] = tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
-    groups: list[list[tuple[str, int, int, int, int]]] = []
-    group: list[tuple[str, int, int, int, int]] = []
+    groups: list[list[Opcode]] = []
+    group: list[Opcode] = []
     for tag, i1, i2, j1, j2 in codes:
         if tag == "equal" and i2 - i1 > 2 * n:
             group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))

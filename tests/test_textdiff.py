@@ -1,0 +1,94 @@
+"""Line comparison on plain values: the same matches as difflib, at a cost linear in large files."""
+
+from __future__ import annotations
+
+import difflib
+import random
+from collections import Counter
+
+from forkman.core import textdiff
+from forkman.core.textdiff import edits, matching_blocks, unified
+
+
+def _difflib(a: list[str], b: list[str]) -> tuple[tuple[int, int, int], ...]:
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return tuple((i, j, n) for i, j, n in matcher.get_matching_blocks())
+
+
+def _code(rng: random.Random, size: int) -> list[str]:
+    """Source-like lines: most unique, with the blank lines and braces every file repeats."""
+    common = ["\n", "}\n", "    }\n", "{\n", "        break;\n"]
+    return [
+        rng.choice(common) if rng.random() < 0.35 else f"    call_{k}(x, {rng.randint(0, 9)});\n"
+        for k in range(size)
+    ]
+
+
+def _edited(rng: random.Random, lines: list[str], changes: int) -> list[str]:
+    out = list(lines)
+    for n in range(changes):
+        at = rng.randrange(len(out) + 1)
+        if n % 3 == 0:
+            del out[at : at + rng.randint(1, 4)]
+        elif n % 3 == 1:
+            out[at:at] = [f"    added_{n}();\n", "\n"]
+        else:
+            out[at : at + 1] = [f"    changed_{n}();\n"]
+    return out
+
+
+def _valid(a: list[str], b: list[str], blocks: tuple[tuple[int, int, int], ...]) -> None:
+    i0 = j0 = 0
+    for i, j, n in blocks[:-1]:
+        assert i >= i0 and j >= j0 and n > 0 and a[i : i + n] == b[j : j + n]
+        i0, j0 = i + n, j + n
+    assert blocks[-1] == (len(a), len(b), 0)
+
+
+def test_small_inputs_match_difflib_exactly() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        a = [rng.choice("abcde\n") for _ in range(rng.randint(0, 30))]
+        b = _edited(rng, a, rng.randint(0, 4)) if a else ["x"]
+        assert matching_blocks(a, b) == _difflib(a, b)
+        ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        assert [(e.start, e.end, e.lines) for e in edits(a, b)] == [
+            (i1, i2, tuple(b[j1:j2])) for tag, i1, i2, j1, j2 in ops if tag != "equal"
+        ]
+
+
+def test_through_lines_that_occur_once_the_same_as_difflib() -> None:
+    rng = random.Random(11)
+    for _ in range(6):
+        a = _code(rng, 1_500)
+        b = _edited(rng, a, 20)
+        in_b = Counter(b)
+        pairs = sum(in_b[line] for line in a)
+        assert pairs > textdiff.EXACT_PAIRS  # the whole files are compared through unique lines
+        assert matching_blocks(a, b) == _difflib(a, b)
+
+
+def test_a_file_of_one_repeated_line_costs_linear_time_and_still_matches() -> None:
+    a = ["\n"] * 20_000  # difflib would visit 400 million pairs
+    b = [*a[:10_000], "x\n", *a[10_000:]]
+    assert matching_blocks(a, b) == ((0, 0, 10_000), (10_000, 10_001, 10_000), (20_000, 20_001, 0))
+
+
+def test_large_edited_files_give_a_valid_alignment() -> None:
+    rng = random.Random(3)
+    a = _code(rng, 6_000)
+    b = _edited(rng, a, 60)
+    blocks = matching_blocks(a, b)
+    _valid(a, b, blocks)
+    assert sum(n for *_, n in blocks) >= len(a) - 150  # nearly every line kept is found
+
+
+def test_unified_without_focus_groups_hunks_as_difflib() -> None:
+    rng = random.Random(5)
+    a = _code(rng, 80)
+    b = _edited(rng, a, 5)
+    want = "".join(difflib.unified_diff(a, b, "a/f", "b/f", n=2, lineterm="\n"))
+    got = unified(a, b, "f", "f")
+    assert [ln for ln in got.splitlines() if not ln.startswith(("---", "+++"))] == [
+        ln for ln in want.splitlines() if not ln.startswith(("---", "+++"))
+    ]
