@@ -1,4 +1,4 @@
-"""`python -m forkman` and the `forkman` command: `--version` answered before typer is imported."""
+"""`python -m forkman` and the `forkman` command: `--version`, status, apply and guard before typer."""
 
 import sys
 
@@ -6,9 +6,14 @@ from forkman import __version__
 
 
 def main() -> None:
-    # typer and the commands cost ~50 ms to import; a version check needs none of it
+    # typer and the commands cost ~50 ms to import; a version check needs none of it, and
+    # status, apply and guard with plain arguments need no typer (forkman.fast_cli)
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"forkman {__version__}\n")
+        return
+    from forkman import fast_cli
+
+    if fast_cli.main(sys.argv[1:]):
         return
     from forkman.cli import main as run
 

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forkman import __version__
+from forkman import __version__, fast_cli
 from forkman.core.terminal import printable
 from forkman.core.urls import redact_text
 from forkman.errors import EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USER_ERROR, ForkmanError
+from forkman.fast_cli import notices_to_stderr as _notices_to_stderr
+from forkman.fast_cli import progress as _progress
 
 if TYPE_CHECKING:
     from forkman.commands.stepwise import WalkReport
-    from forkman.core.values import ProgressFn
     from forkman.store.project import Project
 
 app = typer.Typer(
@@ -60,32 +58,6 @@ def _project(repo: Path | None) -> Project:
     from forkman.store.project import open_project
 
     return open_project(repo)
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[ProgressFn | None]:
-    """A progress bar for long fetches, on stderr, only when a person is watching."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        tasks: dict[str, object] = {}
-
-        def update(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
-
-        yield update
 
 
 def _version(value: bool) -> None:
@@ -158,25 +130,7 @@ def init(
 @app.command()
 def apply(repo: RepoOpt = None) -> None:
     """Bring the checkout to the pinned commit plus every overlay, and create the links."""
-    from forkman.commands.apply import apply as do_apply
-
-    project = _project(repo)
-    with _progress() as progress:
-        result = do_apply(project, progress)
-    if result.cloned:
-        _out(f"cloned the upstream into {result.checkout}")
-    if result.moved:
-        _out(f"moved the checkout to {result.ref} ({result.commit[:12]})")
-    for path in result.written:
-        _out(f"{'deleted' if path in result.deleted else 'wrote'} {path}")
-    for link in result.links:
-        _out(f"linked {link}")
-    if not (result.written or result.links or result.moved or result.cloned):
-        _out(
-            f"already up to date: {result.ref} ({result.commit[:12]}) plus {len(project.series())} overlays"
-        )
-    for warning in result.warnings:
-        _note(f"warning: {warning}")
+    fast_cli.apply(repo)
 
 
 @app.command()
@@ -303,11 +257,7 @@ def overlay_show(name: NameArg, repo: RepoOpt = None) -> None:
 @overlay_app.command("status")
 def overlay_status(json_output: JsonOpt = False, repo: RepoOpt = None) -> None:
     """One row per overlay (applied, not applied, modified, does not apply), then uncaptured edits."""
-    from forkman.commands.status import status
-    from forkman.render import status_json, status_text
-
-    report = status(_project(repo))
-    _out(status_json(report) if json_output else status_text(report, _colour()))
+    fast_cli.overlay_status(json_output, repo)
 
 
 @app.command()
@@ -654,21 +604,7 @@ def guard(
     repo: RepoOpt = None,
 ) -> None:
     """The pre-commit check: no upstream code or uncaptured upstream edits, sound overlays and blocks."""
-    from forkman.autogpt.blocks import guard_checks
-    from forkman.commands.guard import guard as run_guard
-    from forkman.commands.guard import install_upstream_hook as install
-
-    project = _project(repo)
-    if install_upstream_hook:
-        hook = install(project)
-        kept = (
-            f"; kept the existing hook as {hook.legacy.name} and chained to it"
-            if hook.legacy
-            else ""
-        )
-        _note(f"installed {hook.path}{kept}")
-    report = run_guard(project, tuple(files or ()), Path.cwd(), guard_checks(project))
-    _findings([f.text() for f in report.findings], report.notes)
+    fast_cli.guard(files or (), install_upstream_hook, repo)
 
 
 @blocks_app.command("new")
@@ -758,20 +694,6 @@ def usage_message(exc: Exception) -> str:
     text = re.sub(r"'([^']*)'", r"\1", text).rstrip(".")
     text = re.sub(r"^No such option: ", "No such option ", text)
     return text[:1].lower() + text[1:]
-
-
-class _Stderr(logging.Handler):
-    """Notices from the layers below (a stale lock cleared) as lines on the current stderr."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        typer.echo(record.getMessage(), err=True)
-
-
-def _notices_to_stderr() -> None:
-    log = logging.getLogger("forkman")
-    if not any(isinstance(h, _Stderr) for h in log.handlers):
-        log.addHandler(_Stderr())
-        log.propagate = False
 
 
 __all__ = ["EXIT_PROBLEMS", "app", "main"]

@@ -21,8 +21,6 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import typer
-
 from forkman import __version__
 from forkman.core.terminal import printable
 from forkman.core.urls import redact_text
@@ -65,7 +63,13 @@ def _interrupted_text(exc: BaseException) -> str:
 
 
 def _note(text: str) -> None:
-    typer.echo(printable(redact_text(text)), err=True)
+    sys.stderr.write(printable(redact_text(text)) + "\n")  # not typer: fast_cli runs without it
+    sys.stderr.flush()
+
+
+def _typer_exit(exc: BaseException | None) -> bool:
+    typer = sys.modules.get("typer")  # only a command that typer ran can end in typer.Exit
+    return typer is not None and isinstance(exc, typer.Exit)
 
 
 def run(app: Callable[[], object]) -> None:
@@ -78,7 +82,7 @@ def run(app: Callable[[], object]) -> None:
             sys.stdout.flush()
     except SystemExit as exc:
         # typer turns Ctrl-C into a silent exit 130: say what happened, as for any interrupt
-        if exc.code == EXIT_INTERRUPTED and isinstance(exc.__context__, typer.Exit):
+        if exc.code == EXIT_INTERRUPTED and _typer_exit(exc.__context__):
             _note(_interrupted_text(exc))
         raise
     except ForkmanError as exc:
