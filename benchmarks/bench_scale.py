@@ -661,31 +661,43 @@ def measure(ws: Path, scratch: Path, repeat: int, counter: GitCounter, stops: bo
 
 
 def measure_stops(ws: Path, copy: Path, m: Measured) -> dict[str, float]:
-    """sync to CONFLICTED with --skip at every stop, against git rebase with --skip: one run."""
+    """sync to CONFLICTED with --skip at every stop, against git rebase with --skip: one run
+    (wall and CPU summed over the commands)."""
     link_copy(ws, copy)
     app, raw = copy / "app", copy / "raw"
     result: dict[str, float] = {}
-    start = time.perf_counter()
-    code, count = call([*FORKMAN, "sync", "--to", CONFLICTED, "--no-fetch"], app, (0, 1)).code, 0
-    while code == 1:
-        count += 1
-        code = call([*FORKMAN, "sync", "--skip"], app, (0, 1)).code
-        if count > 1000:
-            raise RuntimeError("sync --skip does not finish")
-    result["forkman sync + --skip"] = time.perf_counter() - start
-    result["forkman stops"] = count
-    start = time.perf_counter()
-    code, count = (
-        call(["git", "rebase", "-q", "--onto", CONFLICTED, OLD, "stack"], raw, (0, 1)).code,
-        0,
+
+    def series(
+        first: list[str], then: list[str], cwd: Path, ok: tuple[int, ...]
+    ) -> tuple[float, float, int]:
+        sample = call(first, cwd, ok)
+        wall, cpu, count = sample.wall, sample.cpu, 0
+        while sample.code:
+            count += 1
+            sample = call(then, cwd, ok)
+            wall, cpu = wall + sample.wall, cpu + sample.cpu
+            if count > 1000:
+                raise RuntimeError(f"{' '.join(then)} does not finish")
+        return wall, cpu, count
+
+    wall, cpu, count = series(
+        [*FORKMAN, "sync", "--to", CONFLICTED, "--no-fetch"],
+        [*FORKMAN, "sync", "--skip"],
+        app,
+        (0, 1),
     )
-    while code:
-        count += 1
-        code = call(["git", "rebase", "--skip"], raw, (0, 1, 128)).code
-        if count > 1000:
-            raise RuntimeError("git rebase --skip does not finish")
-    result["git rebase + --skip"] = time.perf_counter() - start
-    result["rebase stops"] = count
+    result["forkman sync + --skip"], result["forkman cpu"], result["forkman stops"] = (
+        wall,
+        cpu,
+        count,
+    )
+    wall, cpu, count = series(
+        ["git", "rebase", "-q", "--onto", CONFLICTED, OLD, "stack"],
+        ["git", "rebase", "--skip"],
+        raw,
+        (0, 1, 128),
+    )
+    result["git rebase + --skip"], result["rebase cpu"], result["rebase stops"] = wall, cpu, count
     same_tree(app / CHECKOUT, raw, f"sync to {CONFLICTED} with --skip", m)
     shutil.rmtree(copy)
     return result
@@ -856,7 +868,8 @@ def report(
                 lines.append(
                     "| stops: forkman (sync + --skip), s | "
                     + " | ".join(
-                        f"{c.stops['forkman sync + --skip']:.2f} ({c.stops['forkman stops']:.0f} stops)"
+                        f"{c.stops['forkman sync + --skip']:.2f} ({c.stops['forkman cpu']:.2f}; "
+                        f"{c.stops['forkman stops']:.0f} stops)"
                         for c in cols
                     )
                     + " |"
@@ -864,7 +877,8 @@ def report(
                 lines.append(
                     "| stops: git rebase + --skip, s | "
                     + " | ".join(
-                        f"{c.stops['git rebase + --skip']:.2f} ({c.stops['rebase stops']:.0f} stops)"
+                        f"{c.stops['git rebase + --skip']:.2f} ({c.stops['rebase cpu']:.2f}; "
+                        f"{c.stops['rebase stops']:.0f} stops)"
                         for c in cols
                     )
                     + " |"
