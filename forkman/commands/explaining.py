@@ -7,7 +7,7 @@ Only overlays that are not clean are looked at, so a clean sync pays nothing for
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from forkman.core import probe
@@ -116,13 +116,15 @@ def explain(
     target: str,
     upstream_url: str,
     others: Mapping[str, OtherFile] | None = None,
+    find: Callable[..., dict[str, Found]] = find_culprits,
 ) -> Plan:
-    """THE_PLAN with an explanation on every result that is not clean."""
+    """THE_PLAN with an explanation on every result that is not clean (FIND: the culprit
+    search, find_culprits or the plan cache's wrapper of it)."""
     asks = _asks(inputs, the_plan)
     if not asks:
         return the_plan
     base = {p: _data(s) for p, s in inputs.old_base.items()}
-    culprits = find_culprits(repo, pin, target, asks, base, upstream_url)
+    culprits = find(repo, pin, target, asks, base, upstream_url)
     asked = {a.name for a in asks}
     results = tuple(
         _explained(inputs, the_plan, r, culprits.get(r.name), others) if r.name in asked else r

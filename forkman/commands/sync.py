@@ -39,6 +39,7 @@ from forkman.errors import (
     TagMoved,
 )
 from forkman.git import history, runner
+from forkman.git.culprit import find_culprits
 from forkman.git.diff import diff_many
 from forkman.git.merge import merge_many
 from forkman.git.remote import fetch_upstream
@@ -49,6 +50,7 @@ from forkman.store.exclusive import exclusive
 from forkman.store.files import atomic_write
 from forkman.store.journal import Journal, Pin, SyncJournal
 from forkman.store.links import ensure_links, link_targets
+from forkman.store.plancache import FOLDER, PlanCache
 from forkman.store.project import Project
 from forkman.store.recovery import require_free_index, require_writable
 from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
@@ -96,8 +98,14 @@ def _resolve_target(repo: GitRepo, project: Project, to: str | None, pre: bool) 
 
 
 def _inputs(
-    project: Project, repo: GitRepo, data: SyncJournal, overlays: tuple[Overlay, ...]
+    project: Project,
+    repo: GitRepo,
+    data: SyncJournal,
+    overlays: tuple[Overlay, ...],
+    cache: PlanCache | None = None,
 ) -> PlanInput:
+    """What to plan DATA's sync from; with CACHE, what earlier runs of the sync worked out is
+    not worked out again."""
     paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
     return PlanInput(
         old_ref=data.start.ref,
@@ -105,8 +113,8 @@ def _inputs(
         overlays=overlays,
         old_base=repo.read_tree_files(data.start.commit, paths),
         new_base=repo.read_tree_files(data.target.commit, paths),
-        merge=merge_many,
-        diff=diff_many,
+        merge=cache.merge(merge_many) if cache else merge_many,
+        diff=cache.diff(diff_many) if cache else diff_many,
         resolutions=resolutions.ResolutionStore(project.overlays_dir),
         file_records=resolutions.FileRecordStore(project.overlays_dir),
         overrides=data.overrides,
@@ -114,6 +122,7 @@ def _inputs(
         checks=project.config.checks,
         old_commit=data.start.commit,
         new_commit=data.target.commit,
+        memo=cache,
     )
 
 
@@ -185,9 +194,17 @@ def _explained(project: Project, repo: GitRepo, the_plan: Plan, enabled: bool = 
     inputs = the_plan.inputs
     if not enabled or inputs is None or all(r.state == SyncState.CLEAN for r in the_plan.results):
         return the_plan
+    memo = inputs.memo
+    find = memo.culprits(find_culprits) if isinstance(memo, PlanCache) else find_culprits
     try:
         explained = explain(
-            repo, inputs, the_plan, inputs.old_commit, inputs.new_commit, project.config.url
+            repo,
+            inputs,
+            the_plan,
+            inputs.old_commit,
+            inputs.new_commit,
+            project.config.url,
+            find=find,
         )
         explained = name_deleters(
             repo, inputs, explained, inputs.old_commit, inputs.new_commit, project.config.url
@@ -306,7 +323,8 @@ def _plan_and_go(
             data = SyncJournal(Pin(lock.ref, lock.commit), Pin(ref, commit), repo.head())
             if commit == lock.commit and not check and repo.head() == lock.commit:
                 return SyncReport(lock.ref, lock.commit, ref, commit, Phase.UP_TO_DATE), None
-            inputs = _inputs(project, repo, data, overlays)
+            cache = PlanCache()
+            inputs = _inputs(project, repo, data, overlays, cache)
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # `git status` over a large tree runs while the overlays are merged
                 changed = pool.submit(repo.changed_paths) if not check else None
@@ -339,7 +357,10 @@ def _plan_and_go(
             _refuse_overwriting_ignored(project, repo, lock.commit, commit, set(old.final))
         require_free_index(project.checkout)
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
-        return _execute(project, repo, journal, data, the_plan, explain), the_plan
+        try:
+            return _execute(project, repo, journal, data, the_plan, explain), the_plan
+        finally:
+            cache.save(journal.dir / FOLDER)  # for --continue and --skip
 
 
 _plan_and_go_locked = exclusive(_plan_and_go)
@@ -377,23 +398,38 @@ def resume(
     journal = Journal(project)
     data = journal.load()
     repo, _ = open_checkout(project, project.lock(), progress)
+    cache = PlanCache(journal.dir / FOLDER)
     with repo:
-        overlays = journal.backup_overlays()
-        current = data.current
-        if data.phase == "conflict" and current:
-            data = _settle_conflict(project, repo, journal, data, overlays, current, skip)
-        elif data.phase == "checks":
-            if skip and current:
-                data = replace(data, skipped=(*data.skipped, current))
-            else:
-                data = _take_edits(
-                    project, data, _plan(repo, _inputs(project, repo, data, overlays))
-                )
-        data = replace(data, phase="planned", current=None)
-        journal.save(data)
-        return _execute(
-            project, repo, journal, data, _plan(repo, _inputs(project, repo, data, overlays))
-        )
+        try:
+            return _resume(project, repo, journal, data, cache, skip)
+        finally:
+            cache.save(journal.dir / FOLDER)
+
+
+def _resume(
+    project: Project,
+    repo: GitRepo,
+    journal: Journal,
+    data: SyncJournal,
+    cache: PlanCache,
+    skip: bool,
+) -> SyncReport:
+    overlays = journal.backup_overlays()
+    current = data.current
+    if data.phase == "conflict" and current:
+        data = _settle_conflict(project, repo, journal, data, overlays, current, skip, cache)
+    elif data.phase == "checks":
+        if skip and current:
+            data = replace(data, skipped=(*data.skipped, current))
+        else:
+            data = _take_edits(
+                project, data, _plan(repo, _inputs(project, repo, data, overlays, cache))
+            )
+    data = replace(data, phase="planned", current=None)
+    journal.save(data)
+    return _execute(
+        project, repo, journal, data, _plan(repo, _inputs(project, repo, data, overlays, cache))
+    )
 
 
 def _settle_conflict(
@@ -404,18 +440,19 @@ def _settle_conflict(
     overlays: tuple[Overlay, ...],
     current: str,
     skip: bool,
+    cache: PlanCache | None = None,
 ) -> SyncJournal:
     """Take the resolution of CURRENT (or skip it), recorded in the journal before anything else."""
     if skip:
         taken = replace(data, skipped=(*data.skipped, current))
         conflicts: tuple[FileConflict, ...] = _plan(
-            repo, _inputs(project, repo, data, overlays)
+            repo, _inputs(project, repo, data, overlays, cache)
         ).conflicts.get(current, ())
     elif current in data.overrides:
         # a --continue killed after it recorded the resolution: take it as recorded
         return data
     else:
-        before = _plan(repo, _inputs(project, repo, data, overlays))
+        before = _plan(repo, _inputs(project, repo, data, overlays, cache))
         conflicts = before.conflicts.get(current, ())
         if not conflicts:
             raise SyncStateError(

@@ -6,14 +6,15 @@ so the planner is tested on plain values; forkman.commands.sync gives it git's m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from forkman.core.carry import carry, holds_some, without_upstreamed
+from forkman.core.carry import Carried, carry, holds_some, without_upstreamed
 from forkman.core.checks import Check, pattern_failures
 from forkman.core.conflicts import Resolutions, regions, substitute
 from forkman.core.culprit import Culprit
 from forkman.core.explain import Explanation, OtherFile
+from forkman.core.memo import Memo, digest, remember
 from forkman.core.overlay import Overlay
 from forkman.core.records import STALE, FileRecord, Sides, choose, file_key
 from forkman.core.stack import Step, build_stack
@@ -114,6 +115,8 @@ class PlanInput:
     # moved lines an overlay changes, and upstream's renames of the overlays' files.
     others: frozenset[str] = frozenset()
     renames: Mapping[str, str] = field(default_factory=dict)
+    # Answers of the costly pure steps (moves followed, compiles), kept across a sync's runs.
+    memo: Memo | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,10 @@ def _text(state: FileState | None) -> tuple[str, ...]:
     return tuple(split(state.data.decode("utf-8", "surrogateescape"))) if state else ()
 
 
-def _mode(pair: tuple[FileState | None, FileState | None] | None) -> str:
+Pair = tuple[FileState | None, FileState | None]  # a file at the pin and on the chain so far
+
+
+def _mode(pair: Pair | None) -> str:
     return pair[1].mode if pair and pair[1] else "100644"
 
 
@@ -176,7 +182,7 @@ def _merge(
     labels: tuple[str, str, str],
     inp: PlanInput,
     done: MergeResult | None = None,
-    others: Mapping[str, tuple[FileState | None, FileState | None]] | None = None,
+    others: Callable[[], Mapping[str, Pair]] | None = None,
     name: str = "",
 ) -> tuple[FileState | None, FileConflict | None, list[str], FileState | None, _Carried]:
     """Merge the overlay's change to PATH (BASE -> THEIRS) into upstream's new PATH (OURS).
@@ -194,28 +200,27 @@ def _merge(
         conflict = FileConflict(path, data, base, ours, theirs)
         return None, conflict, [], theirs, _NOTHING
     mode = theirs.mode if base is None or theirs.mode != base.mode else ours.mode
-    base_data = base.data if base else b""
-    if holds_some(base_data, ours.data, theirs.data):
-        # never add again a line upstream added elsewhere in the file
-        reduced, held = without_upstreamed(base_data, ours.data, theirs.data)
-        if held:
-            theirs, done = FileState(reduced, theirs.mode), None
+    base_data, up, mine = base.data if base else b"", ours.data, theirs.data
+    reduced = remember(
+        inp.memo,
+        lambda: digest("held", base_data, up, mine),
+        lambda: _held(base_data, up, mine),
+        (bytes, type(None)),
+    )
+    if reduced is not None:
+        theirs, done = FileState(reduced, theirs.mode), None
     job = MergeJob(base_data, ours.data, theirs.data, labels)
     result = done or inp.merge([job])[0]
     if not result.conflicts:
         merged = FileState(result.data, mode)
         return merged, None, [], merged, _NOTHING
-    near = {
-        p: OtherFile(_text(old) or None, _text(new)) for p, (old, new) in (others or {}).items()
-    }
-    carried = carry(path, base_data, ours.data, theirs.data, near)
+    near = others() if others else {}  # only now: most merges do not get here
+    carried = _carried(inp, path, base_data, ours.data, theirs.data, near)
     if carried is not None and (carried.moves or carried.upstreamed):
         again = inp.merge([MergeJob(base_data, carried.upstream, carried.overlay, labels)])[0]
         if not again.conflicts:
             merged = FileState(again.data, mode)
-            extra: State = {
-                p: FileState(d, _mode((others or {}).get(p))) for p, d in carried.others.items()
-            }
+            extra: State = {p: FileState(d, _mode(near.get(p))) for p, d in carried.others.items()}
             followed = tuple(str(m) for m in carried.moves)
             return merged, None, [], merged, _Carried(followed, extra)
     sides = Sides.of(base.data if base else None, ours.data, theirs.data)
@@ -230,6 +235,36 @@ def _merge(
     conflict = FileConflict(path, text.encode("utf-8", "surrogateescape"), base, ours, theirs)
     said = _stale(inp, path, name, sides)
     return None, conflict, used, FileState(stand_in.data, mode), _Carried(said=said)
+
+
+def _held(base: bytes, upstream: bytes, overlay: bytes) -> bytes | None:
+    """The overlay's file without what upstream added elsewhere in it (None: nothing to leave out):
+    never add again a line upstream added elsewhere in the file."""
+    if not holds_some(base, upstream, overlay):
+        return None
+    reduced, held = without_upstreamed(base, upstream, overlay)
+    return reduced if held else None
+
+
+def _carried(
+    inp: PlanInput,
+    path: str,
+    base: bytes,
+    upstream: bytes,
+    overlay: bytes,
+    others: Mapping[str, Pair],
+) -> Carried | None:
+    """carry() of the merge, remembered by its inputs (the other files' content included)."""
+
+    def key() -> str:
+        near = [(p, o.data if o else None, n.data if n else None) for p, (o, n) in others.items()]
+        return digest("carry", path, base, upstream, overlay, sorted(near, key=lambda x: x[0]))
+
+    def compute() -> Carried | None:
+        near = {p: OtherFile(_text(o) or None, _text(n)) for p, (o, n) in others.items()}
+        return carry(path, base, upstream, overlay, near)
+
+    return remember(inp.memo, key, compute, (Carried, type(None)))
 
 
 def _recorded(
@@ -257,9 +292,21 @@ def _stale(inp: PlanInput, path: str, name: str, sides: Sides) -> tuple[str, ...
     return (why + "other content on one side: not applied",)
 
 
-def _compile_error(path: str, state: FileState | None, upstream: FileState | None) -> str | None:
+def _compile_error(
+    path: str, state: FileState | None, upstream: FileState | None, memo: Memo | None = None
+) -> str | None:
     if state is None or not path.endswith(".py"):
         return None
+    data, theirs = state.data, upstream.data if upstream else None
+    return remember(
+        memo,
+        lambda: digest("compile", path, data, theirs),
+        lambda: _compiles(path, state, upstream),
+        (str, type(None)),
+    )
+
+
+def _compiles(path: str, state: FileState, upstream: FileState | None) -> str | None:
     try:
         compile(state.data, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
@@ -392,7 +439,10 @@ def _carry(
             if target == path and chain.get(path) == inp.new_base.get(path)
             else None
         )
-        others = {p: (inp.old_base.get(p), chain.get(p)) for p in inp.others if p != target}
+
+        def others(target: str = target) -> dict[str, Pair]:
+            return {p: (inp.old_base.get(p), chain.get(p)) for p in inp.others if p != target}
+
         result, conflict, keys, hint, carried = _merge(
             target,
             step.before[path],
@@ -529,7 +579,7 @@ def plan(inp: PlanInput) -> Plan:
             e
             for p, st in after.items()
             if st not in (step.after.get(p), before.get(p))
-            and (e := _compile_error(p, st, before.get(p)))
+            and (e := _compile_error(p, st, before.get(p), inp.memo))
         )
         if blockers or errors:
             troubled[name] = set(files)

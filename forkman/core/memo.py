@@ -1,0 +1,81 @@
+"""Results of pure work remembered by a digest of every input, so a resumed sync need not redo it.
+
+The planner asks a Memo before it computes something costly and tells it the answer after; the
+memo (forkman.store.plancache) decides where answers live. A key is the SHA-256 of the kind of
+work and all of its inputs, so an answer is only ever found again for the very same inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Memo(Protocol):
+    """Where remembered answers live: FOUND is (True, value) or (False, None)."""
+
+    def recall(self, key: str) -> tuple[bool, object]: ...
+
+    def keep(self, key: str, value: object) -> None: ...
+
+
+def _feed(h: hashlib._Hash, value: object) -> None:
+    """VALUE into H, tagged by type and length, so that two different inputs never feed alike."""
+    if value is None:
+        h.update(b"N")
+    elif isinstance(value, bool):
+        h.update(b"T" if value else b"F")
+    elif isinstance(value, int):
+        h.update(b"I%d;" % value)
+    elif isinstance(value, bytes):
+        h.update(b"B%d;" % len(value))
+        h.update(value)
+    elif isinstance(value, str):
+        raw = value.encode("utf-8", "surrogatepass")
+        h.update(b"S%d;" % len(raw))
+        h.update(raw)
+    elif isinstance(value, (tuple, list)):
+        h.update(b"L%d;" % len(value))
+        for item in value:
+            _feed(h, item)
+    elif isinstance(value, Mapping):
+        h.update(b"M%d;" % len(value))
+        for k, v in value.items():  # in order: an answer may depend on it
+            _feed(h, k)
+            _feed(h, v)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        h.update(b"D" + type(value).__qualname__.encode() + b";")
+        for f in dataclasses.fields(value):
+            _feed(h, getattr(value, f.name))
+    else:
+        raise TypeError(f"cannot take a digest of {type(value).__name__}")
+
+
+def digest(*parts: object) -> str:
+    """The key of PARTS: bytes, text, numbers, None, sequences, mappings and dataclasses."""
+    h = hashlib.sha256()
+    _feed(h, parts)
+    return h.hexdigest()
+
+
+def remember(
+    memo: Memo | None,
+    key: Callable[[], str],
+    compute: Callable[[], T],
+    kinds: tuple[type, ...],
+) -> T:
+    """COMPUTE's answer, from MEMO when it holds one of KINDS for KEY (KEY is worked out only
+    when there is a memo); anything else it holds there is not trusted: computed again."""
+    if memo is None:
+        return compute()
+    name = key()
+    found, value = memo.recall(name)
+    if found and isinstance(value, kinds):
+        return value  # type: ignore[return-value]
+    answer = compute()
+    memo.keep(name, answer)
+    return answer

@@ -1,0 +1,231 @@
+"""A sync's plan cache: answers of its pure work (merges, diffs, moves followed, compiles,
+culprits) kept by a digest of their inputs, in memory and in the sync's own folder.
+
+`--continue` and `--skip` plan the whole series again, as a fresh sync would; with the cache
+they redo none of the work the runs before them did for the same inputs, so what they give is
+what a fresh plan gives. The folder goes away with the sync (`--abort`, or its end).
+
+On disk: one pack per run under `sync/cache/`, written whole or not at all, holding the
+answers that run worked out. Nothing in a pack is trusted: a pack whose checksum, version or
+fingerprint (forkman's own source, Python's and git's versions) is not this run's is left
+unread, and an answer that does not decode into what its kind of work returns is worked out
+again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import json
+import secrets
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from forkman.core.carry import Carried
+from forkman.core.culprit import Culprit
+from forkman.core.explain import Place
+from forkman.core.memo import digest
+from forkman.core.moves import Move
+from forkman.core.values import DiffFn, MergeFn, MergeJob, MergeResult, Tree
+from forkman.git import runner
+from forkman.git.culprit import Found
+from forkman.store.files import atomic_write
+
+CACHE_VERSION = 1
+FOLDER = "cache"
+_SUFFIX = ".pack"
+_TYPES: dict[str, type] = {
+    t.__qualname__: t for t in (MergeResult, Carried, Move, Place, Culprit, Found)
+}  # the only values a pack may hold, besides plain data
+
+# find_culprits' shape: (repo, pin, target, asks, base, upstream_url) -> {overlay: found}
+CulpritFn = Callable[..., dict[str, Found]]
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """What every answer depends on besides its inputs: forkman's code, Python, git."""
+    h = hashlib.sha256(b"forkman plan cache %d\n" % CACHE_VERSION)
+    h.update(sys.version.encode())
+    h.update(repr(runner.git_version()).encode())
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted(package.rglob("*.py")):
+        h.update(str(source.relative_to(package)).encode() + b"\0")
+        h.update(source.read_bytes())
+    return h.hexdigest()
+
+
+def encode(value: object) -> Any:
+    """VALUE as JSON data that decode() turns back into an equal value."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, bytes):
+        return {"b": base64.b64encode(value).decode()}
+    if isinstance(value, tuple):
+        return {"t": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return {"l": [encode(v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"m": [[encode(k), encode(v)] for k, v in value.items()]}
+    if dataclasses.is_dataclass(value) and _TYPES.get(type(value).__qualname__) is type(value):
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"d": type(value).__qualname__, "f": fields}
+    raise TypeError(f"the plan cache does not keep {type(value).__name__}")
+
+
+def decode(data: Any) -> object:
+    """The value encode() made DATA from; ValueError for anything else."""
+    if data is None or isinstance(data, (bool, int, str)):
+        return data
+    if not isinstance(data, dict) or len(data) not in (1, 2):
+        raise ValueError("not a cached value")
+    if "b" in data:
+        return base64.b64decode(data["b"], validate=True)
+    if "t" in data:
+        return tuple(decode(v) for v in data["t"])
+    if "l" in data:
+        return [decode(v) for v in data["l"]]
+    if "m" in data:
+        return {decode(k): decode(v) for k, v in data["m"]}
+    kind = _TYPES.get(data.get("d"))  # type: ignore[arg-type]
+    if kind is None or not isinstance(data.get("f"), dict):
+        raise ValueError("not a cached value")
+    return kind(**{name: decode(v) for name, v in data["f"].items()})
+
+
+class PlanCache:
+    """The answers known to this run: the packs found in FOLDER, and those worked out since."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._known: dict[str, object] = {}
+        self._packed: dict[str, Any] = {}  # read from packs, decoded when first asked for
+        self._fresh: dict[str, object] = {}  # worked out in this run, for the next pack
+        self.hits = self.misses = 0
+        if folder is not None:
+            self._read(folder)
+
+    def _read(self, folder: Path) -> None:
+        try:
+            packs = sorted(folder.glob(f"*{_SUFFIX}"))
+        except OSError:
+            return
+        for pack in packs:
+            try:
+                body, _, check = pack.read_bytes().rstrip(b"\n").rpartition(b"\n")
+                if hashlib.sha256(body).hexdigest().encode() != check:
+                    continue  # cut short or damaged
+                data = json.loads(body)
+                if data.get("version") != CACHE_VERSION or data.get("fingerprint") != fingerprint():
+                    continue
+                entries = data["entries"]
+                if isinstance(entries, dict):
+                    self._packed.update(entries)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+
+    def recall(self, key: str) -> tuple[bool, object]:
+        if key in self._known:
+            self.hits += 1
+            return True, self._known[key]
+        if key in self._packed:
+            try:
+                value = decode(self._packed.pop(key))
+            except (ValueError, TypeError, KeyError, binascii.Error, RecursionError):
+                value = _MISSING
+            if value is not _MISSING:
+                self._known[key] = value
+                self.hits += 1
+                return True, value
+        self.misses += 1
+        return False, None
+
+    def keep(self, key: str, value: object) -> None:
+        self._known[key] = value
+        self._fresh[key] = value
+
+    def save(self, folder: Path) -> None:
+        """This run's new answers as one more pack in FOLDER, when FOLDER's parent (the sync's
+        folder) is there: never the reason a sync fails, and never a sync folder made anew."""
+        if not self._fresh:
+            return
+        try:
+            entries = {k: encode(v) for k, v in self._fresh.items()}
+            body = json.dumps(
+                {"version": CACHE_VERSION, "fingerprint": fingerprint(), "entries": entries},
+                separators=(",", ":"),
+            ).encode()
+            folder.mkdir(exist_ok=True)  # not parents: a finished sync's folder stays gone
+            check = hashlib.sha256(body).hexdigest().encode()
+            atomic_write(folder / f"{secrets.token_hex(8)}{_SUFFIX}", body + b"\n" + check + b"\n")
+        except (OSError, TypeError, ValueError):
+            return
+        self._fresh.clear()
+
+    def merge(self, merge: MergeFn) -> MergeFn:
+        """MERGE, asked only for the jobs this cache has no answer for."""
+
+        def merged(jobs: Sequence[MergeJob]) -> list[MergeResult]:
+            keys = [digest("merge", job) for job in jobs]
+            found = [self.recall(k) for k in keys]
+            todo = [i for i, (ok, v) in enumerate(found) if not (ok and isinstance(v, MergeResult))]
+            done = merge([jobs[i] for i in todo]) if todo else []
+            results: list[Any] = [v for _, v in found]
+            for i, result in zip(todo, done, strict=True):
+                self.keep(keys[i], result)
+                results[i] = result
+            return results
+
+        return merged
+
+    def diff(self, diff: DiffFn) -> DiffFn:
+        """DIFF, asked only for the pairs this cache has no answer for."""
+
+        def diffed(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
+            keys = [digest("diff", before, after) for before, after in pairs]
+            found = [self.recall(k) for k in keys]
+            todo = [i for i, (ok, v) in enumerate(found) if not (ok and isinstance(v, str))]
+            done = diff([pairs[i] for i in todo]) if todo else []
+            results: list[Any] = [v for _, v in found]
+            for i, patch in zip(todo, done, strict=True):
+                self.keep(keys[i], patch)
+                results[i] = patch
+            return results
+
+        return diffed
+
+    def culprits(self, find: CulpritFn) -> CulpritFn:
+        """FIND (the culprit search), asked only about the overlays this cache cannot answer
+        for: each overlay's search is its own (its question, the pin, the target)."""
+
+        def named(
+            repo: Any, pin: str, target: str, asks: Sequence[Any], base: Any, upstream_url: str
+        ) -> dict[str, Found]:
+            out: dict[str, Found] = {}
+            todo = []
+            for ask in asks:
+                q = ask.question
+                at_pin = [(p, base.get(p)) for p in sorted({*q.after, *q.near})]
+                key = digest("culprit", pin, target, upstream_url, at_pin, q)
+                ok, value = self.recall(key)
+                if ok and (value is None or isinstance(value, Found)):
+                    if value is not None:
+                        out[ask.name] = value
+                else:
+                    todo.append((ask, key))
+            if todo:
+                found = find(repo, pin, target, [a for a, _ in todo], base, upstream_url)
+                for ask, key in todo:
+                    self.keep(key, found.get(ask.name))
+                    if ask.name in found:
+                        out[ask.name] = found[ask.name]
+            return {a.name: out[a.name] for a in asks if a.name in out}
+
+        return named
+
+
+_MISSING = object()
