@@ -7,12 +7,12 @@ import math
 
 from forkman.core import explain
 from forkman.core.culprit import (
-    Bisection,
+    BROKEN,
+    CLEAN,
     Commit,
-    bisect,
-    bisect_many,
+    Levels,
     culprit_of,
-    descend,
+    first_at,
     pr_number,
     pr_url,
 )
@@ -58,51 +58,26 @@ def test_bisect_finds_the_first_bad_in_log2_calls() -> None:
     for first_bad in (0, 1, 999, 1998, 1999):
         calls: list[int] = []
 
-        def is_bad(x: int, first_bad: int = first_bad, calls: list[int] = calls) -> bool:
+        def level(x: int, first_bad: int = first_bad, calls: list[int] = calls) -> int:
             calls.append(x)
-            return x >= first_bad
+            return BROKEN if x >= first_bad else CLEAN
 
-        assert bisect(items, is_bad) == first_bad
+        assert first_at(items, level) == {BROKEN: first_bad}
         assert len(calls) <= math.ceil(math.log2(len(items)))
         assert 1999 not in calls  # the target itself is known bad
 
 
 def test_bisect_with_an_unknown_end_can_find_none() -> None:
-    assert bisect([1, 2, 3], lambda x: False, last_bad=False) is None
-    assert bisect([1, 2, 3], lambda x: x >= 3, last_bad=False) == 2
-    assert bisect([], lambda x: True) is None
-    assert Bisection(1).done and Bisection(1).found == 0
-
-
-def test_bisect_many_asks_every_open_search_each_round() -> None:
-    lists = [list(range(100)), list(range(10)), list(range(1))]
-    firsts = [37, 9, 0]
-    rounds: list[list[tuple[int, int]]] = []
-
-    def are_bad(asks: list[tuple[int, int]]) -> list[bool]:
-        rounds.append(asks)
-        return [x >= firsts[i] for i, x in asks]
-
-    assert bisect_many(lists, are_bad) == firsts
-    assert len(rounds) <= math.ceil(math.log2(100))
-    assert all(len({i for i, _ in r}) == len(r) for r in rounds)
-
-
-def test_descend_names_the_side_commit_a_merge_brought() -> None:
-    # master: m1, m2, M (merges dev: d1, d2, d3; d2 made the change), m3
-    side = [Commit(s, s, "") for s in ("d1", "d2", "d3")]
-    first = [
-        Commit("m1", "m1", ""),
-        Commit("m2", "m2", ""),
-        Commit("M", "Merge branch 'dev'", "", ("m2", "d3")),
-        Commit("m3", "m3", ""),
-    ]
-    bad = {"d2", "d3", "M", "m3"}
-    found = descend(first, lambda c: c.sha in bad, lambda c: side if c.sha == "M" else [])
-    assert found is not None and found.sha == "d2"
-    # the side's tip alone does not show it (only the merge does): the merge is named
-    found = descend(first, lambda c: c.sha in {"M", "m3"}, lambda c: side)
-    assert found is not None and found.sha == "M"
+    search = Levels(3, last_known=False)
+    while search.probe is not None:
+        search = search.tested(CLEAN)
+    assert search.first(BROKEN) is None
+    search = Levels(3, last_known=False)
+    while (mid := search.probe) is not None:
+        search = search.tested(BROKEN if mid >= 2 else CLEAN)
+    assert search.first(BROKEN) == 2
+    assert first_at([], lambda x: BROKEN) == {BROKEN: None}
+    assert Levels(1).probe is None and Levels(1).first(BROKEN) == 0
 
 
 # -- what upstream did ----------------------------------------------------------------------------
@@ -388,7 +363,7 @@ def test_carry_leaves_out_what_upstream_added_elsewhere() -> None:
 
 
 def test_levels_find_the_rewrite_and_the_move_before_it_sharing_tests() -> None:
-    from forkman.core.culprit import BROKEN, CLEAN, FOLLOWED, Levels, first_at
+    from forkman.core.culprit import FOLLOWED
 
     items = list(range(2000))
     for move, rewrite in ((700, 1500), (1499, 1500), (0, 1999), (None, 1500), (None, 0)):
@@ -475,3 +450,19 @@ def test_the_summary_closes_with_what_a_reviewer_should_still_look_at() -> None:
     assert "cleanly" not in line and "dropped from the series (fix)" in line
     assert "carried over;" not in line  # fix was not carried: it left the series
     assert closing_line([followed, conflict]) == "**Needs attention:** llm"
+
+
+def test_carry_probe_follows_a_move_into_a_near_file() -> None:
+    from forkman.core import probe
+
+    old = b"A = 1\nMODELS = {\n    'a': 1,\n    'b': 2,\n}\nB = 2\n"
+    mine = old.replace(b"'b': 2", b"'b': 3")
+    moved = {"llm.py": b"A = 1\nfrom registry import MODELS\nB = 2\n",
+             "registry.py": b"MODELS = {\n        'a': 1,\n        'b': 2,\n}\n"}  # fmt: skip
+    ask = probe.Question(probe.CARRY, {"llm.py": old}, {"llm.py": mine}, {"registry.py": None})
+    job = probe.first_merges(ask, moved)[1][0]
+    retry = probe.restated(ask, moved, *job)
+    assert retry is not None and retry.theirs == old  # the change went with the lines
+    # the moved lines then rewritten in the near file: nothing to follow any more
+    rewritten = {**moved, "registry.py": moved["registry.py"].replace(b"'b': 2", b"'b': 20")}
+    assert probe.restated(ask, rewritten, *probe.first_merges(ask, rewritten)[1][0]) is None
