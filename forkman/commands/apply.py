@@ -87,7 +87,9 @@ def _nothing_to_do(project: Project, repo: GitRepo, commit: str, stack: StackDig
         return False
     ignored = link_targets(project)
     changed = repo.changed_paths()
-    found = drift(repo, stack, ignore=ignored, changed_paths=changed)
+    # the stat cache may vouch for files here: on "nothing to do" apply writes nothing, and
+    # anything else goes the full way, which reads every file before it writes one
+    found = drift(repo, stack, ignore=ignored, changed_paths=changed, stat_cache=True)
     if found.paths or any(p not in stack.final and p not in ignored for p in changed):
         return False
     return found.digests == dict(stack.final)

@@ -130,7 +130,13 @@ def status(project: Project) -> StatusReport:
         with ThreadPoolExecutor(max_workers=1) as pool:
             changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
             stack = stack_view(repo, project, lock.commit, texts)
-            found = drift(repo, stack, ignore=link_targets(project), changed_paths=changed.result())
+            found = drift(
+                repo,
+                stack,
+                ignore=link_targets(project),
+                changed_paths=changed.result(),
+                stat_cache=True,  # status writes nothing on its answer
+            )
     warnings += [outside.text() for outside in outside_links(project)]
     rows = tuple(
         _row(step, state, detail)

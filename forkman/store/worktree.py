@@ -20,6 +20,7 @@ from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
 from forkman.store.confine import write_problem
 from forkman.store.files import TEMP_FILE, atomic_write
+from forkman.store.statcache import worktree_digests
 
 APPLIED_FILE = "forkman-applied.json"  # what forkman last wrote, in the checkout's git dir
 
@@ -117,8 +118,7 @@ class Drift:
 
     unexplained: tuple[str, ...]  # edited paths that no overlay touches
     beyond: tuple[str, ...]  # overlay paths whose content differs from what the overlays make
-    worktree: State  # the overlay paths as they are on disk
-    digests: dict[str, Digest | None]  # the same, as digests
+    digests: dict[str, Digest | None]  # the overlay paths as they are on disk, as digests
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -130,11 +130,14 @@ def drift(
     stack: Stack | StackDigest,
     ignore: Iterable[str] = (),
     changed_paths: list[str] | None = None,
+    stat_cache: bool = False,
 ) -> Drift:
     """Edits in the checkout that neither the overlays nor forkman's last write explain.
 
     STACK may be the stack itself or its digests (from the stack record): the work tree is read
     the same either way. CHANGED_PATHS is `repo.changed_paths()` when the caller already ran it.
+    STAT_CACHE: files whose stat data vouches for them are not read (forkman.store.statcache);
+    only for a caller that writes nothing on the answer.
     """
     view = stack.digests if isinstance(stack, Stack) else stack
     skip = set(ignore)
@@ -147,8 +150,11 @@ def drift(
         and not any(p.startswith(s + "/") for s in skip)
         and not TEMP_FILE.match(p.rpartition("/")[2])  # forkman's own, swept by the next command
     ]
-    on_disk = read_worktree(repo.path, touched | set(changed))
-    digests = digest_all(on_disk)
+    wanted = touched | set(changed)
+    if stat_cache:
+        digests = worktree_digests(repo, wanted)
+    else:
+        digests = digest_all(read_worktree(repo.path, wanted))
     written = read_record(repo)
     unexplained = tuple(
         p for p in changed if p not in touched and written.get(p, "-") != digests[p]
@@ -163,12 +169,7 @@ def drift(
             and written.get(p, "-") != digests[p]
         )
     )
-    return Drift(
-        unexplained,
-        beyond,
-        {p: on_disk[p] for p in touched},
-        {p: digests[p] for p in touched},
-    )
+    return Drift(unexplained, beyond, {p: digests[p] for p in touched})
 
 
 # -- what forkman last wrote into the checkout, so a teammate's new pin or a dropped overlay

@@ -1,0 +1,105 @@
+"""The work tree's files as last read: each one's stat data and digest, as git's index keeps them.
+
+Used only where a missed edit costs nothing: `overlay status` and the check of an `apply` with
+nothing to do (which then writes nothing). The guard and every command that writes read each
+file. A file whose size, mtime, ctime, inode and mode are those recorded is not read again,
+with git's answer to racy timestamps: an entry counts only when the file's mtime and ctime were
+older than the moment it was read by more than MARGIN_NS, so a write in the same timestamp
+tick as that read is never hidden; any later write moves the ctime, which no program can set
+back (utime sets it to now). This assumes the file system's clock is the machine's, within the
+margin. The cache lives in the checkout's git dir (forkman-stat.json), carries a checksum, and
+is ignored when damaged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from forkman.core.stack import Digest, digest
+from forkman.core.values import FileState
+from forkman.git.repository import GitRepo
+from forkman.store.files import atomic_write
+
+STAT_FILE = "forkman-stat.json"
+FORMAT = 1
+_MAGIC = b"forkman-stat"
+# Longer than any file system's timestamp tick (FAT's is 2 s; ext4's, the kernel's clock tick).
+MARGIN_NS = 2_000_000_000
+
+Entry = list[Any]  # [size, mtime_ns, ctime_ns, inode, mode, read at (ns), digest]
+
+
+def worktree_digests(repo: GitRepo, paths: Iterable[str]) -> dict[str, Digest | None]:
+    """Each of PATHS' digest in the work tree (None where absent), as read_worktree reads them:
+    read only when the cache cannot vouch for it; the cache written again when it changed."""
+    path = repo.git_path(STAT_FILE)
+    cached = _load(path)
+    now = time.time_ns()
+    top = str(repo.path)
+    found: dict[str, Digest | None] = {}
+    kept: dict[str, Entry] = {}
+    for rel in paths:
+        full = os.path.join(top, rel)
+        try:
+            info = os.lstat(full)
+        except FileNotFoundError:
+            found[rel] = None
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            target = os.readlink(full).encode("utf-8", "surrogateescape")
+            found[rel] = digest(FileState(target, "120000"))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            found[rel] = None
+            continue
+        seen = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode]
+        entry = cached.get(rel)
+        if entry is not None and entry[:5] == seen and _settled(entry):
+            found[rel] = entry[6]
+            kept[rel] = entry
+            continue
+        with open(full, "rb") as handle:
+            data = handle.read()
+        mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
+        found[rel] = digest(FileState(data, mode))
+        kept[rel] = [*seen, now, found[rel]]
+    if kept != cached:
+        _save(path, kept)
+    return found
+
+
+def _settled(entry: Entry) -> bool:
+    """Whether the file's timestamps were older than the read by more than a tick."""
+    return bool(max(entry[1], entry[2]) < entry[5] - MARGIN_NS)
+
+
+def _load(path: Path) -> dict[str, Entry]:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return {}
+    header, _, body = raw.partition(b"\n")
+    if header != b"%s %d %s" % (_MAGIC, FORMAT, hashlib.sha256(body).hexdigest().encode()):
+        return {}
+    try:
+        files = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(files, dict):
+        return {}
+    return {p: e for p, e in files.items() if isinstance(e, list) and len(e) == 7}
+
+
+def _save(path: Path, files: dict[str, Entry]) -> None:
+    body = json.dumps(files, separators=(",", ":")).encode()
+    raw = b"%s %d %s\n%s" % (_MAGIC, FORMAT, hashlib.sha256(body).hexdigest().encode(), body)
+    with suppress(OSError):  # a read-only checkout: its files are read each time instead
+        atomic_write(path, raw)
