@@ -237,7 +237,8 @@ def unpack(tarballs: list[Path], dest: Path) -> Path:
     if (dest / "done").exists():
         return dest
     shutil.rmtree(dest, ignore_errors=True)
-    for tarball in tarballs:
+    # the main orig tarball first: a component's folder goes inside its tree
+    for tarball in sorted(tarballs, key=lambda t: ".orig-" in t.name):
         comp = re.search(r"\.orig-([\w-]+)\.tar", tarball.name)
         kind = "debian" if ".debian.tar" in tarball.name else "orig"
         target = dest / kind / (comp.group(1) if comp else "")
@@ -1120,7 +1121,7 @@ def main(argv: list[str] | None = None) -> int:
         for package in packages:
             try:
                 result = bench_package(apt, cache, tmp / package, package, args.timeout)
-            except RuntimeError as error:
+            except (RuntimeError, OSError) as error:
                 # one package the mirror or its own series lets down must not cost the others
                 failures[package] = " ".join(str(error).split())[:600]
                 print(f"not measured {package}: {failures[package]}", file=sys.stderr)
