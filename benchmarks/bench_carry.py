@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +78,7 @@ HELDOUT = [
     "libgcrypt20",
     "tiff",
     "libarchive",
-    "zstd",
+    "libzstd",
     "sqlite3",
     "postfix",
     "groff",
@@ -736,11 +736,26 @@ def score(
     series: list[Patch],
     trixie: list[Patch],
     verdicts: dict[str, Verdict],
-    expected: Path,
+    expected_without: Callable[[frozenset[str]], Path],
     runs: dict[str, Run],
 ) -> list[dict]:
-    """One row per bookworm patch: the maintainers' verdict and each tool's outcome."""
+    """One row per bookworm patch: the maintainers' verdict and each tool's outcome.
+
+    Each tool's tree is compared with trixie's series less the counterparts of the patches that
+    tool left out: a patch it carried must not count as wrong because a file it shares with one
+    the tool could not carry lacks that one's lines."""
     matched = {v.counterpart.name for v in verdicts.values() if v.counterpart}
+    expected_of = {
+        tool: expected_without(
+            frozenset(
+                c.name
+                for q in series
+                if (c := verdicts[q.name].counterpart) is not None
+                and run.claims.get(q.name, "failed") != "carried"
+            )
+        )
+        for tool, run in runs.items()
+    }
     rows = []
     for p in series:
         v = verdicts[p.name]
@@ -756,6 +771,7 @@ def score(
         if v.kind == "refreshed" and blockers:
             row["verdict"], row["how"] = "shares-files", f"shares files with {', '.join(blockers)}"
         for tool, run in runs.items():
+            expected = expected_of[tool]
             claim = run.claims.get(p.name, "failed")
             detail = run.details.get(p.name, "")
             says_upstream = claim in UPSTREAM_CLAIMS
@@ -804,6 +820,27 @@ def expected_tree(work: Path, new_tree: Path, trixie: list[Patch]) -> Path:
     return tree
 
 
+def expected_trees(
+    work: Path, new_tree: Path, trixie: list[Patch]
+) -> Callable[[frozenset[str]], Path]:
+    """Trixie's series applied to new, less some of its patches (the whole series when the
+    rest does not apply without them)."""
+    full = expected_tree(work, new_tree, trixie)
+    made: dict[frozenset[str], Path] = {frozenset(): full}
+
+    def without(left_out: frozenset[str]) -> Path:
+        left_out = frozenset(n for n in left_out if any(t.name == n and t.files for t in trixie))
+        if left_out not in made:
+            tree = copy_tree(new_tree, work / f"expected-{len(made)}")
+            applied = all(
+                t.apply(tree)[0] == 0 for t in trixie if t.files and t.name not in left_out
+            )
+            made[left_out] = tree if applied else full
+        return made[left_out]
+
+    return without
+
+
 def bench_package(
     apt: Apt, cache: Path, work: Path, package: str, timeout: float | None = None
 ) -> dict:
@@ -827,7 +864,7 @@ def bench_package(
     )
     series, trixie = read_series(old_dir), read_series(new_dir)
     verdicts = judge(series, trixie, new_tree)
-    expected = expected_tree(work, new_tree, trixie)
+    expected = expected_trees(work, new_tree, trixie)
     runs = {
         "forkman": run_forkman(work, upstream, old_dir, series, timeout),
         "git am -3": run_git_am(work, upstream, series),
