@@ -435,6 +435,8 @@ def lines_present(p: Patch, tree: Path, strip: bool) -> bool:
     def norm(line: str) -> str:
         return line.strip() if strip else line
 
+    if not any(ln.startswith("+") and ln[1:].strip() for _, lines in p.changes for ln in lines):
+        return False  # a pure deletion: only reverse-applying shows upstream made it
     for path, lines in p.changes:
         added = [norm(ln[1:]) for ln in lines if ln.startswith("+") and ln[1:].strip()]
         try:

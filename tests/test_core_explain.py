@@ -208,6 +208,57 @@ def test_kept_change_is_not_upstreamed() -> None:
     assert not judge_file(ENUM, _mine(), ENUM).upstreamed
 
 
+GROUPS = split(
+    "void update(void)\n"
+    "{\n"
+    "\tif (!append) {\n"
+    "\t\t// replace the members\n"
+    "\t\tif (NULL != members[0])\n"
+    "\t\t\tfree_members(&members);\n"
+    "\t\tmembers = xmalloc(sizeof(char *));\n"
+    "\t\tmembers[0] = NULL;\n"
+    "\t} else {\n"
+    "\t\tif (NULL != members[0])\n"
+    "\t\t\tmembers = dup_list(members);\n"
+    "\t}\n"
+    "}\n"
+)
+
+
+def test_a_deletion_upstream_made_too_while_rewriting_the_next_lines() -> None:
+    mine = GROUPS[:4] + GROUPS[6:]  # the two lines that free the members go
+    rewritten = [ln.replace("xmalloc(sizeof(char *))", "XMALLOC(1, char *)") for ln in mine]
+    assert judge_file(GROUPS, mine, rewritten).whole
+    # upstream's neighbours stand together where the lines were: the deletion is upstream's
+    assert judge_file(GROUPS, mine, mine).whole
+
+
+def test_a_deletion_upstream_did_not_make_is_kept() -> None:
+    mine = GROUPS[:4] + GROUPS[6:]
+    assert not judge_file(GROUPS, mine, GROUPS).upstreamed
+    # upstream rewrote the very lines the overlay deletes: still ours to delete
+    reworded = [ln.replace("free_members(&members)", "free_list(&members)") for ln in GROUPS]
+    assert not judge_file(GROUPS, mine, reworded).upstreamed
+    # the lines are gone from their place but upstream put them elsewhere (more copies)
+    moved = GROUPS[:4] + GROUPS[6:-1] + GROUPS[4:6] + GROUPS[-1:]
+    assert not judge_file(GROUPS, mine, moved).upstreamed
+    # a deletion inside lines upstream never had (an earlier overlay added them)
+    assert not judge_file(GROUPS, mine, GROUPS[:2] + GROUPS[-1:]).upstreamed
+
+
+def test_an_addition_upstream_made_under_rewritten_outer_context() -> None:
+    old = split("int f(void)\n{\n\tif (!ok)\n\t\tgoto out;\n\n\tif ((k = init()) == NULL) {\n"
+                "\t\terror(\"alloc failed\");\n\t\tgoto out;\n\t}\n")  # fmt: skip
+    mine = [*old[:6], "\t\tr = ERR_ALLOC;\n", *old[6:]]
+    new = [ln.replace("goto out;\n\n", "") for ln in mine]
+    new[3] = "\t\treturn ERR_MAGIC;\n"  # the context three lines up is upstream's own now
+    assert judge_file(old, mine, new).whole
+    # the same two neighbours with the line between them elsewhere is no evidence: old had it
+    twice = [*old, "\tif ((k = init()) == NULL) {\n", "\t\tr = ERR_ALLOC;\n",
+             "\t\terror(\"alloc failed\");\n"]  # fmt: skip
+    assert not judge_file(twice, [*twice[:6], "\t\tr = ERR_ALLOC;\n", *twice[6:]], twice).upstreamed
+
+
 def test_likely_upstreamed_in_another_form() -> None:
     old = split('A = 1\nURL = "http://x"\nB = 2\n')
     mine = split('A = 1\nURL = os.environ.get("URL", "http://x")\nB = 2\n')

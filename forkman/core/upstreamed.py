@@ -22,18 +22,30 @@ def _meaningful(line: str) -> bool:
 def _contains(lines: Sequence[str], block: Sequence[str]) -> bool:
     if not block:
         return True
-    size = len(block)
-    return any(list(lines[i : i + size]) == list(block) for i in range(len(lines) - size + 1))
+    size, first, want = len(block), block[0], list(block)
+    return any(
+        lines[i] == first and list(lines[i : i + size]) == want
+        for i in range(len(lines) - size + 1)
+    )
 
 
 def applies_in_reverse(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
-    """NEW holds the overlay's result with its context, as `patch -R` would find it."""
-    before = list(old[max(edit.start - CONTEXT, 0) : edit.start])
-    after = list(old[edit.end : edit.end + CONTEXT])
-    result = [*before, *edit.lines, *after]
+    """NEW holds the overlay's result with its context, as `patch -R` would find it; or, where
+    upstream rewrote the context further out, with fewer context lines (as patch's fuzz does),
+    as long as the context left holds two real lines and OLD never had that run of lines."""
     if not any(_meaningful(ln) for ln in edit.lines):
         return False  # a pure deletion leaves nothing to recognise but its context
-    return _contains(new, result)
+    for context in range(CONTEXT, 0, -1):
+        before = list(old[max(edit.start - context, 0) : edit.start])
+        after = list(old[edit.end : edit.end + context])
+        result = [*before, *edit.lines, *after]
+        if context < CONTEXT and (
+            sum(map(_meaningful, before + after)) < 2 or _contains(old, result)
+        ):
+            continue
+        if _contains(new, result):
+            return True
+    return False
 
 
 def stands_in_place(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
@@ -52,6 +64,35 @@ def stands_in_place(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
     return any(there[i : i + len(want)] == want for i in range(len(there) - len(want) + 1))
 
 
+def deleted_too(old: Sequence[str], mine: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
+    """A deletion upstream made too: no removed line has more copies in NEW than in the
+    overlay's file MINE (upstream did not keep or move it), and between the removed lines'
+    nearest neighbours that upstream kept, NEW holds nothing (blank lines aside) or only its
+    own rewrite of the lines around, none of it a form of theirs. The neighbours must stand
+    close: a deletion inside lines upstream never had (an earlier overlay's) is not upstream's."""
+    removed = [ln for ln in old[edit.start : edit.end] if _meaningful(ln)]
+    if any(_meaningful(ln) for ln in edit.lines) or not removed:
+        return False
+    counts_mine, counts_new = _counts(tuple(mine)), _counts(tuple(new))
+    if any(counts_new[body(ln)] > counts_mine[body(ln)] for ln in removed):
+        return False
+    kept = line_map(old, new)
+    above = max((i for i in kept if i < edit.start), default=None)
+    below = min((i for i in kept if i >= edit.end), default=None)
+    if (
+        above is None
+        or below is None
+        or above < edit.start - CONTEXT
+        or below >= edit.end + CONTEXT
+    ):
+        return False  # upstream lacks the block's neighbourhood: nothing to stand on
+    there = [ln for ln in new[kept[above] + 1 : kept[below]] if _meaningful(ln)]
+    return not there or (
+        len(there) <= len(removed) + 2 * CONTEXT
+        and not any(similarity(ln, up) >= SIMILAR for ln in removed for up in there)
+    )
+
+
 def added_elsewhere(old: Sequence[str], new: Sequence[str], line: str) -> bool:
     """Upstream added LINE somewhere in the file (it has more copies of it than the old file)."""
     return _counts(tuple(new))[body(line)] > _counts(tuple(old))[body(line)]
@@ -62,8 +103,14 @@ def _counts(lines: tuple[str, ...]) -> Counter[str]:
     return Counter(body(ln) for ln in lines)
 
 
-def hunk_upstreamed(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
-    if applies_in_reverse(old, new, edit) or stands_in_place(old, new, edit):
+def hunk_upstreamed(
+    old: Sequence[str], mine: Sequence[str], new: Sequence[str], edit: Edit
+) -> bool:
+    if (
+        applies_in_reverse(old, new, edit)
+        or stands_in_place(old, new, edit)
+        or deleted_too(old, mine, new, edit)
+    ):
         return True
     # Upstream made the addition elsewhere in the file (its removals are gone too).
     adds = [ln for ln in edit.lines if _meaningful(ln)]
@@ -96,7 +143,7 @@ def judge_file(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> F
     done: list[Edit] = []
     rest: list[Edit] = []
     for edit in edits(old, mine):
-        if hunk_upstreamed(old, new, edit):
+        if hunk_upstreamed(old, mine, new, edit):
             done.append(edit)
             continue
         lines = tuple(
