@@ -19,7 +19,7 @@ from forkman.core.culprit import (
 from forkman.core.explain import OtherFile, classify
 from forkman.core.moves import follow
 from forkman.core.textdiff import Edit, apply_edits, edits, find_block, split, tokens
-from forkman.core.upstreamed import judge_file, likeness
+from forkman.core.upstreamed import files_upstreamed, judge_file, likeness
 
 # -- culprit ------------------------------------------------------------------------------------
 
@@ -269,6 +269,28 @@ def test_likely_upstreamed_in_another_form() -> None:
     found = likeness(old, mine, other)
     assert found is not None and not found.likely
     assert likeness(old, mine, old) is None
+
+
+def test_upstream_editing_the_line_an_overlay_replaces_is_not_its_form_of_the_change() -> None:
+    # the overlay comments a call out; upstream only renamed the constant in it
+    old = split('\tif (f == NULL) {\n\terror("no %s", PATH_RESOLV);\n\treturn;\n')
+    mine = split('\tif (f == NULL) {\n\t/* error("no %s", PATH_RESOLV); */\n\treturn;\n')
+    renamed = split('\tif (f == NULL) {\n\terror("no %s", PPP_PATH_RESOLV);\n\treturn;\n')
+    found = likeness(old, mine, renamed)
+    assert found is not None and not found.likely
+    theirs = split('\tif (f == NULL) {\n\t/* error("no %s", PPP_PATH_RESOLV); */\n\treturn;\n')
+    found = likeness(old, mine, theirs)
+    assert found is not None and found.likely
+
+
+def test_every_file_of_an_overlay_must_be_upstreams_for_it_to_be_upstreamed() -> None:
+    conf, page = "a = 1\n", ".TH x\n"
+    mine = {"x.conf": "a = 1\nb = 2\n", "x.5": ".TH x\n.B b\n", "new.txt": "n\n"}
+    before = {"x.conf": conf, "x.5": page, "new.txt": None}
+    assert files_upstreamed(before, mine, dict(mine))
+    assert not files_upstreamed(before, mine, {**mine, "x.5": page})  # the man page is ours
+    assert not files_upstreamed(before, mine, {**mine, "new.txt": None})
+    assert files_upstreamed(before, {"x.conf": conf}, {"x.conf": "a = 0\n"})  # untouched
 
 
 # -- following moves ------------------------------------------------------------------------------

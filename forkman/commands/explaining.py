@@ -15,9 +15,9 @@ from forkman.core.conflicts import regions
 from forkman.core.explain import UNTOUCHED, Explanation, HunkWhy, OtherFile, locate, why_hunk
 from forkman.core.moves import after_move
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput
-from forkman.core.stack import build_stack
+from forkman.core.stack import Step, build_stack
 from forkman.core.textdiff import split
-from forkman.core.upstreamed import likeness
+from forkman.core.upstreamed import files_upstreamed, likeness
 from forkman.core.values import FileState
 from forkman.git.culprit import Ask, Found, find_culprits
 from forkman.git.repository import GitRepo
@@ -108,6 +108,20 @@ def _asks(inputs: PlanInput, the_plan: Plan) -> list[Ask]:
     return asks
 
 
+def _rest_upstreamed(inputs: PlanInput, the_plan: Plan, result: OverlayResult, step: Step) -> bool:
+    """Upstream already holds the overlay's change in each of its files that merged: a man page
+    it also changes is still its own, however like upstream's its conflict is (files upstream
+    deleted aside: the overlay is judged without them)."""
+    conflicted = {c.path for c in the_plan.conflicts.get(result.name, ())}
+    rest = [p for p in step.after if p not in conflicted | {w.path for w in result.without}]
+    before, after = step.before, step.after
+    return files_upstreamed(
+        {p: _text(_data(before[p])) if before[p] is not None else None for p in rest},
+        {p: _text(_data(after[p])) if after[p] is not None else None for p in rest},
+        {p: _text(_data(s)) if (s := inputs.new_base.get(p)) is not None else None for p in rest},
+    )
+
+
 def explain(
     repo: GitRepo,
     inputs: PlanInput,
@@ -126,8 +140,11 @@ def explain(
     base = {p: _data(s) for p, s in inputs.old_base.items()}
     culprits = find(repo, pin, target, asks, base, upstream_url)
     asked = {a.name for a in asks}
+    steps = {s.overlay.name: s for s in build_stack(inputs.old_base, inputs.overlays).steps}
     results = tuple(
-        _explained(inputs, the_plan, r, culprits.get(r.name), others) if r.name in asked else r
+        _explained(inputs, the_plan, r, culprits.get(r.name), others, steps.get(r.name))
+        if r.name in asked
+        else r
         for r in the_plan.results
     )
     return replace(the_plan, results=results)
@@ -139,6 +156,7 @@ def _explained(
     result: OverlayResult,
     found: Found | None,
     others: Mapping[str, OtherFile] | None,
+    step: Step | None = None,
 ) -> OverlayResult:
     culprit = found.culprit if found else None
     hunks = []
@@ -161,6 +179,8 @@ def _explained(
             hunks.append(hunk)
         alike = likeness(old_lines, _lines(conflict.overlay), new_lines)
         likely.append(alike is not None and alike.likely)
+    if likely and step is not None:
+        likely.append(_rest_upstreamed(inputs, the_plan, result, step))
     is_likely = bool(likely) and all(likely)
     note = result.note
     if result.followed:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from forkman.core.textdiff import Edit, body, edits, line_map, similarity, words
+from forkman.core.textdiff import Edit, body, edits, line_map, similarity, split, words
 
 CONTEXT = 3
 SIMILAR = 0.75  # a line this close (difflib ratio) counts as present in another form
@@ -158,6 +158,26 @@ def judge_file(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> F
     return FileJudgement(tuple(done), tuple(rest))
 
 
+def files_upstreamed(
+    before: Mapping[str, str | None],
+    after: Mapping[str, str | None],
+    new: Mapping[str, str | None],
+) -> bool:
+    """NEW (upstream's files) already holds the overlay's whole change BEFORE -> AFTER in every
+    one of these files (None: no such file)."""
+    for path, mine in after.items():
+        old, theirs = before.get(path), new.get(path)
+        if mine in (theirs, old):
+            continue
+        if (
+            mine is None
+            or theirs is None
+            or not judge_file(split(old or ""), split(mine), split(theirs)).whole
+        ):
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Likeness:
     """How close upstream's change of the same lines is to the overlay's."""
@@ -184,15 +204,27 @@ def likeness(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> Lik
     added: list[str] = []
     removed: list[str] = []
     upstream_lines: list[str] = []
+    held = 0
     for edit in edits(old, mine):
         near = [e for e in theirs if e.touches(edit.start, edit.end)]
         if not near:
             continue
-        added += [ln for ln in edit.lines if _meaningful(ln)]
-        removed += list(old[edit.start : edit.end])
-        upstream_lines += [ln for e in near for ln in e.lines]
+        adds = [ln for ln in edit.lines if _meaningful(ln)]
+        gone = list(old[edit.start : edit.end])
+        ups = [ln for e in near for ln in e.lines]
+        added, removed, upstream_lines = added + adds, removed + gone, upstream_lines + ups
+        # a line of upstream's counts for the overlay's only when it is closer to the overlay's
+        # line than to the line the overlay replaced (upstream may just have edited that one)
+        held += sum(
+            1
+            for ln in adds
+            if any(
+                (near_ln := similarity(ln, up)) >= SIMILAR
+                and all(similarity(g, up) < near_ln for g in gone if _meaningful(g))
+                for up in ups
+            )
+        )
     if not added:
         return None
     fresh = words(added) - words(removed)
-    held = sum(1 for ln in added if any(similarity(ln, up) >= SIMILAR for up in upstream_lines))
     return Likeness(len(fresh - words(upstream_lines)), len(fresh), held / len(added))
