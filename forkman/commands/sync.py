@@ -444,23 +444,26 @@ def _settle_conflict(
 ) -> SyncJournal:
     """Take the resolution of CURRENT (or skip it), recorded in the journal before anything else."""
     if skip:
-        taken = replace(data, skipped=(*data.skipped, current))
-        conflicts: tuple[FileConflict, ...] = _plan(
-            repo, _inputs(project, repo, data, overlays, cache)
-        ).conflicts.get(current, ())
-    elif current in data.overrides:
+        # no plan needed: CURRENT's conflicts are the paths the stop left unmerged in the index
+        skipped = replace(data, skipped=(*data.skipped, current))
+        journal.save(skipped)
+        listed = repo.text("ls-files", "-u", "-z").split("\0")
+        unmerged = sorted({r.split("\t", 1)[1] for r in listed if "\t" in r})
+        if unmerged:
+            repo.run("reset", "-q", "--", *unmerged)
+        return skipped
+    if current in data.overrides:
         # a --continue killed after it recorded the resolution: take it as recorded
         return data
-    else:
-        before = _plan(repo, _inputs(project, repo, data, overlays, cache))
-        conflicts = before.conflicts.get(current, ())
-        if not conflicts:
-            raise SyncStateError(
-                f"overlay '{current}' cannot be carried to {data.target.ref} as it is",
-                hint="leave it out with `forkman sync --skip` (its file is kept) "
-                "or give up with `forkman sync --abort`",
-            )
-        taken = _take_resolution(project, data, current, before, conflicts)
+    before = _plan(repo, _inputs(project, repo, data, overlays, cache))
+    conflicts = before.conflicts.get(current, ())
+    if not conflicts:
+        raise SyncStateError(
+            f"overlay '{current}' cannot be carried to {data.target.ref} as it is",
+            hint="leave it out with `forkman sync --skip` (its file is kept) "
+            "or give up with `forkman sync --abort`",
+        )
+    taken = _take_resolution(project, data, current, before, conflicts)
     journal.save(taken)
     paths = [c.path for c in conflicts]
     if paths:

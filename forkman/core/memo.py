@@ -24,25 +24,26 @@ class Memo(Protocol):
 
 
 def _feed(h: hashlib._Hash, value: object) -> None:
-    """VALUE into H, tagged by type and length, so that two different inputs never feed alike."""
-    if value is None:
-        h.update(b"N")
-    elif isinstance(value, bool):
-        h.update(b"T" if value else b"F")
-    elif isinstance(value, int):
-        h.update(b"I%d;" % value)
-    elif isinstance(value, bytes):
+    """VALUE into H, tagged by type and length, so that two different inputs never feed alike.
+    (The commonest kinds first: a key is mostly file contents.)"""
+    if isinstance(value, bytes):
         h.update(b"B%d;" % len(value))
         h.update(value)
     elif isinstance(value, str):
         raw = value.encode("utf-8", "surrogatepass")
         h.update(b"S%d;" % len(raw))
         h.update(raw)
-    elif isinstance(value, (tuple, list)):
+    elif value is None:
+        h.update(b"N")
+    elif isinstance(value, (tuple, list)):  # a FileState too
         h.update(b"L%d;" % len(value))
         for item in value:
             _feed(h, item)
-    elif isinstance(value, Mapping):
+    elif isinstance(value, bool):
+        h.update(b"T" if value else b"F")
+    elif isinstance(value, int):
+        h.update(b"I%d;" % value)
+    elif isinstance(value, (dict, Mapping)):
         h.update(b"M%d;" % len(value))
         for k, v in value.items():  # in order: an answer may depend on it
             _feed(h, k)
