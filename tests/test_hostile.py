@@ -148,6 +148,28 @@ def test_a_link_planted_at_a_temporary_name_is_not_written_through(
     assert not (init_py.stat().st_mode & 0o111)
 
 
+def test_a_file_a_pull_request_made_a_link_is_rewritten_as_a_private_file(
+    app_with_overlays: Path, forkman_run
+) -> None:
+    # a link's own mode is 0777: kept for the file that replaces it, the lock and the series
+    # would be anyone's to rewrite (and executable)
+    kept = app_with_overlays / "kept"
+    kept.mkdir()
+    for name in ("forkman.lock", "overlays/series"):
+        os.replace(app_with_overlays / name, kept / Path(name).name)
+        (app_with_overlays / name).symlink_to(
+            os.path.relpath(kept / Path(name).name, (app_with_overlays / name).parent)
+        )
+
+    forkman_run("overlay", "drop", "cost-config", cwd=app_with_overlays)
+
+    for name in ("forkman.lock", "overlays/series"):
+        written = app_with_overlays / name
+        assert not written.is_symlink()
+        assert written.stat().st_mode & 0o777 == 0o644, name
+    assert "cost-config" in (kept / "series").read_text()
+
+
 # -- 3. option injection through the config ----------------------------------------------------
 def test_an_upstream_url_that_is_an_option(
     app_with_overlays: Path, tmp_path: Path, forkman_run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
 
 from forkman.errors import ConfigError
@@ -39,9 +40,11 @@ def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None
             os.fsync(handle.fileno())
         if mode is None:
             try:
-                mode = path.lstat().st_mode & 0o777
+                info = path.lstat()
             except FileNotFoundError:
-                mode = 0o644
+                info = None
+            # a link is replaced, not written through: its mode (0777 on Linux) is not the file's
+            mode = stat.S_IMODE(info.st_mode) if info and stat.S_ISREG(info.st_mode) else 0o644
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
