@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -657,6 +658,13 @@ def _app_without_usage_boxes() -> None:
         raise SystemExit(EXIT_USER_ERROR) from None
     except typer.Abort:  # end of input at a prompt
         raise KeyboardInterrupt from None
+    except SystemExit as exc:
+        # typer ends any broken pipe in a silent exit 1 ("problems found"): the handler tells
+        # a reader gone away (141) from a pipe to one of forkman's own processes (a bug)
+        pipe = exc.__context__
+        if exc.code == 1 and isinstance(pipe, OSError) and pipe.errno == errno.EPIPE:
+            raise pipe from None
+        raise
     if code == EXIT_INTERRUPTED:  # typer's word for Ctrl-C: the handler says what happened
         raise KeyboardInterrupt
     raise SystemExit(code or 0)

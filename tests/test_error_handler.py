@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error, run_main
+from helpers import ROOT, assert_one_line_error, run_main
 
 from forkman import __version__
 from forkman.commands import status as status_command
@@ -126,3 +127,29 @@ def test_a_reader_that_leaves_early_ends_forkman_silently_as_git_does(
     else:
         assert code == 0
         assert rest.endswith(b"overlay-199999\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["overlay", "list"], ["overlay", "status"], ["overlay", "status", "--json", "--json"]],
+    ids=["typer", "fast", "fast-command-through-typer"],
+)
+def test_a_reader_gone_before_the_first_line_is_141_through_every_way_in(
+    app_with_overlays: Path, args: list[str]
+) -> None:
+    # Click's own main turns any broken pipe into a silent exit 1 ("problems found")
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "forkman", *args],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            cwd=app_with_overlays,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert (proc.returncode, proc.stderr) == (EXIT_BROKEN_PIPE, b"")
+    assert not list(app_with_overlays.rglob("crash-*.log"))
