@@ -169,3 +169,83 @@ def test_a_file_upstream_deleted_is_said_in_text_and_markdown(
     assert f"- docs-welcome (moved): {said}" in review and "(#4242)" in review
     assert "overlays/dropped/" in review
     assert project.series() == ("docs-welcome", "classic-note")  # a check changes nothing
+
+
+def test_a_conflict_in_the_rest_stops_and_continue_carries_it_without_the_file(
+    upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rest of an overlay whose other file upstream deleted conflicts: the sync stops there
+    as for any conflict; once resolved, the overlay goes on without the file, its old patch kept."""
+    title = "# AutoGPT: Build, Deploy, and Run AI Agents\n"
+    spec = {
+        "overlays": [],
+        "extra_overlays": [
+            {
+                "name": "docs-welcome",
+                "edits": [
+                    {"path": "README.md", "old": title, "new": "# AutoGPT (our fork)\n"},
+                    {
+                        "path": "docs/index.md",
+                        "old": "Welcome to the AutoGPT docs.\n",
+                        "new": "Welcome to our fork's docs.\n",
+                    },
+                ],
+            }
+        ],
+        "releases": [
+            {
+                "base": "autogpt-platform-beta-v0.6.9",
+                "tag": "autogpt-platform-beta-v0.6.12",
+                "message": "docs: move the docs to the new site (#4242)",
+                "edits": [
+                    {"path": "docs/index.md", "delete": True},
+                    {"path": "README.md", "old": title, "new": "# AutoGPT Platform\n"},
+                ],
+            }
+        ],
+    }
+    project = _arrange(spec, upstream, app_repo)
+    before = project.overlay_text("docs-welcome")
+
+    code, out = forkman(capsys, "sync", "--json", repo=app_repo)
+    report = json.loads(out)
+    assert code == 1 and report["phase"] == "stopped" and report["current"] == "docs-welcome"
+    (stopped,) = report["overlays"]
+    assert stopped["state"] == "conflict" and stopped["files"] == ["README.md"]
+    assert [w["path"] for w in stopped["carried_without"]] == ["docs/index.md"]
+    assert [h["path"] for h in stopped["hunks"]] == ["README.md"]
+
+    readme = project.checkout / "README.md"
+    text = readme.read_text()
+    assert "<<<<<<<" in text and not (project.checkout / "docs/index.md").exists()
+    readme.write_text(
+        _upstream_side(text).replace("# AutoGPT Platform\n", "# AutoGPT Platform (our fork)\n")
+    )
+    code, out = forkman(capsys, "sync", "--continue", "--json", repo=app_repo)
+    report = json.loads(out)
+    assert code == 0 and report["phase"] == "done", out
+    (done,) = report["overlays"]
+    assert done["state"] == "resolved" and "carried without docs/index.md" in done["detail"]
+    assert done["needs_review"]
+
+    carried = project.overlay_text("docs-welcome")
+    assert "(our fork)" in carried and "docs/index.md b/docs/index.md" not in carried
+    assert "Carried-Without: without docs/index.md: upstream deleted it in " in carried
+    kept = project.overlays_dir / "dropped/docs-welcome.before-autogpt-platform-beta-v0.6.12.patch"
+    assert before.split("\n---\n", 1)[1] in kept.read_text()
+    assert project.series() == ("docs-welcome",)
+
+
+def _upstream_side(text: str) -> str:
+    """TEXT with each conflict settled to upstream's side (git's "ours" in a sync)."""
+    out, side = [], None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<< "):
+            side = "upstream"
+        elif line.startswith("||||||| ") or line.startswith("======="):
+            side = "other"
+        elif line.startswith(">>>>>>> "):
+            side = None
+        elif side in (None, "upstream"):
+            out.append(line)
+    return "".join(out)
