@@ -249,3 +249,45 @@ def _upstream_side(text: str) -> str:
         elif side in (None, "upstream"):
             out.append(line)
     return "".join(out)
+
+
+def test_a_file_moved_among_many_changes_is_followed_not_left_out(
+    upstream: Path, app_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rename git's rename limit would skip (curl 8 moved lib/curl_path.c to lib/vssh/ among
+    1,441 added files; here the limit is set to 1) is still found: the overlay follows it
+    rather than being carried without the file."""
+    index = "# AutoGPT Documentation\n\nWelcome to the AutoGPT docs.\n"
+    spec = {
+        "overlays": [],
+        "extra_overlays": [
+            {
+                "name": "docs-welcome",
+                "edits": [
+                    {"path": "README.md", "old": "# AutoGPT:", "new": "# AutoGPT (our fork):"},
+                    {"path": "docs/index.md", "old": "the AutoGPT docs", "new": "our docs"},
+                ],
+            }
+        ],
+        "releases": [
+            {
+                "base": "autogpt-platform-beta-v0.6.9",
+                "tag": "autogpt-platform-beta-v0.6.12",
+                "edits": [
+                    {"path": "docs/index.md", "delete": True},
+                    {"path": "docs/guide/index.md", "add": index.replace("Documentation", "Docs")},
+                    {"path": "docs/guide/a.md", "add": "A page.\n"},
+                    {"path": "docs/guide/b.md", "add": "Another page.\n"},
+                ],
+            }
+        ],
+    }
+    project = _arrange(spec, upstream, app_repo)
+    git(project.checkout, "config", "diff.renameLimit", "1")
+
+    code, out = forkman(capsys, "sync", "--json", repo=app_repo)
+
+    (result,) = json.loads(out)["overlays"]
+    assert code == 0 and result["state"] == "moved" and not result["carried_without"], out
+    assert "rename of docs/index.md to docs/guide/index.md" in result["detail"]
+    assert "Welcome to our docs." in (project.checkout / "docs/guide/index.md").read_text()
