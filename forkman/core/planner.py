@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from forkman.core.carry import Carried, carry, holds_some, without_upstreamed
 from forkman.core.checks import Check, pattern_failures
@@ -163,6 +164,9 @@ class _Carried:
 _NOTHING = _Carried()
 
 
+# Every conflicting file is carried with the same other files of the release at hand: split
+# each file into lines once (the same tuple then hits the comparisons' caches at once).
+@lru_cache(maxsize=256)
 def _text(state: FileState | None) -> tuple[str, ...]:
     return tuple(split(state.data.decode("utf-8", "surrogateescape"))) if state else ()
 

@@ -307,9 +307,10 @@ def find_block(
         return []
     old_prefix = indent(block[first])
     last = len(lines) - len(block) + first
+    want = body(block[first])
     found = []
-    for j in _by_body(tuple(lines)).get(body(block[first]), ()):
-        if not first <= j <= last:
+    for j in _by_stripped(tuple(lines)).get(want.strip(), ()):
+        if not first <= j <= last or body(lines[j]) != want:
             continue
         start = j - first
         new_prefix = indent(lines[j])
@@ -323,12 +324,13 @@ def find_block(
 
 # A file is searched for many blocks (every change of every overlay that touches it): index
 # its lines once, so each search costs the places its first line occurs, not the file's length.
+# Keyed by the line stripped of all white space (lines of one body share it), one call a line.
 @lru_cache(maxsize=256)
-def _by_body(lines: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+def _by_stripped(lines: tuple[str, ...]) -> dict[str, list[int]]:
     where: dict[str, list[int]] = {}
     for j, ln in enumerate(lines):
-        where.setdefault(body(ln), []).append(j)
-    return {k: tuple(v) for k, v in where.items()}
+        where.setdefault(ln.strip(), []).append(j)
+    return where
 
 
 def _same(a: str, b: str) -> bool:
