@@ -1028,22 +1028,7 @@ def text_report(results: list[dict], info: dict, failures: dict[str, str] | None
                 [row for r in part for row in r["rows"]]), ""]  # fmt: skip
     lines += table(results, "all")
     imported = sum(r["import_seconds"] for r in results)
-    cpu = {tool: sum(r.get("cpu_seconds", {}).get(tool, 0.0) for r in results) for tool in TOOLS}
-    slowest = sorted(results, key=lambda r: -r.get("cpu_seconds", {}).get("forkman", 0.0))[:4]
     lines += [
-        "",
-        (
-            "CPU (user+sys of the tools' processes), the carry only: "
-            + ", ".join(f"{tool} {cpu[tool]:.2f} s" for tool in TOOLS)
-            + "; forkman's most: "
-            + ", ".join(
-                f"{r['package']} {r['cpu_seconds']['forkman']:.2f} s"
-                f" (git am -3 {r['cpu_seconds']['git am -3']:.2f} s)"
-                for r in slowest
-                if "cpu_seconds" in r
-            )
-            + "."
-        ),
         "",
         (
             "s: the carry only, wall (CPU of the processes it started: user+sys), forkman sync "
