@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from forkman.core.explain import OtherFile
+from forkman.core.memo import Memo, digest, remember
 from forkman.core.moves import Move, follow
 from forkman.core.textdiff import apply_edits, body, split
 from forkman.core.upstreamed import judge_file
@@ -55,9 +56,18 @@ def carry(
     upstream: bytes,
     overlay: bytes,
     others: Mapping[str, OtherFile] | None = None,
+    memo: Memo | None = None,
 ) -> Carried | None:
-    """For a file whose merge conflicts: the merge to try instead (None: nothing to try)."""
-    reduced, held = without_upstreamed(base, upstream, overlay)
+    """For a file whose merge conflicts: the merge to try instead (None: nothing to try).
+
+    MEMO keeps what upstream already holds of the overlay here, which the other files (where
+    moved lines may have gone) do not change."""
+    reduced, held = remember(
+        memo,
+        lambda: digest("trim", base, upstream, overlay),
+        lambda: without_upstreamed(base, upstream, overlay),
+        (tuple,),
+    )
     old = split(_text(base))
     new = split(_text(upstream))
     followed = follow(path, old, split(_text(reduced)), new, others)

@@ -266,7 +266,7 @@ def _carried(
 
     def compute() -> Carried | None:
         near = {p: OtherFile(_text(o) or None, _text(n)) for p, (o, n) in others.items()}
-        return carry(path, base, upstream, overlay, near)
+        return carry(path, base, upstream, overlay, near, inp.memo)
 
     return remember(inp.memo, key, compute, (Carried, type(None)))
 
