@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from helpers import BASE_REF, CHECKOUT, assert_one_line_error, run_subprocess, tree_snapshot
 
 from forkman.autogpt.example import LLM_PY
@@ -248,6 +249,16 @@ def test_apply_over_uncaptured_edits(app_with_overlays: Path, forkman_run) -> No
 
 def test_outside_an_app_repo(tmp_path: Path, forkman_run) -> None:
     assert_one_line_error(forkman_run("overlay", "list", cwd=tmp_path, expect=2), "forkman.yaml")
+
+
+@pytest.mark.parametrize("where", ["typo", "forkman.yaml"])
+def test_a_repo_option_that_names_no_folder(
+    app_with_overlays: Path, forkman_run, where: str
+) -> None:
+    # found from the folders above it, a typo ran the command on whichever app holds it
+    for args in (["apply"], ["overlay", "list"], ["guard"]):
+        result = forkman_run(*args, "--repo", where, cwd=app_with_overlays, expect=2)
+        assert_one_line_error(result, where, "--repo")
 
 
 def test_an_older_git(initialised_app: Path, tmp_path: Path) -> None:

@@ -246,6 +246,12 @@ def state_dir(root: Path) -> Path:
 
 def find_root(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
+    if start is not None and not here.is_dir():
+        # as `git -C`: a folder that is not there names no app, whatever holds the typo
+        raise NotAnAppRepo(
+            f"--repo {start}: no such folder",
+            hint="give --repo the folder of forkman.yaml, or one inside it",
+        )
     for folder in (here, *here.parents):
         if (folder / CONFIG_FILE).is_file():
             return folder
