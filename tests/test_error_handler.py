@@ -153,3 +153,18 @@ def test_a_reader_gone_before_the_first_line_is_141_through_every_way_in(
         os.close(writer)
     assert (proc.returncode, proc.stderr) == (EXIT_BROKEN_PIPE, b"")
     assert not list(app_with_overlays.rglob("crash-*.log"))
+
+
+@pytest.mark.parametrize("args", [["--version"], ["overlay", "status"], ["overlay", "list"]])
+def test_a_closed_stdout_is_not_a_bug(app_with_overlays: Path, args: list[str]) -> None:
+    # a job started with stdout closed (`>&-`): Python has no sys.stdout at all
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "forkman", *args],
+        capture_output=True,
+        text=True,
+        cwd=app_with_overlays,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert not list(app_with_overlays.rglob("crash-*.log"))
