@@ -48,7 +48,7 @@ def _out(text: str = "") -> None:
 
 
 def _note(text: str) -> None:
-    typer.echo(redact_text(text), err=True)
+    typer.echo(printable(redact_text(text)), err=True)  # a message: never read by a program
 
 
 def _colour() -> bool:
@@ -585,7 +585,7 @@ def _findings(lines: list[str], notes: tuple[str, ...] = ()) -> None:
     for note in notes:
         _note(f"forkman: {note}")
     for line in lines:
-        _out(line)
+        _out(printable(line))
     if lines:
         raise typer.Exit(EXIT_PROBLEMS)
 

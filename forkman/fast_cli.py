@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from forkman.core.terminal import printable
 from forkman.core.urls import redact_text
 from forkman.errors import EXIT_PROBLEMS
 
@@ -33,7 +34,7 @@ def out(text: str = "") -> None:
 
 
 def note(text: str) -> None:
-    sys.stderr.write(redact_text(text) + "\n")
+    sys.stderr.write(printable(redact_text(text)) + "\n")  # a message: never read by a program
     sys.stderr.flush()
 
 
@@ -78,7 +79,7 @@ def findings(lines: list[str], notes: Sequence[str] = ()) -> None:
     for line in notes:
         note(f"forkman: {line}")
     for line in lines:
-        out(line)
+        out(printable(line))  # names and lines of the pull request's files
     if lines:
         raise SystemExit(EXIT_PROBLEMS)
 
@@ -117,9 +118,10 @@ def apply(repo: Path | None) -> None:
     if result.moved:
         out(f"moved the checkout to {result.ref} ({result.commit[:12]})")
     for path in result.written:
-        out(f"{'deleted' if path in result.deleted else 'wrote'} {path}")
+        # the paths are the overlays': a pull request's text, escape sequences and all
+        out(f"{'deleted' if path in result.deleted else 'wrote'} {printable(path)}")
     for link in result.links:
-        out(f"linked {link}")
+        out(f"linked {printable(link)}")
     if not (result.written or result.links or result.moved or result.cloned):
         out(
             f"already up to date: {result.ref} ({result.commit[:12]}) plus {len(project.series())} overlays"

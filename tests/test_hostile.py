@@ -458,6 +458,20 @@ def test_terminal_escapes_in_a_subject_are_not_printed(initialised_app: Path, fo
         assert "\x07" not in result.stdout + result.stderr, command
 
 
+def test_terminal_escapes_in_a_path_are_not_printed(initialised_app: Path, forkman_run) -> None:
+    # a path is text from the pull request too: apply names it, guard names it in a finding
+    loud = "loud\x1b]0;owned\x07\x9b31m.txt"
+    add_overlay(initialised_app, "loud", new_file(loud))
+    applied = forkman_run("apply", cwd=initialised_app)
+    (initialised_app / CHECKOUT / loud).write_text("edited by hand\n")
+    found = forkman_run("guard", cwd=initialised_app, expect=1)
+
+    for result in (applied, found):
+        printed = result.stdout + result.stderr
+        assert "owned" in printed
+        assert not set(printed) & {"\x1b", "\x9b", "\x07"}, printed
+
+
 # -- 17. a hunk whose line counts are too small ------------------------------------------------
 def test_a_hunk_shorter_than_its_lines_is_corrupt(app_with_overlays: Path, forkman_run) -> None:
     patch = app_with_overlays / "overlays" / "llm-models.patch"
