@@ -3,6 +3,7 @@ and every overlay file are unchanged, and is never trusted otherwise."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from forkman.errors import DirtyCheckout
 from forkman.git.repository import GitRepo
 from forkman.store import stackrecord
 from forkman.store.project import Project
-from forkman.store.stackrecord import decode, encode, record_path, series_hashes
+from forkman.store.stackrecord import code_fingerprint, decode, encode, record_path, series_hashes
 
 
 @pytest.fixture
@@ -194,3 +195,19 @@ def _diff(path: str, old: str, new: str) -> str:
     return (
         f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-{old}\n+{new}\n"
     )
+
+
+def test_the_code_in_the_key_is_every_module_that_builds_the_stack() -> None:
+    # read_tree_files (git/) and load_stack (store/) make the record as much as core/ does:
+    # an edited install (pip install -e, then a pull) must not trust a record they made
+    source = Path(inspect.getfile(GitRepo))
+    info = source.stat()
+    code_fingerprint.cache_clear()
+    before = code_fingerprint()
+    try:
+        os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        code_fingerprint.cache_clear()
+        assert code_fingerprint() != before
+    finally:
+        os.utime(source, ns=(info.st_atime_ns, info.st_mtime_ns))
+        code_fingerprint.cache_clear()

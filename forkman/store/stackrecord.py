@@ -6,10 +6,11 @@ the record answers that: no patch is parsed, no pinned blob read and no patch ap
 work tree's files are still read every time, so an edit is never missed because of it.
 
 The record is trusted only when its key matches: the record format, forkman's code (the
-version and the core modules' sizes and mtimes, so an edited install is not fooled), the pinned
-commit and the series with the sha256 of each overlay file's content (content, not mtimes: an
-overlay rewritten in place within one mtime tick, with the same size, is still seen). A record
-that does not match, does not parse or fails its checksum is ignored and written again.
+version and the sizes and mtimes of the modules that build it, so an edited install is not
+fooled), the pinned commit and the series with the sha256 of each overlay file's content
+(content, not mtimes: an overlay rewritten in place within one mtime tick, with the same size,
+is still seen). A record that does not match, does not parse or fails its checksum is ignored
+and written again.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ SeriesKey = Sequence[tuple[str, str]]
 
 @cache
 def code_fingerprint() -> str:
-    """forkman's version and its core modules' sizes and mtimes: parsing and applying live there."""
-    folder = Path(forkman.core.__file__).parent
+    """forkman's version and its modules' sizes and mtimes: parsing and applying live in core/,
+    reading the pinned blobs in git/, building the stack from them in store/."""
+    package = Path(forkman.core.__file__).parent.parent
     entries = []
-    for entry in os.scandir(folder):
-        if entry.name.endswith(".py"):
-            info = entry.stat()
-            entries.append((entry.name, info.st_size, info.st_mtime_ns))
+    for folder in ("", "core", "git", "store"):
+        for entry in os.scandir(package / folder):
+            if entry.name.endswith(".py"):
+                info = entry.stat()
+                entries.append((folder, entry.name, info.st_size, info.st_mtime_ns))
     return hashlib.sha256(repr((__version__, sorted(entries))).encode()).hexdigest()
 
 
