@@ -738,7 +738,7 @@ def score(
     series: list[Patch],
     trixie: list[Patch],
     verdicts: dict[str, Verdict],
-    expected_without: Callable[[frozenset[str]], Path],
+    expected_without: Callable[[frozenset[str]], Path | None],
     runs: dict[str, Run],
 ) -> list[dict]:
     """One row per bookworm patch: the maintainers' verdict and each tool's outcome.
@@ -747,16 +747,25 @@ def score(
     tool left out: a patch it carried must not count as wrong because a file it shares with one
     the tool could not carry lacks that one's lines."""
     matched = {v.counterpart.name for v in verdicts.values() if v.counterpart}
-    expected_of = {
-        tool: expected_without(
-            frozenset(
-                c.name
-                for q in series
-                if (c := verdicts[q.name].counterpart) is not None
-                and run.claims.get(q.name, "failed") != "carried"
-            )
+    left_out = {
+        tool: frozenset(
+            c.name
+            for q in series
+            if (c := verdicts[q.name].counterpart) is not None
+            and run.claims.get(q.name, "failed") != "carried"
         )
         for tool, run in runs.items()
+    }
+    # where trixie's series does not apply without them, a file shared with one cannot be judged
+    entangled = {
+        tool: set()
+        if expected_without(out) is not None
+        else {f for t in trixie if t.name in out for f in t.files}
+        for tool, out in left_out.items()
+    }
+    expected_of = {
+        tool: expected_without(out) or expected_without(frozenset())
+        for tool, out in left_out.items()
     }
     rows = []
     for p in series:
@@ -767,7 +776,8 @@ def score(
             q.name
             for q in series
             if q is not p
-            and files & set(q.files)
+            # the maintainers' version of a changed patch may touch files the old one did not
+            and files & (set(q.files) | set(c.files if (c := verdicts[q.name].counterpart) else ()))
             and verdicts[q.name].kind not in ("refreshed", "upstreamed")
         ] + [t.name for t in trixie if t.name not in matched and files & set(t.files)]
         if v.kind == "refreshed" and blockers:
@@ -788,6 +798,8 @@ def score(
                     if run.extra.get("timed out") or claim == "timed out"
                     else "correct"
                     if same
+                    else "entangled"
+                    if files & entangled[tool]
                     else "wrong"
                 )
             elif row["verdict"] == "upstreamed":
@@ -824,20 +836,21 @@ def expected_tree(work: Path, new_tree: Path, trixie: list[Patch]) -> Path:
 
 def expected_trees(
     work: Path, new_tree: Path, trixie: list[Patch]
-) -> Callable[[frozenset[str]], Path]:
-    """Trixie's series applied to new, less some of its patches (the whole series when the
-    rest does not apply without them)."""
+) -> Callable[[frozenset[str]], Path | None]:
+    """Trixie's series applied to new, less some of its patches (None when the rest does not
+    apply without them)."""
     full = expected_tree(work, new_tree, trixie)
-    made: dict[frozenset[str], Path] = {frozenset(): full}
 
-    def without(left_out: frozenset[str]) -> Path:
+    made: dict[frozenset[str], Path | None] = {frozenset(): full}
+
+    def without(left_out: frozenset[str]) -> Path | None:
         left_out = frozenset(n for n in left_out if any(t.name == n and t.files for t in trixie))
         if left_out not in made:
             tree = copy_tree(new_tree, work / f"expected-{len(made)}")
             applied = all(
                 t.apply(tree)[0] == 0 for t in trixie if t.files and t.name not in left_out
             )
-            made[left_out] = tree if applied else full
+            made[left_out] = tree if applied else None
         return made[left_out]
 
     return without
@@ -892,7 +905,7 @@ def tally(rows: list[dict], tool: str) -> dict[str, int]:
     out = dict.fromkeys(
         ("correct", "wrong", "not carried", "recognised", "upstreamed", "refreshed", "kept"), 0
     )
-    out["timed out"] = 0
+    out["timed out"] = out["entangled"] = 0
     out |= {"carried again": 0, "called upstreamed": 0}
     for row in rows:
         outcome = row["tools"][tool]["outcome"]
