@@ -1124,11 +1124,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report",
         action="store_true",
-        help="measure nothing: report the results saved in CACHE/results by earlier runs",
+        help="measure nothing: report the results this commit's earlier runs saved in "
+        "CACHE/results/COMMIT",
     )
     args = parser.parse_args(argv)
     cache = args.cache.resolve()
-    saved = cache / "results"
+    commit = sh(["git", "rev-parse", "--short", "HEAD"], ROOT)[1].strip() or "unknown"
+    # one folder per forkman commit: other checkouts' runs share the cache
+    saved = cache / "results" / commit
     packages = package_list(args.packages)
     info = {"machine": machine()}
     if args.report:
@@ -1152,7 +1155,6 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="forkman-carry-"))
     results, failures = [], {}
     saved.mkdir(parents=True, exist_ok=True)
-    commit = sh(["git", "rev-parse", "--short", "HEAD"], ROOT)[1].strip()
     try:
         seal(tmp / "home")
         for package in packages:
