@@ -710,7 +710,9 @@ def _keep_the_whole(
     out another file keeps its own."""
     said = "; ".join(w.said for w in result.without) + f", {data.target.ref}"
     stem = f"{old.name}.before-{_file_part(data.target.ref)}"
-    project.archive_overlay(SyncState.DROPPED, old.with_field("Carried-Without", said), stem)
+    stem = project.archive_overlay(
+        SyncState.DROPPED, old.with_field("Carried-Without", said), stem, keep=True
+    )
     kept = f"{said}; the whole overlay as it was: overlays/{SyncState.DROPPED}/{stem}.patch"
     return new.with_field("Carried-Without", kept)
 

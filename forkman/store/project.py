@@ -216,11 +216,27 @@ class Project:
         self.write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
         return ov.file_hash(text.encode("utf-8", "surrogateescape"))
 
-    def archive_overlay(self, folder: str, overlay: ov.Overlay, stem: str | None = None) -> None:
+    def archive_overlay(
+        self, folder: str, overlay: ov.Overlay, stem: str | None = None, *, keep: bool = False
+    ) -> str:
         """OVERLAY kept out of the series in overlays/FOLDER/ (upstreamed, dropped, skipped),
-        as STEM.patch (default: its name)."""
+        as STEM.patch (default: its name); return the stem written.
+
+        KEEP: a different file already at that name is never replaced (two releases whose
+        names make the same file name); the next free STEM.N is taken instead. The same text
+        again (a sync resumed after a crash) is the same file.
+        """
         text = ov.render(overlay).encode("utf-8", "surrogateescape")
-        self.write(self.overlays_dir / folder / f"{stem or overlay.name}.patch", text)
+        chosen = stem or overlay.name
+        place = self.overlays_dir / folder
+        number = 1
+        while keep and (place / f"{chosen}.patch").is_file():
+            if (place / f"{chosen}.patch").read_bytes() == text:
+                break
+            number += 1
+            chosen = f"{stem or overlay.name}.{number}"
+        self.write(place / f"{chosen}.patch", text)
+        return chosen
 
     def write_series(self, names: tuple[str, ...] | list[str]) -> None:
         """Rewrite the series with NAMES in order, keeping people's comments and blank lines."""
