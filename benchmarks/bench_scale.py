@@ -25,7 +25,7 @@ fresh hard-linked copy per round):
 
   overlay status / apply (nothing to do) / guard / sync --check        in the app repo
   sync                `forkman sync --to rel-v1.1.0 --no-fetch`
-  git status          in the checkout, and python start-up (`import git, typer, yaml, unidiff`)
+  git status          in the checkout, and python start-up (`import git, typer, yaml`)
   floor               `git checkout --detach rel-v1.1.0 && git status` in the raw clone at `stack`
   git rebase          `git rebase --onto rel-v1.1.0 rel-v1.0.0 stack`
   stops               `forkman sync --to rel-v1.2.0` then `--skip` at each stop, against
@@ -74,7 +74,7 @@ CHANGED_SHARE = 0.10
 SPREAD = 10**9  # constants in the generated code: an overlay's line recurs nowhere else
 WHO = f"{IDENTITY[0]} <{IDENTITY[1]}> 1735689600 +0000"
 FORKMAN = [sys.executable, "-m", "forkman"]
-STARTUP = [sys.executable, "-c", "import git, typer, yaml, unidiff"]
+STARTUP = [sys.executable, "-c", "import git, typer, yaml"]
 BARE = [sys.executable, "-c", "pass"]
 CHECKOUT = "upstream/src"
 TIME = "/usr/bin/time"  # GNU time, for the peak RSS of a command's process tree
