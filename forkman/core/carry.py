@@ -35,9 +35,14 @@ class Carried:
 
 def holds_some(base: bytes, upstream: bytes, overlay: bytes) -> bool:
     """A cheap first look: upstream added some line that the overlay adds too."""
-    old = {body(ln) for ln in split(_text(base))}
-    mine = {body(ln) for ln in split(_text(overlay))} - old
-    return any(len(b) >= 4 for b in mine & ({body(ln) for ln in split(_text(upstream))} - old))
+    # A body absent from BASE is only on lines absent from it: compare raw lines first (in C),
+    # and normalise only the few lines each side added.
+    raw = set(split(_text(base)))
+    mine = {b for ln in set(split(_text(overlay))) - raw if len(b := body(ln)) >= 4}
+    if not mine:
+        return False
+    both = mine & {body(ln) for ln in set(split(_text(upstream))) - raw}
+    return bool(both) and bool(both - {body(ln) for ln in raw})
 
 
 def without_upstreamed(base: bytes, upstream: bytes, overlay: bytes) -> tuple[bytes, int]:

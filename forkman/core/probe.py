@@ -57,16 +57,21 @@ class Question:
         return {p: (_text(self.before.get(p)), _text(self.after[p])) for p in self.changed}
 
     @cached_property
-    def windows(self) -> dict[str, tuple[tuple[int, int, tuple[str, ...]], ...]]:
-        """Per path, the old lines (with context) each of the overlay's edits needs in place."""
-        out = {}
-        for path, (old, mine) in self.texts.items():
+    def _windows(self) -> dict[str, tuple[tuple[int, int, tuple[str, ...]], ...]]:
+        return {}
+
+    def windows(self, path: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+        """The old lines (with context) each of the overlay's edits to PATH needs in place:
+        worked out on first need (a file upstream has not changed yet needs no diff)."""
+        known = self._windows.get(path)
+        if known is None:
+            old, mine = self.texts[path]
             spans = (
                 (max(e.start - CONTEXT, 0), min(e.end + CONTEXT, len(old)))
                 for e in edits(old, mine)
             )
-            out[path] = tuple((lo, hi, tuple(old[lo:hi])) for lo, hi in spans)
-        return out
+            known = self._windows[path] = tuple((lo, hi, tuple(old[lo:hi])) for lo, hi in spans)
+        return known
 
 
 def _text(data: bytes | None) -> list[str]:
@@ -87,7 +92,10 @@ def is_bad(question: Question, now: Files) -> bool:
     if question.kind == GONE:
         return any(now.get(p) is None and question.before.get(p) is not None for p in paths)
     if question.kind == MOVED:
-        return not all(in_place(question.windows[p], now.get(p)) for p in paths)
+        return not all(
+            now.get(p) == question.before.get(p) or in_place(question.windows(p), now.get(p))
+            for p in paths
+        )
     texts = {p: (*question.texts[p], _text(now.get(p))) for p in paths}
     # a file the overlay deletes is upstream's doing once upstream deleted it too
     deleted = [now.get(p) is None for p in paths if question.after[p] is None]
