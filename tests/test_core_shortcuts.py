@@ -1,6 +1,6 @@
 """The planner's and the culprit search's shortcuts answer exactly as their plain definitions do,
-over many generated cases (seeded): holds_some, and the MOVED probe with its windows worked out
-once per question and only for files upstream changed."""
+over many generated cases (seeded): holds_some, the MOVED probe with its windows worked out
+once per question and only for files upstream changed, and edits_trimmed (difflib's edits)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import random
 from forkman.core.carry import holds_some
 from forkman.core.probe import CONTEXT, MOVED, Question, is_bad
 from forkman.core.textdiff import body, edits, split
+from forkman.core.trimdiff import edits_trimmed
 
 WORDS = ["x = 1\n", "  x = 1\n", "x = 1  \n", "\n", "pass\n", "return y\n", "a\n", "b = f(a)\n"]
 
@@ -86,3 +87,34 @@ def test_moved_probe_is_its_definition() -> None:
             assert is_bad(question, now) == want
             seen.add(want)
     assert seen == {True, False}
+
+
+def test_trimmed_edits_are_difflibs() -> None:
+    """Tiny alphabets make ties and repeated runs everywhere: the proofs must hold or step aside."""
+    rng = random.Random(20261201)
+    for _ in range(6000):
+        alphabet = WORDS[: rng.randint(1, 5)]
+        old = [rng.choice(alphabet) for _ in range(rng.randint(0, 30))]
+        new = list(old)
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randint(0, len(new))
+            kind = rng.random()
+            if kind < 0.4:
+                new[at:at] = [rng.choice(alphabet) for _ in range(rng.randint(1, 3))]
+            elif kind < 0.7:
+                del new[at : at + rng.randint(1, 3)]
+            else:
+                new[at : at + 1] = [rng.choice(alphabet)]
+        assert edits_trimmed(old, new) == edits(old, new), (old, new)
+
+
+def test_trimmed_edits_on_a_long_file() -> None:
+    old = [
+        f"def f{i}(x):\n" if i % 4 == 0 else ("\n" if i % 4 == 3 else "    return x\n")
+        for i in range(400)
+    ]
+    for at in (0, 1, 150, 398, 399, 400):
+        new = [*old[:at], "    x += 1  # fork\n", *old[at + 1 :]]
+        assert edits_trimmed(old, new) == edits(old, new)
+        new = [*old[:at], "    y = 2\n", *old[at:]]
+        assert edits_trimmed(old, new) == edits(old, new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -22,7 +23,8 @@ from forkman.core.conflicts import (
     regions,
 )
 from forkman.core.forwarded import credit_upstream
-from forkman.core.overlay import Overlay
+from forkman.core.overlay import Overlay, file_hash
+from forkman.core.overlay import render as render_overlay
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
 from forkman.core.records import FileRecord, Sides
 from forkman.core.releases import newest_release
@@ -46,6 +48,7 @@ from forkman.git.remote import fetch_upstream
 from forkman.git.repository import GitRepo
 from forkman.store import resolutions
 from forkman.store.checkout import open_checkout, refuse_local_commits
+from forkman.store.confine import resolves_inside
 from forkman.store.exclusive import exclusive
 from forkman.store.files import atomic_write
 from forkman.store.journal import Journal, Pin, SyncJournal
@@ -672,11 +675,15 @@ def _commit(
 ) -> None:
     """Write overlays, resolutions, series, then the lock (the commit point), then end the journal."""
     series = []
-    originals = {o.name: o for o in journal.backup_overlays()}
+    originals: dict[str, Overlay] = {}  # parsed only when needed (skipped, carried without)
+    hashes: dict[str, str] = {}
     for result in the_plan.results:
         if result.state in GONE:
             # out of the series, kept where a reviewer sees why: upstreamed/, dropped/, skipped/
-            overlay = the_plan.overlays.get(result.name) or originals[result.name]
+            overlay = the_plan.overlays.get(result.name)
+            if overlay is None:
+                originals = originals or {o.name: o for o in journal.backup_overlays()}
+                overlay = originals[result.name]
             if result.state == SyncState.SKIPPED:
                 overlay = overlay.with_field(
                     "Skipped",
@@ -688,8 +695,9 @@ def _commit(
             continue
         overlay = the_plan.overlays[result.name]
         if result.without:
+            originals = originals or {o.name: o for o in journal.backup_overlays()}
             overlay = _keep_the_whole(project, data, originals[result.name], overlay, result)
-        project.write_overlay(overlay)
+        hashes[result.name] = _write_overlay(project, overlay)
         series.append(result.name)
     for resolution in data.resolutions:
         resolutions.save(project.overlays_dir, resolution)
@@ -697,7 +705,10 @@ def _commit(
         resolutions.save_record(project.overlays_dir, record)
     project.write_series(series)
     lock = project.lock().with_pin(data.target.ref, data.target.commit)
-    project.write_lock(lock.with_overlays({n: h for n, h in project.hashes().items()}))
+    names = project.series()
+    if set(names) != set(hashes):  # the series file says otherwise: hash what it lists
+        hashes = project.hashes()
+    project.write_lock(lock.with_overlays({n: hashes[n] for n in names}))
     write_record(repo, data.target.commit, the_plan.final)
     journal.finish()
 
@@ -720,6 +731,24 @@ def _keep_the_whole(
 def _file_part(ref: str) -> str:
     """REF as part of a file name (a release may be `v1.2/rc1`, or a branch)."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ref).lstrip(".") or "_"
+
+
+def _write_overlay(project: Project, overlay: Overlay) -> str:
+    """OVERLAY's file written, unless it already holds exactly that text (an overlay carried
+    unchanged: no write, no fsync); its hash."""
+    data = render_overlay(overlay).encode("utf-8", "surrogateescape")
+    path = project.overlay_path(overlay.name)
+    try:
+        same = (
+            stat.S_ISREG(path.lstat().st_mode)
+            and resolves_inside(project.root, path.parent)  # else the write refuses, as always
+            and path.read_bytes() == data
+        )
+    except OSError:
+        same = False
+    if not same:
+        return project.write_overlay(overlay)
+    return file_hash(data)
 
 
 @exclusive

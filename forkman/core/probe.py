@@ -13,7 +13,8 @@ from functools import cached_property
 
 from forkman.core.carry import carry, holds_some, without_upstreamed
 from forkman.core.explain import OtherFile
-from forkman.core.textdiff import edits, split
+from forkman.core.textdiff import split
+from forkman.core.trimdiff import edits_trimmed
 from forkman.core.upstreamed import judge_file
 from forkman.core.values import MergeJob
 
@@ -68,7 +69,7 @@ class Question:
             old, mine = self.texts[path]
             spans = (
                 (max(e.start - CONTEXT, 0), min(e.end + CONTEXT, len(old)))
-                for e in edits(old, mine)
+                for e in edits_trimmed(old, mine)
             )
             known = self._windows[path] = tuple((lo, hi, tuple(old[lo:hi])) for lo, hi in spans)
         return known

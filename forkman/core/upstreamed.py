@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from forkman.core.textdiff import Edit, body, edits, line_map, similarity, split, words
+from forkman.core.trimdiff import edits_trimmed
 
 CONTEXT = 3
 SIMILAR = 0.75  # a line this close (difflib ratio) counts as present in another form
@@ -142,7 +143,7 @@ def judge_file(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> F
     taken out of the overlay's change (the line upstream wrote is the one kept)."""
     done: list[Edit] = []
     rest: list[Edit] = []
-    for edit in edits(old, mine):
+    for edit in edits_trimmed(old, mine):
         if hunk_upstreamed(old, mine, new, edit):
             done.append(edit)
             continue
