@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import replace
 
 from forkman.core.checks import Check
 from forkman.core.conflicts import Region, Resolution, regions
@@ -251,3 +252,45 @@ def test_the_deleting_commit_is_named_once_known() -> None:
         in named.detail
     )
     assert named.without[0].culprit == by and result.naming({}) == result
+
+
+def test_overlays_stacked_on_one_file_merge_in_batches_with_the_same_plan() -> None:
+    """Each overlay changing a file an earlier one changed is merged in one batch per round (its
+    upstream side foreseen from the earlier clean merge), and a wrong foresight (the earlier
+    overlay conflicted, or a resolution stood in) is merged again: the plan is the one merged
+    file by file."""
+    lines = ["a", "b", "c", "d", "e", "f"]
+    names, overlays, now = ["o0", "o1", "o2", "o3"], [], list(lines)
+    for i, name in enumerate(names):
+        changed = [*now]
+        changed[i + 1] = changed[i + 1].upper()
+        before, after = {"f.txt": text(*now), "g.txt": BASE}, {"f.txt": text(*changed)}
+        if i == 0:
+            after["g.txt"] = text("a", "b", "c", "d", "E", "f")
+        overlays.append(overlay(name, before, {**before, **after}))
+        now = changed
+    calls: list[int] = []
+
+    def counted(jobs: Sequence[MergeJob]) -> list[MergeResult]:
+        calls.append(len(jobs))
+        return lines_merge(jobs)
+
+    def one_by_one(jobs: Sequence[MergeJob]) -> list[MergeResult]:
+        return [r for job in jobs for r in lines_merge([job])]
+
+    upstreams = [
+        {"f.txt": text("A", "b", "c", "d", "e", "f"), "g.txt": text("a", "b", "c", "d", "e", "F")},
+        {"f.txt": text("a", "b", "X", "d", "e", "f"), "g.txt": BASE},  # o1 conflicts
+    ]
+    for new in upstreams:
+        old = {"f.txt": text(*lines), "g.txt": BASE}
+        calls.clear()
+        batched = plan(replace(inputs(tuple(overlays), new, old), merge=counted))
+        alone = plan(replace(inputs(tuple(overlays), new, old), merge=one_by_one))
+        assert batched.results == alone.results and batched.final == alone.final
+        assert batched.overlays == alone.overlays and batched.conflicts == alone.conflicts
+        if new is upstreams[0]:
+            assert batched.clean
+            assert calls == [2, 1, 1, 1]  # every merge foreseen: none made again
+        else:
+            assert batched.results[1].state == SyncState.CONFLICT

@@ -1,6 +1,6 @@
 """The planner's and the culprit search's shortcuts answer exactly as their plain definitions do,
 over many generated cases (seeded): holds_some, the MOVED probe with its windows worked out
-once per question and only for files upstream changed, and edits_trimmed (difflib's edits)."""
+once per question and only for files upstream changed, edits_trimmed and line_map_trimmed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import random
 
 from forkman.core.carry import holds_some
 from forkman.core.probe import CONTEXT, MOVED, Question, is_bad
-from forkman.core.textdiff import body, edits, split
-from forkman.core.trimdiff import edits_trimmed
+from forkman.core.textdiff import body, edits, line_map, split
+from forkman.core.trimdiff import edits_trimmed, line_map_trimmed
 
 WORDS = ["x = 1\n", "  x = 1\n", "x = 1  \n", "\n", "pass\n", "return y\n", "a\n", "b = f(a)\n"]
 
@@ -106,6 +106,7 @@ def test_trimmed_edits_are_difflibs() -> None:
             else:
                 new[at : at + 1] = [rng.choice(alphabet)]
         assert edits_trimmed(old, new) == edits(old, new), (old, new)
+        assert list(line_map_trimmed(old, new).items()) == list(line_map(old, new).items())
 
 
 def test_trimmed_edits_on_a_long_file() -> None:
@@ -118,3 +119,4 @@ def test_trimmed_edits_on_a_long_file() -> None:
         assert edits_trimmed(old, new) == edits(old, new)
         new = [*old[:at], "    y = 2\n", *old[at:]]
         assert edits_trimmed(old, new) == edits(old, new)
+        assert line_map_trimmed(old, new) == line_map(old, new)

@@ -365,26 +365,65 @@ def _left_out(result: OverlayResult, without: tuple[Without, ...]) -> OverlayRes
     return replace(result, detail=detail, without=without)
 
 
-def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> dict[tuple[str, str], MergeResult]:
-    """Merge, all at once, every file that no earlier overlay changes: its upstream side is known now."""
-    seen: set[str] = set()
-    keys, jobs = [], []
+_ROUNDS = 8  # files changed by more overlays than this merge one at a time past the eighth
+
+Foreseen = dict[tuple[str, str], tuple[FileState, MergeResult]]
+
+
+def _unmerged(
+    base: FileState | None, ours: FileState, theirs: FileState | None
+) -> FileState | None:
+    """What _merge leaves when there is nothing to merge (None: a conflict, or the file gone)."""
+    if ours in (base, theirs):
+        return theirs
+    return ours if theirs == base else None
+
+
+def _premerge(inp: PlanInput, steps: tuple[Step, ...]) -> Foreseen:
+    """Merge in batches what can be foreseen, round by round: first every file as upstream has
+    it; then, in each next round, each file as the previous overlay's clean merge left it. Each
+    merge is kept with the upstream side it was made on: the plan takes it only when it meets
+    that same side (_carry checks), so a guess that turned out wrong costs one merge more."""
+    queues: dict[str, list[tuple[str, Step]]] = {}  # path -> the overlays changing it, in order
     for step in steps:
-        name = step.overlay.name
-        if name in inp.skipped or not step.applies:
+        if step.overlay.name in inp.skipped or not step.applies:
             continue
         for path in step.after:
-            if path in seen:
+            queues.setdefault(path, []).append((step.overlay.name, step))
+    guess: dict[str, FileState] = {p: s for p in queues if (s := inp.new_base.get(p)) is not None}
+    done: Foreseen = {}
+    for depth in range(_ROUNDS):
+        keys, sides, jobs, modes = [], [], [], []
+        for path, queue in queues.items():
+            ours = guess.get(path)
+            if ours is None or depth >= len(queue):
                 continue
-            seen.add(path)
-            base, ours, theirs = step.before[path], inp.new_base.get(path), step.after[path]
-            if ours is None or theirs is None or not _needs_merge(base, ours, theirs):
+            name, step = queue[depth]
+            base, theirs = step.before[path], step.after[path]
+            override = inp.overrides.get(name, {})
+            if path in override or theirs is None or not _needs_merge(base, ours, theirs):
+                after = override[path] if path in override else _unmerged(base, ours, theirs)
+                if after is None:
+                    guess.pop(path)
+                else:
+                    guess[path] = after
                 continue
-            if path not in inp.overrides.get(name, {}):
-                keys.append((name, path))
-                labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
-                jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data, labels))
-    return dict(zip(keys, inp.merge(jobs) if jobs else [], strict=True))
+            keys.append((name, path))
+            sides.append(ours)
+            labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
+            jobs.append(MergeJob(base.data if base else b"", ours.data, theirs.data, labels))
+            modes.append(theirs.mode if base is None or theirs.mode != base.mode else ours.mode)
+        if not jobs and not any(depth + 1 < len(q) and p in guess for p, q in queues.items()):
+            break
+        for key, ours, mode, result in zip(
+            keys, sides, modes, inp.merge(jobs) if jobs else [], strict=True
+        ):
+            done[key] = (ours, result)
+            if result.conflicts:
+                guess.pop(key[1])
+            else:
+                guess[key[1]] = FileState(result.data, mode)
+    return done
 
 
 @dataclass
@@ -402,9 +441,7 @@ class _Carry:
     said: list[str] = field(default_factory=list)  # where reused records came from, or not
 
 
-def _carry(
-    inp: PlanInput, step: Step, chain: State, done: dict[tuple[str, str], MergeResult]
-) -> _Carry:
+def _carry(inp: PlanInput, step: Step, chain: State, done: Foreseen) -> _Carry:
     """STEP's overlay merged, file by file, onto CHAIN (the new release plus earlier overlays)."""
     name = step.overlay.name
     labels = (inp.new_ref, inp.old_ref, f"overlay {name}")
@@ -438,11 +475,8 @@ def _carry(
             after[path] = stand_in[path] = None
             before[target] = chain.get(target)
             followed.append(f"rename of {path} to {target}")
-        early = (
-            done.get((name, path))
-            if target == path and chain.get(path) == inp.new_base.get(path)
-            else None
-        )
+        foreseen = done.get((name, path)) if target == path else None
+        early = foreseen[1] if foreseen and chain.get(path) == foreseen[0] else None
 
         def others(target: str = target) -> dict[str, Pair]:
             return {p: (inp.old_base.get(p), chain.get(p)) for p in inp.others if p != target}

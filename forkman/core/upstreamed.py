@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from forkman.core.textdiff import Edit, body, edits, line_map, similarity, split, words
-from forkman.core.trimdiff import edits_trimmed
+from forkman.core.trimdiff import edits_trimmed, line_map_trimmed
 
 CONTEXT = 3
 SIMILAR = 0.75  # a line this close (difflib ratio) counts as present in another form
@@ -52,7 +52,7 @@ def applies_in_reverse(old: Sequence[str], new: Sequence[str], edit: Edit) -> bo
 def stands_in_place(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
     """The overlay's added lines stand where its removed lines stood (their old neighbours,
     as upstream kept them, on either side), and none of the removed lines is left there."""
-    kept = line_map(old, new)
+    kept = line_map_trimmed(old, new)
     above = max((i for i in kept if i < edit.start), default=None)
     below = min((i for i in kept if i >= edit.end), default=None)
     lo = kept[above] + 1 if above is not None else 0
