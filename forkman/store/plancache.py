@@ -31,7 +31,7 @@ from forkman.core.culprit import Culprit
 from forkman.core.explain import Place
 from forkman.core.memo import digest
 from forkman.core.moves import Move
-from forkman.core.values import DiffFn, MergeFn, MergeJob, MergeResult, Tree
+from forkman.core.values import DiffFn, MergeFn, MergeResult
 from forkman.git import runner
 from forkman.git.culprit import Found
 from forkman.store.files import atomic_write
@@ -168,35 +168,32 @@ class PlanCache:
 
     def merge(self, merge: MergeFn) -> MergeFn:
         """MERGE, asked only for the jobs this cache has no answer for."""
-
-        def merged(jobs: Sequence[MergeJob]) -> list[MergeResult]:
-            keys = [digest("merge", job) for job in jobs]
-            found = [self.recall(k) for k in keys]
-            todo = [i for i, (ok, v) in enumerate(found) if not (ok and isinstance(v, MergeResult))]
-            done = merge([jobs[i] for i in todo]) if todo else []
-            results: list[Any] = [v for _, v in found]
-            for i, result in zip(todo, done, strict=True):
-                self.keep(keys[i], result)
-                results[i] = result
-            return results
-
-        return merged
+        return lambda jobs: self._batch(
+            [digest("merge", job) for job in jobs], jobs, merge, MergeResult
+        )
 
     def diff(self, diff: DiffFn) -> DiffFn:
         """DIFF, asked only for the pairs this cache has no answer for."""
+        return lambda pairs: self._batch(
+            [digest("diff", before, after) for before, after in pairs], pairs, diff, str
+        )
 
-        def diffed(pairs: Sequence[tuple[Tree, Tree]]) -> list[str]:
-            keys = [digest("diff", before, after) for before, after in pairs]
-            found = [self.recall(k) for k in keys]
-            todo = [i for i, (ok, v) in enumerate(found) if not (ok and isinstance(v, str))]
-            done = diff([pairs[i] for i in todo]) if todo else []
-            results: list[Any] = [v for _, v in found]
-            for i, patch in zip(todo, done, strict=True):
-                self.keep(keys[i], patch)
-                results[i] = patch
-            return results
-
-        return diffed
+    def _batch(
+        self,
+        keys: Sequence[str],
+        asks: Sequence[Any],
+        work: Callable[[list[Any]], Sequence[Any]],
+        kind: type,
+    ) -> list[Any]:
+        """WORK's answers for ASKS (one call, for those whose KEYS hold no answer of KIND)."""
+        found = [self.recall(k) for k in keys]
+        todo = [i for i, (ok, v) in enumerate(found) if not (ok and isinstance(v, kind))]
+        done = work([asks[i] for i in todo]) if todo else []
+        results: list[Any] = [v for _, v in found]
+        for i, answer in zip(todo, done, strict=True):
+            self.keep(keys[i], answer)
+            results[i] = answer
+        return results
 
     def culprits(self, find: CulpritFn) -> CulpritFn:
         """FIND (the culprit search), asked only about the overlays this cache cannot answer
