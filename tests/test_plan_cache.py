@@ -212,12 +212,17 @@ def _resolve(project: Project) -> None:
     OVERLAYS["loader-symlink"][2](project.checkout)
 
 
+def _twin(project: Project, tmp_path: Path) -> tuple[Project, Path]:
+    """A copy of PROJECT's app repo and checkout, to walk the same sync without the cache."""
+    twin_root = tmp_path / "twin" / "app"
+    shutil.copytree(project.root, twin_root, symlinks=True)
+    return open_project(twin_root), twin_root
+
+
 def test_continue_and_skip_with_the_cache_end_as_without_it(
     project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    twin_root = tmp_path / "twin" / "app"
-    shutil.copytree(project.root, twin_root, symlinks=True)
-    twin = open_project(twin_root)
+    twin, twin_root = _twin(project, tmp_path)
     cached = _walk(project, capsys, forget=False)
     fresh = _walk(twin, capsys, forget=True)
     text = json.dumps
@@ -229,9 +234,7 @@ def test_continue_and_skip_with_the_cache_end_as_without_it(
 def test_a_poisoned_cache_folder_changes_nothing(
     project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    twin_root = tmp_path / "twin" / "app"
-    shutil.copytree(project.root, twin_root, symlinks=True)
-    twin = open_project(twin_root)
+    twin, twin_root = _twin(project, tmp_path)
     expected = _walk(twin, capsys, forget=True)
     journal = Journal(project)
     code, _ = forkman(capsys, "sync", "--json", "--to", V10, "--no-fetch", repo=project.root)

@@ -19,12 +19,9 @@ _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/\s@'\"<>]+)@")
 
 def url_problem(url: str) -> str | None:
     """Why forkman will not pass URL to git (None when it will)."""
-    if not url.strip():
-        return "is empty"
-    if url.startswith("-"):
-        return "starts with '-' (git would read it as an option)"
-    if _CONTROL.search(url):
-        return "holds a control character"
+    problem = name_problem(url)  # what git must never be given, as for any name
+    if problem:
+        return problem
     scheme = _SCHEME.match(url)
     if scheme:
         if scheme.group(1).lower() not in SCHEMES:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -15,6 +16,8 @@ from forkman.core.records import FileRecord, Sides
 from forkman.errors import ConfigError
 from forkman.store.confine import resolves_inside
 from forkman.store.files import atomic_write
+
+T = TypeVar("T")
 
 
 class _Literal(yaml.SafeDumper):
@@ -86,16 +89,23 @@ def load(overlays_dir: Path, key: str) -> Resolution | None:
         return None
 
 
-class ResolutionStore(Mapping[str, Resolution]):
-    """The store as the planner reads it: a mapping by region key, each file read when asked for."""
+class _Folder(Mapping[str, T]):
+    """overlays/resolutions/ as a mapping by key, each file read when first asked for.
+
+    Iterating gives only the keys this kind of record answers for: region resolutions and
+    whole-file records share the folder.
+    """
 
     def __init__(self, overlays_dir: Path):
         self.overlays_dir = overlays_dir
-        self._read: dict[str, Resolution | None] = {}
+        self._read: dict[str, T | None] = {}
 
-    def __getitem__(self, key: str) -> Resolution:
+    def _load(self, key: str) -> T | None:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> T:
         if key not in self._read:
-            self._read[key] = load(self.overlays_dir, key)
+            self._read[key] = self._load(key)
         found = self._read[key]
         if found is None:
             raise KeyError(key)
@@ -103,10 +113,18 @@ class ResolutionStore(Mapping[str, Resolution]):
 
     def __iter__(self) -> Iterator[str]:
         folder = self.overlays_dir / "resolutions"
-        return iter(sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else [])
+        keys = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        return iter(k for k in keys if k in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+class ResolutionStore(_Folder[Resolution]):
+    """Region resolutions, as the planner reads them."""
+
+    def _load(self, key: str) -> Resolution | None:
+        return load(self.overlays_dir, key)
 
 
 # -- whole-file records: the conflicted file in, the resolved file out (rerere's pre/postimage) --
@@ -155,26 +173,10 @@ def load_record(file: Path) -> FileRecord | None:
         return None
 
 
-class FileRecordStore(Mapping[str, FileRecord]):
-    """Whole-file records by key, as the planner reads them: each file read when first asked."""
+class FileRecordStore(_Folder[FileRecord]):
+    """Whole-file records, as the planner reads them."""
 
-    def __init__(self, overlays_dir: Path):
-        self.overlays_dir = overlays_dir
-        self._read: dict[str, FileRecord | None] = {}
-
-    def __getitem__(self, key: str) -> FileRecord:
-        if key not in self._read:
-            file = store_path(self.overlays_dir, key)
-            self._read[key] = load_record(file) if file.exists() else None
-        found = self._read[key]
-        if found is None or found.key != key:
-            raise KeyError(key)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        folder = self.overlays_dir / "resolutions"
-        keys = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
-        return iter(k for k in keys if k in self)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+    def _load(self, key: str) -> FileRecord | None:
+        file = store_path(self.overlays_dir, key)
+        found = load_record(file) if file.exists() else None
+        return found if found is not None and found.key == key else None
