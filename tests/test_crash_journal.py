@@ -120,3 +120,20 @@ def test_ctrl_c_during_apply_says_what_to_do_about_apply(
     assert interrupted.returncode == 130 and len(lines) == 1, interrupted.stderr
     assert "interrupted during `apply`" in lines[0] and "sync" not in lines[0]
     assert run_forkman(project.root, "apply").returncode == 0
+
+
+@pytest.mark.parametrize("command", [("sync",), ("sync", "--abort"), ("sync", "--continue")])
+def test_a_stray_file_where_the_sync_folder_goes_is_named_and_left_alone(  # type: ignore[no-untyped-def]
+    upstream, app_repo, capsys, command
+) -> None:
+    project = make_app(app_repo, upstream)
+    before = snapshot(project, refs=False)
+    stray = Journal(project).dir
+    stray.write_text("someone's notes\n")
+    code, _ = forkman(capsys, *command, repo=project.root)
+    err = forkman.last_err  # type: ignore[attr-defined]
+    assert code == 2 and "in the way" in err and str(stray) in err
+    assert len(err.strip().splitlines()) == 1
+    assert stray.read_text() == "someone's notes\n"
+    assert snapshot(project, refs=False) == before
+    assert [p.name for p in stray.parent.iterdir() if p.name.startswith("sync.")] == []

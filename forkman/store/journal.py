@@ -169,7 +169,16 @@ class Journal:
         # the folder only ever appears whole (one rename), so its presence is the sync's
         return self.dir.is_dir()
 
+    def _in_the_way(self) -> SyncStateError:
+        return SyncStateError(
+            "something that is not a sync's folder is in the way",
+            where=str(self.dir),
+            hint="forkman did not make it: move it aside, then run the command again",
+        )
+
     def load(self) -> SyncJournal:
+        if os.path.lexists(self.dir) and not self.exists():
+            raise self._in_the_way()
         if not self.exists():
             raise SyncStateError("no sync in progress", hint="start one with `forkman sync`")
         try:
@@ -186,6 +195,9 @@ class Journal:
 
     def begin(self, journal: SyncJournal, checkout: State, repo: GitRepo) -> None:
         """Back up everything the sync may change, then publish the folder in one rename."""
+        if os.path.lexists(self.dir):
+            # found before the backups are written: rename() would only fail after them
+            raise self._in_the_way()
         tmp = self.dir.with_name(f"sync.tmp.{secrets.token_hex(4)}")
         backup = tmp / "backup"
         (backup / "checkout").mkdir(parents=True)
