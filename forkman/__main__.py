@@ -1,4 +1,4 @@
-"""`python -m forkman` and the `forkman` command: `--version`, status, apply and guard before typer."""
+"""`python -m forkman` and the `forkman` command: `--version`, status, apply, guard and sync before typer."""
 
 import os
 import sys
@@ -13,7 +13,7 @@ def main() -> None:
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - open for the whole run
     # typer and the commands cost ~50 ms to import; a version check needs none of it, and
-    # status, apply and guard with plain arguments need no typer (forkman.fast_cli)
+    # status, apply, guard and sync with plain arguments need no typer (forkman.fast_cli)
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"forkman {__version__}\n")
         return

@@ -20,7 +20,6 @@ from forkman.fast_cli import notices_to_stderr as _notices_to_stderr
 from forkman.fast_cli import progress as _progress
 
 if TYPE_CHECKING:
-    from forkman.commands.stepwise import WalkReport
     from forkman.store.project import Project
 
 app = typer.Typer(
@@ -338,60 +337,22 @@ def sync(
     repo: RepoOpt = None,
 ) -> None:
     """Move the fork to upstream's newest release: re-apply every overlay by 3-way merge."""
-    from forkman import render
-    from forkman.commands import stepwise as walk
-    from forkman.commands import sync as core
-
-    project = _project(repo)
-    if sum((continue_, abort, skip, check)) > 1:
-        raise ForkmanError("use only one of --continue, --abort, --skip and --check")
-    if stepwise and check:
-        raise ForkmanError(
-            "--stepwise makes each step's sync; it cannot be combined with --check",
-            hint="use `forkman sync --check --to RELEASE` for one step",
-        )
-    walking = walk.in_progress(project)
-    with _progress() as progress:
-        if walking and (abort or continue_ or skip):
-            if abort:
-                result = walk.abort(project)
-            else:
-                steps = walk.resume(project, skip=skip, progress=progress)
-                _walk_out(steps, summary, json_output)
-                return
-        elif stepwise:
-            steps = walk.start(project, to=to, pre=pre, fetch=fetch, progress=progress)
-            _walk_out(steps, summary, json_output)
-            return
-        elif abort:
-            result = core.abort(project)
-        elif continue_ or skip:
-            result = core.resume(project, skip=skip, progress=progress)
-        else:
-            result, _ = core.start(
-                project,
-                to=to,
-                pre=pre,
-                check=check,
-                fetch=fetch,
-                progress=progress,
-                explain=explain,
-            )
-    if summary is not None and result.results:
-        summary.write_text(render.sync_markdown(result))
-    _out(render.sync_json(result) if json_output else render.sync_text(result, _colour()))
-    if not result.ok:
-        raise typer.Exit(EXIT_PROBLEMS)
-
-
-def _walk_out(steps: WalkReport, summary: Path | None, json_output: bool) -> None:
-    from forkman import render
-
-    if summary is not None:
-        summary.write_text(render.walk_markdown(steps))
-    _out(render.walk_json(steps) if json_output else render.walk_text(steps, _colour()))
-    if not steps.ok:
-        raise typer.Exit(EXIT_PROBLEMS)
+    fast_cli.sync(
+        fast_cli.SyncArgs(
+            to=to,
+            pre=pre,
+            check=check,
+            continue_=continue_,
+            abort=abort,
+            skip=skip,
+            fetch=fetch,
+            summary=summary,
+            stepwise=stepwise,
+            explain=explain,
+            json_output=json_output,
+        ),
+        repo,
+    )
 
 
 # -- contributing back -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""The everyday commands (`overlay status`, `apply`, `guard`) run without importing typer.
+"""The everyday commands (`overlay status`, `apply`, `guard`, `sync`) run without importing typer.
 
 typer and building its command tree cost ~40 ms, as much again as these commands' own work on a
-thousand overlays. When the words are ones this module reads without doubt (the command, its
+thousand overlays, and a sync that stops pays it again at every `--skip` and `--continue`. When the words are ones this module reads without doubt (the command, its
 known options, plain file names), it runs the command itself; anything else (`-h`, an unknown
 option, `--`, a value that looks like an option) goes to the typer app in forkman.cli, which
 calls the same functions below, so both ways print and exit the same.
@@ -23,6 +23,7 @@ from forkman.core.urls import redact_text
 from forkman.errors import EXIT_PROBLEMS
 
 if TYPE_CHECKING:
+    from forkman.commands.stepwise import WalkReport
     from forkman.core.values import ProgressFn
     from forkman.store.project import Project
 
@@ -148,23 +149,114 @@ def guard(files: Sequence[str], install_upstream_hook: bool, repo: Path | None) 
     findings([f.text() for f in report.findings], report.notes)
 
 
+@dataclass(frozen=True)
+class SyncArgs:
+    """`sync`'s options (the README's "forkman sync")."""
+
+    to: str | None = None
+    pre: bool = False
+    check: bool = False
+    continue_: bool = False
+    abort: bool = False
+    skip: bool = False
+    fetch: bool = True
+    summary: Path | None = None
+    stepwise: bool = False
+    explain: bool = True
+    json_output: bool = False
+
+
+def sync(args: SyncArgs, repo: Path | None) -> None:
+    from forkman import render
+    from forkman.commands import stepwise as walk
+    from forkman.commands import sync as core
+    from forkman.errors import ForkmanError
+
+    project = project_at(repo)
+    if sum((args.continue_, args.abort, args.skip, args.check)) > 1:
+        raise ForkmanError("use only one of --continue, --abort, --skip and --check")
+    if args.stepwise and args.check:
+        raise ForkmanError(
+            "--stepwise makes each step's sync; it cannot be combined with --check",
+            hint="use `forkman sync --check --to RELEASE` for one step",
+        )
+    walking = walk.in_progress(project)
+    with progress() as bar:
+        if walking and (args.abort or args.continue_ or args.skip):
+            if args.abort:
+                result = walk.abort(project)
+            else:
+                steps = walk.resume(project, skip=args.skip, progress=bar)
+                _walk_out(steps, args.summary, args.json_output)
+                return
+        elif args.stepwise:
+            steps = walk.start(project, to=args.to, pre=args.pre, fetch=args.fetch, progress=bar)
+            _walk_out(steps, args.summary, args.json_output)
+            return
+        elif args.abort:
+            result = core.abort(project)
+        elif args.continue_ or args.skip:
+            result = core.resume(project, skip=args.skip, progress=bar)
+        else:
+            result, _ = core.start(
+                project,
+                to=args.to,
+                pre=args.pre,
+                check=args.check,
+                fetch=args.fetch,
+                progress=bar,
+                explain=args.explain,
+            )
+    if args.summary is not None and result.results:
+        args.summary.write_text(render.sync_markdown(result))
+    out(render.sync_json(result) if args.json_output else render.sync_text(result, colour()))
+    if not result.ok:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
+def _walk_out(steps: WalkReport, summary: Path | None, json_output: bool) -> None:
+    from forkman import render
+
+    if summary is not None:
+        summary.write_text(render.walk_markdown(steps))
+    out(render.walk_json(steps) if json_output else render.walk_text(steps, colour()))
+    if not steps.ok:
+        raise SystemExit(EXIT_PROBLEMS)
+
+
 # -- reading the words --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Call:
     """One of the commands above with its arguments, read from the command line."""
 
-    command: str  # "overlay status", "apply" or "guard"
+    command: str  # "overlay status", "apply", "guard" or "sync"
     repo: Path | None = None
     json_output: bool = False
     install_upstream_hook: bool = False
     files: tuple[str, ...] = ()
+    sync: SyncArgs | None = None
 
 
 _FLAGS = {
     "overlay status": {"--json": "json_output"},
     "apply": {},
     "guard": {"--install-upstream-hook": "install_upstream_hook"},
+    "sync": {"--json": "json_output"},
 }
+# sync's flags: the field each sets, and to what (a pair like --fetch/--no-fetch sets one field)
+_SYNC_FLAGS = {
+    "--pre": ("pre", True),
+    "--check": ("check", True),
+    "--continue": ("continue_", True),
+    "--abort": ("abort", True),
+    "--skip": ("skip", True),
+    "--stepwise": ("stepwise", True),
+    "--fetch": ("fetch", True),
+    "--no-fetch": ("fetch", False),
+    "--explain": ("explain", True),
+    "--no-explain": ("explain", False),
+}
+_SYNC_VALUES = {"--to": "to", "--summary": "summary"}
 
 
 def read_call(args: Sequence[str]) -> Call | None:
@@ -172,13 +264,14 @@ def read_call(args: Sequence[str]) -> Call | None:
     this reader might take differently from Click)."""
     if args[:2] == ["overlay", "status"]:
         command, rest = "overlay status", list(args[2:])
-    elif args[:1] in (["apply"], ["guard"]):
+    elif args[:1] in (["apply"], ["guard"], ["sync"]):
         command, rest = args[0], list(args[1:])
     else:
         return None
     flags: dict[str, bool] = {}
     repo: Path | None = None
     files: list[str] = []
+    sync: dict[str, object] = {}
     while rest:
         word = rest.pop(0)
         if word in ("--repo", "-C") and repo is None and rest and _plain(rest[0]):
@@ -187,14 +280,27 @@ def read_call(args: Sequence[str]) -> Call | None:
             flags[_FLAGS[command][word]] = True
         elif command == "guard" and _plain(word):
             files.append(word)
+        elif command == "sync" and word in _SYNC_FLAGS and _SYNC_FLAGS[word][0] not in sync:
+            sync[_SYNC_FLAGS[word][0]] = _SYNC_FLAGS[word][1]
+        elif (
+            command == "sync"
+            and word in _SYNC_VALUES
+            and _SYNC_VALUES[word] not in sync
+            and rest
+            and _plain(rest[0])
+        ):
+            value = rest.pop(0)
+            sync[_SYNC_VALUES[word]] = Path(value) if word == "--summary" else value
         else:
             return None
+    json_output = flags.get("json_output", False)
     return Call(
         command,
         repo,
-        json_output=flags.get("json_output", False),
+        json_output=json_output,
         install_upstream_hook=flags.get("install_upstream_hook", False),
         files=tuple(files),
+        sync=SyncArgs(json_output=json_output, **sync) if command == "sync" else None,  # type: ignore[arg-type]
     )
 
 
@@ -207,6 +313,8 @@ def run(call: Call) -> None:
         overlay_status(call.json_output, call.repo)
     elif call.command == "apply":
         apply(call.repo)
+    elif call.sync is not None:
+        sync(call.sync, call.repo)
     else:
         guard(call.files, call.install_upstream_hook, call.repo)
 
