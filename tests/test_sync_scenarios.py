@@ -291,3 +291,29 @@ def test_a_file_moved_among_many_changes_is_followed_not_left_out(
     assert code == 0 and result["state"] == "moved" and not result["carried_without"], out
     assert "rename of docs/index.md to docs/guide/index.md" in result["detail"]
     assert "Welcome to our docs." in (project.checkout / "docs/guide/index.md").read_text()
+
+
+@pytest.mark.parametrize("folder", ["upstreamed", ""])
+def test_an_overlays_folder_linked_out_of_the_repo_is_refused_before_the_checkout_moves(
+    upstream: Path, app_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], folder: str
+) -> None:
+    """The commit would refuse to write there too, but only after rewriting the checkout."""
+    spec = yaml.safe_load((Path(__file__).parent / "scenarios/upstreamed.yaml").read_text())
+    project = _arrange(spec, upstream, app_repo)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if folder:
+        (project.overlays_dir / folder).symlink_to(elsewhere)
+    else:  # overlays/ itself: its files moved out, the folder a link to them
+        for path in project.overlays_dir.iterdir():
+            path.rename(elsewhere / path.name)
+        project.overlays_dir.rmdir()
+        project.overlays_dir.symlink_to(elsewhere)
+    head = git(project.checkout, "rev-parse", "HEAD")
+
+    code, _ = forkman(capsys, "sync", repo=app_repo)
+
+    err = forkman.last_err  # type: ignore[attr-defined]
+    assert code == 2 and "leads out of the app repo" in err and len(err.splitlines()) == 1
+    assert git(project.checkout, "rev-parse", "HEAD") == head
+    assert not project.sync_in_progress() and list(elsewhere.glob("*/*.patch")) == []

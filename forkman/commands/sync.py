@@ -359,6 +359,7 @@ def _plan_and_go(
                 raise DirtyCheckout(str(project.checkout), list(found.paths), "sync")
             _refuse_overwriting_ignored(project, repo, lock.commit, commit, set(old.final))
         require_free_index(project.checkout)
+        _refuse_folders_leading_out(project, the_plan)
         journal.begin(data, read_worktree(project.checkout, old.final), repo)
         try:
             return _execute(project, repo, journal, data, the_plan, explain), the_plan
@@ -367,6 +368,19 @@ def _plan_and_go(
 
 
 _plan_and_go_locked = exclusive(_plan_and_go)
+
+
+def _refuse_folders_leading_out(project: Project, the_plan: Plan) -> None:
+    """The folders of overlays/ this plan's commit writes, refused now when one leads out of
+    the app repo: the commit would refuse it too, but only after the checkout was rewritten."""
+    folders = {project.overlays_dir}
+    for result in the_plan.results:
+        if result.state in GONE:
+            folders.add(project.overlays_dir / result.state)
+        elif result.without:
+            folders.add(project.overlays_dir / SyncState.DROPPED)
+    for folder in sorted(folders):
+        project.require_inside(folder, "overlay files")
 
 
 def _refuse_overwriting_ignored(

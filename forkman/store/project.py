@@ -199,14 +199,18 @@ class Project:
     # -- writing (each file whole, atomically) -------------------------------------------------
     def write(self, path: Path, data: bytes | str) -> None:
         """PATH, a file of the app repo, written whole; never through a folder linked out of it."""
-        if not resolves_inside(self.root, path.parent):
+        self.require_inside(path.parent, path.name)
+        atomic_write(path, data)
+
+    def require_inside(self, folder: Path, what: str) -> None:
+        """Refuse FOLDER, where forkman is about to write WHAT, when it leads out of the app repo."""
+        if not resolves_inside(self.root, folder):
             raise ConfigError(
-                f"{path.parent.relative_to(self.root)} leads out of the app repo (a symbolic link): "
-                f"forkman does not write {path.name} there",
+                f"{folder.relative_to(self.root)} leads out of the app repo (a symbolic link): "
+                f"forkman does not write {what} there",
                 where=str(self.root),
                 hint="make it a folder of this repo",
             )
-        atomic_write(path, data)
 
     def write_lock(self, lock: Lock) -> None:
         self.write(self.lock_path, render_lock(lock))
