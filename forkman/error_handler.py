@@ -12,7 +12,6 @@ import contextlib
 import errno
 import itertools
 import os
-import platform
 import select
 import shutil
 import sys
@@ -146,6 +145,8 @@ def _bug(exc: BaseException) -> None:
 
 
 def _report(exc: BaseException) -> str:
+    import platform  # only a crash needs it: ~1 ms of every command's start-up
+
     try:
         from forkman.git.runner import git_version
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from forkman.core.stack import Digest, StackDigest, StepDigest, step_digest
 from forkman.core.states import OverlayState
 from forkman.git.repository import GitRepo
-from forkman.store.checkout import local_commits_text
+from forkman.git.runner import Background
 from forkman.store.links import link_targets, outside_links
 from forkman.store.project import Project
 from forkman.store.recovery import stale_git_lock, stale_lock_text
@@ -118,6 +117,9 @@ def status(project: Project) -> StatusReport:
         if head != lock.commit and not syncing:  # a sync moves HEAD first; apply waits for it
             count, subjects = repo.local_commits()
             if count:
+                # here, not at the top: the checkout module (and git.remote) is ~2 ms to import
+                from forkman.store.checkout import local_commits_text
+
                 warnings.append(
                     f"the checkout has {local_commits_text(count, subjects)}: keep them as "
                     f"overlays with `forkman import --commits {lock.commit[:12]}..HEAD`"
@@ -127,8 +129,8 @@ def status(project: Project) -> StatusReport:
                     f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
                     f"({lock.ref}): run `forkman apply`"
                 )
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            changed = pool.submit(repo.changed_paths)  # `git status` runs while the stack is built
+        # `git status` runs while the stack is read
+        with Background(repo.changed_paths) as changed:
             stack = stack_view(repo, project, lock.commit, texts)
             found = drift(
                 repo,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from dataclasses import dataclass, replace
@@ -12,10 +11,10 @@ from pathlib import PurePosixPath
 from forkman.core import patches
 from forkman.core.patches import FilePatch, HunkMismatch, Patch, PatchFormatError
 from forkman.core.pathrules import has_git_component, symlink_target_problem
-from forkman.core.values import FileState
+from forkman.core.values import FileState, file_hash
 from forkman.errors import PatchError
 
-__all__ = ["FileChange", "HunkMismatch", "Overlay", "apply_file", "parse", "render"]
+__all__ = ["FileChange", "HunkMismatch", "Overlay", "apply_file", "file_hash", "parse", "render"]
 
 # Header fields written in this order; others keep their place after these.
 KNOWN_FIELDS = ("From", "Subject", "Forwarded", "Applied-Upstream")
@@ -225,11 +224,6 @@ def check_path(raw: str, where: str) -> None:
             where=where,
             hint="overlay paths must be relative paths inside the upstream checkout",
         )
-
-
-def file_hash(text: str | bytes) -> str:
-    raw = text.encode() if isinstance(text, str) else text
-    return hashlib.sha256(raw).hexdigest()
 
 
 def _mode(fp: FilePatch, state: FileState | None) -> str:

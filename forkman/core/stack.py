@@ -6,9 +6,12 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from forkman.core.overlay import HunkMismatch, Overlay, apply_file
 from forkman.core.values import FileState, State
+
+if TYPE_CHECKING:
+    from forkman.core.overlay import Overlay
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,10 @@ def apply_overlay(state: Mapping[str, FileState | None], overlay: Overlay) -> St
 
     A rename reads the old path and leaves it empty; a copy reads it and leaves it as it was.
     """
+    # here, not at the top: the patch parser costs ~5 ms to import, and the commands that read
+    # the stack from its record (status, guard, a no-op apply) apply no patch
+    from forkman.core.overlay import HunkMismatch, apply_file
+
     after: State = {}
 
     def current(path: str) -> FileState | None:
@@ -173,6 +180,8 @@ def apply_overlay(state: Mapping[str, FileState | None], overlay: Overlay) -> St
 
 
 def build_stack(base: Mapping[str, FileState | None], overlays: Iterable[Overlay]) -> Stack:
+    from forkman.core.overlay import HunkMismatch  # as in apply_overlay
+
     current: State = dict(base)
     steps = []
     for overlay in overlays:

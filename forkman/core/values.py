@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, NewType
@@ -17,6 +18,12 @@ class FileState(NamedTuple):
 
     data: bytes
     mode: str = "100644"
+
+
+def file_hash(text: str | bytes) -> str:
+    """An overlay file's sha256, as forkman.lock records it."""
+    raw = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(raw).hexdigest()
 
 
 # A path's state: its content, or None where the file does not exist.

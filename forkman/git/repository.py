@@ -11,7 +11,6 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -173,8 +172,7 @@ class GitRepo:
     def changed_paths(self) -> list[str]:
         """Paths that differ from HEAD in the index or work tree, untracked ones included, and
         the ones git is told not to look at (assume-unchanged, skip-worktree) when they differ."""
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            hidden = pool.submit(self.hidden_paths)
+        with runner.Background(self.hidden_paths) as hidden:
             out = self.run(
                 "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"
             )

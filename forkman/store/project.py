@@ -6,16 +6,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from forkman.core import overlay as ov
 from forkman.core.pathrules import checkout_problem
+from forkman.core.values import file_hash
 from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
 from forkman.store.config import CONFIG_FILE, OVERLAYS_DIR, Config, load_config
 from forkman.store.confine import resolves_inside
 from forkman.store.files import atomic_write, read_text
 from forkman.store.lock import LOCK_FILE, Lock, load_lock, render_lock
 from forkman.store.series import SERIES_FILE, parse_series, reorder_series
+
+if TYPE_CHECKING:
+    from forkman.core import overlay as ov
 
 
 class Disagreement(NamedTuple):
@@ -104,6 +107,10 @@ class Project:
         return self.parse_overlay(name, self.overlay_text(name))
 
     def parse_overlay(self, name: str, text: str) -> ov.Overlay:
+        # here, not at the top: the patch parser costs ~5 ms to import, and status, guard and a
+        # no-op apply, reading the stack from its record, parse no overlay
+        from forkman.core import overlay as ov
+
         return ov.parse(name, text, str(self.overlay_path(name).relative_to(self.root)))
 
     def overlays(self) -> tuple[ov.Overlay, ...]:
@@ -184,7 +191,7 @@ class Project:
 
     def _hash_or_none(self, name: str) -> str | None:
         try:
-            return ov.file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
+            return file_hash(self.overlay_text(name).encode("utf-8", "surrogateescape"))
         except ConfigError:
             return None
 
@@ -216,9 +223,11 @@ class Project:
         self.write(self.lock_path, render_lock(lock))
 
     def write_overlay(self, overlay: ov.Overlay) -> str:
+        from forkman.core import overlay as ov  # as in parse_overlay
+
         text = ov.render(overlay)
         self.write(self.overlay_path(overlay.name), text.encode("utf-8", "surrogateescape"))
-        return ov.file_hash(text.encode("utf-8", "surrogateescape"))
+        return file_hash(text.encode("utf-8", "surrogateescape"))
 
     def archive_overlay(
         self, folder: str, overlay: ov.Overlay, stem: str | None = None, *, keep: bool = False
@@ -230,6 +239,8 @@ class Project:
         names make the same file name); the next free STEM.N is taken instead. The same text
         again (a sync resumed after a crash) is the same file.
         """
+        from forkman.core import overlay as ov  # as in parse_overlay
+
         text = ov.render(overlay).encode("utf-8", "surrogateescape")
         chosen = stem or overlay.name
         place = self.overlays_dir / folder
@@ -249,7 +260,7 @@ class Project:
 
     def hashes(self) -> dict[str, str]:
         return {
-            n: ov.file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape"))
+            n: file_hash(self.overlay_text(n).encode("utf-8", "surrogateescape"))
             for n in self.series()
         }
 

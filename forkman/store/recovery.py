@@ -19,7 +19,6 @@ from pathlib import Path
 from forkman.errors import ForkmanError
 from forkman.git.runner import INDEX_LOCK_WAITS, SCRATCH_PREFIX
 from forkman.store.files import TEMP_FILE
-from forkman.store.journal import sweep as sweep_journal
 from forkman.store.project import Project
 
 log = logging.getLogger("forkman")
@@ -57,6 +56,10 @@ def alive(pid: int) -> bool:
 
 def recover(project: Project, previous: Run | None) -> None:
     """After a command that never finished (PREVIOUS), remove what it left; always, old scratch."""
+    # here, not at the top: the journal's model costs ~4 ms to import, and status and guard,
+    # which ask only about a stale git lock, never recover
+    from forkman.store.journal import sweep as sweep_journal
+
     sweep_journal(project)
     _sweep_scratch()
     if previous is None:

@@ -26,8 +26,8 @@ from typing import Any
 
 import forkman.core
 from forkman import __version__
-from forkman.core.overlay import file_hash
 from forkman.core.stack import StackDigest, StepDigest
+from forkman.core.values import file_hash
 from forkman.git.repository import GitRepo
 from forkman.store.files import atomic_write
 from forkman.store.project import Project

@@ -12,8 +12,8 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from forkman.core.overlay import Overlay
 from forkman.core.stack import Digest, Stack, StackDigest, build_stack, digest_all, touched_paths
 from forkman.core.values import FileState, State
 from forkman.errors import ForkmanError
@@ -21,6 +21,9 @@ from forkman.git.repository import GitRepo
 from forkman.store.confine import write_problem
 from forkman.store.files import TEMP_FILE, atomic_write
 from forkman.store.statcache import worktree_digests
+
+if TYPE_CHECKING:
+    from forkman.core.overlay import Overlay
 
 APPLIED_FILE = "forkman-applied.json"  # what forkman last wrote, in the checkout's git dir
 
