@@ -241,19 +241,7 @@ def sync_markdown(report: SyncReport) -> str:
 
 
 def _review(results: Sequence[OverlayResult]) -> list[str]:
-    """One line per overlay carried by a guess a person should check: a file left out (where
-    its old patch is kept) or a move followed."""
-    lines = []
-    for r in results:
-        if not r.needs_review or r.state in NEEDS_ACTION:
-            continue
-        carried = "carried " if r.state not in GONE else ""
-        said = [carried + w.said for w in r.without]
-        said += [f"followed upstream's {f}" for f in r.followed]
-        if r.without and r.state not in GONE:
-            said.append(f"the sync keeps its whole patch in overlays/{SyncState.DROPPED}/")
-        lines.append(f"{r.name} ({r.state}): " + "; ".join(said))
-    return lines
+    return [r.review for r in results if r.review]
 
 
 def closing_line(results: Sequence[OverlayResult]) -> str:
@@ -301,7 +289,10 @@ def _step_line(number: int, total: int, step: WalkStep) -> str:
 def walk_text(report: WalkReport, colour: bool = False) -> str:
     total = len(report.planned)
     lines = [f"sync --stepwise: {total} release step(s): {', '.join(report.planned)}"]
-    lines += [_step_line(i, total, s) for i, s in enumerate(report.steps, 1)]
+    for i, step in enumerate(report.steps, 1):
+        lines.append(_step_line(i, total, step))
+        if i < len(report.steps):  # the last step's are in its own report below
+            lines += [f"  review: {printable(line)}" for line in step.review]
     return "\n".join([*lines, "", sync_text(report.last, colour)])
 
 
@@ -314,6 +305,7 @@ def walk_json(report: WalkReport) -> str:
             "commit": s.commit,
             "phase": s.phase,
             "overlays": [{"name": n, "state": st} for n, st in s.states],
+            "needs_review": list(s.review),
         }
         for s in report.steps
     ]
@@ -326,6 +318,10 @@ def walk_markdown(report: WalkReport) -> str:
     for i, s in enumerate(report.steps, 1):
         states = ", ".join(f"{n} {st}" for n, st in s.states)
         rows.append(f"| {i}/{total} | `{s.ref}` | {s.phase} | {states} |")
+    earlier = [(s.ref, line) for s in report.steps[:-1] for line in s.review]
+    if earlier:  # the last step's are in its own summary above
+        rows += ["", "**Needs review, from the earlier steps:**"]
+        rows += [f"- `{ref}`: {line}" for ref, line in earlier]
     return sync_markdown(report.last) + "\n" + "\n".join(rows) + "\n"
 
 

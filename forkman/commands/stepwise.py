@@ -34,6 +34,7 @@ class Step:
     commit: str
     phase: str
     states: tuple[tuple[str, str], ...]  # (overlay, state)
+    review: tuple[str, ...] = ()  # what a reviewer should look at (OverlayResult.review)
 
     @classmethod
     def of(cls, report: SyncReport) -> Step:
@@ -42,6 +43,7 @@ class Step:
             report.to_commit,
             str(report.phase),
             tuple((r.name, str(r.state)) for r in report.results),
+            tuple(r.review for r in report.results if r.review),
         )
 
 
@@ -75,7 +77,10 @@ class _Walk(Journal):
     def save_steps(self, planned: list[str], made: list[Step]) -> None:
         data = {
             "planned": planned,
-            "made": [[s.ref, s.commit, s.phase, [list(x) for x in s.states]] for s in made],
+            "made": [
+                [s.ref, s.commit, s.phase, [list(x) for x in s.states], list(s.review)]
+                for s in made
+            ],
         }
         atomic_write(self.steps_file, json.dumps(data, indent=1))
 
@@ -83,8 +88,14 @@ class _Walk(Journal):
         try:
             data = json.loads(self.steps_file.read_text())
             made = [
-                Step(str(r), str(c), str(p), tuple((str(n), str(s)) for n, s in st))
-                for r, c, p, st in data["made"]
+                Step(
+                    str(r),
+                    str(c),
+                    str(p),
+                    tuple((str(n), str(s)) for n, s in st),
+                    tuple(str(line) for line in (rest[0] if rest else ())),  # older records have none
+                )
+                for r, c, p, st, *rest in data["made"]
             ]
             return [str(s) for s in data["planned"]], made
         except (OSError, ValueError, KeyError, TypeError):

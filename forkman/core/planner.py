@@ -83,6 +83,20 @@ class OverlayResult:
         """Carried, but by a guess a person should look at: a move followed, a file left out."""
         return bool(self.without or self.followed)
 
+    @property
+    def review(self) -> str | None:
+        """The line a reviewer reads about a carry by a guess (a file left out, where its old
+        patch is kept, or a move followed); None when there is nothing to look at, or when the
+        overlay needs action anyway."""
+        if not self.needs_review or self.state in NEEDS_ACTION:
+            return None
+        carried = "carried " if self.state not in GONE else ""
+        said = [carried + w.said for w in self.without]
+        said += [f"followed upstream's {f}" for f in self.followed]
+        if self.without and self.state not in GONE:
+            said.append(f"the sync keeps its whole patch in overlays/{SyncState.DROPPED}/")
+        return f"{self.name} ({self.state}): " + "; ".join(said)
+
     def naming(self, deleted_by: Mapping[str, Culprit]) -> OverlayResult:
         """This result with the commits that deleted its left-out files named (detail, note)."""
         if not any(w.path in deleted_by for w in self.without):
