@@ -358,6 +358,28 @@ def test_probe_answers_from_file_contents() -> None:
     )
 
 
+def test_judge_file_with_the_edits_given_judges_alike() -> None:
+    from forkman.core.trimdiff import edits_trimmed
+
+    mine = _mine()
+    half = [ln for ln in mine if "QWEN" not in ln] + ["# tail\n"]
+    for new in (mine, ENUM, half, ENUM[:3], []):
+        assert judge_file(ENUM, mine, new, edits_trimmed(ENUM, mine)) == judge_file(ENUM, mine, new)
+
+
+def test_a_question_works_out_the_overlays_edits_once() -> None:
+    from forkman.core import probe
+    from forkman.core.trimdiff import edits_trimmed
+
+    old, mine = "".join(ENUM).encode(), "".join(_mine()).encode()
+    question = probe.Question(probe.PARTLY, {"m.py": old}, {"m.py": mine})
+    assert question.edits("m.py") == edits_trimmed(ENUM, _mine())
+    assert question.edits("m.py") is question.edits("m.py")
+    moved = probe.Question(probe.MOVED, {"m.py": old}, {"m.py": mine})
+    spans = [(max(e.start - 3, 0), min(e.end + 3, len(ENUM))) for e in moved.edits("m.py")]
+    assert [w[:2] for w in moved.windows("m.py")] == spans != []
+
+
 def test_probe_counts_a_deletion_upstream_made_too() -> None:
     from forkman.core import probe
 

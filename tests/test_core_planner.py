@@ -294,3 +294,17 @@ def test_overlays_stacked_on_one_file_merge_in_batches_with_the_same_plan() -> N
             assert calls == [2, 1, 1, 1]  # every merge foreseen: none made again
         else:
             assert batched.results[1].state == SyncState.CONFLICT
+
+
+def test_the_plan_hands_on_the_stack_it_carried() -> None:
+    from forkman.core.stack import build_stack
+
+    inp = inputs((OURS,), {"f.txt": text("a", "b", "c", "d", "e", "F")})
+    the_plan = plan(inp)
+    built = build_stack(inp.old_base, inp.overlays)
+    assert the_plan.old_stack().steps == built.steps and the_plan.old_stack().final == built.final
+    # a base with more files than the overlays touch gives the same steps: handed on, not rebuilt
+    wider = replace(inp, old_base={**inp.old_base, "g.txt": FileState(b"g\n")})
+    again = plan(wider, the_plan.old)
+    assert again.old is the_plan.old and again.results == plan(wider).results
+    assert replace(the_plan, old=None).old_stack().steps == built.steps

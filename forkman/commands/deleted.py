@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from forkman.core import probe
 from forkman.core.planner import Plan, PlanInput
-from forkman.core.stack import build_stack
 from forkman.git.culprit import Ask, find_culprits
 from forkman.git.repository import GitRepo
 
@@ -22,7 +21,7 @@ def name_deleters(
     paths = sorted({w.path for r in the_plan.results for w in r.without})
     if not paths:
         return the_plan
-    old = build_stack(inputs.old_base, inputs.overlays)
+    old = the_plan.old_stack()
     asks: dict[str, Ask] = {}
     for step in old.steps:
         for path in paths:

@@ -15,7 +15,7 @@ from forkman.core.conflicts import regions
 from forkman.core.explain import UNTOUCHED, Explanation, HunkWhy, OtherFile, locate, why_hunk
 from forkman.core.moves import after_move
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput
-from forkman.core.stack import Step, build_stack
+from forkman.core.stack import Step
 from forkman.core.textdiff import split
 from forkman.core.upstreamed import files_upstreamed, likeness
 from forkman.core.values import FileState
@@ -78,7 +78,7 @@ def _since_move(
 
 def _asks(inputs: PlanInput, the_plan: Plan) -> list[Ask]:
     """The question to put to upstream's commits for each result worth explaining."""
-    old = build_stack(inputs.old_base, inputs.overlays)
+    old = the_plan.old_stack()
     asks = []
     for result in the_plan.results:
         kind = _KIND.get(result.state)
@@ -140,7 +140,7 @@ def explain(
     base = {p: _data(s) for p, s in inputs.old_base.items()}
     culprits = find(repo, pin, target, asks, base, upstream_url)
     asked = {a.name for a in asks}
-    steps = {s.overlay.name: s for s in build_stack(inputs.old_base, inputs.overlays).steps}
+    steps = {s.overlay.name: s for s in the_plan.old_stack().steps}
     results = tuple(
         _explained(inputs, the_plan, r, culprits.get(r.name), others, steps.get(r.name))
         if r.name in asked

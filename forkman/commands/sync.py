@@ -28,7 +28,7 @@ from forkman.core.overlay import render as render_overlay
 from forkman.core.planner import FileConflict, OverlayResult, Plan, PlanInput, plan
 from forkman.core.records import FileRecord, Sides
 from forkman.core.releases import newest_release
-from forkman.core.stack import build_stack, touched_paths
+from forkman.core.stack import touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
 from forkman.core.urls import name_problem
 from forkman.core.values import FileState, ProgressFn, Sha, State
@@ -158,7 +158,7 @@ def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
         extra = _where_things_went(repo, inputs, first, broken + deleted)
     except GitError:
         return first  # e.g. a partial clone that cannot fetch a blob: carry as before
-    return plan(extra) if extra is not None else first
+    return plan(extra, first.old) if extra is not None else first
 
 
 def _where_things_went(
@@ -346,7 +346,7 @@ def _plan_and_go(
                         tuple(r.name for r in the_plan.results if r.state not in GONE),
                     ),
                 ), the_plan
-            old = build_stack(inputs.old_base, overlays)
+            old = the_plan.old_stack()  # the stack the plan carried, not built again
             if repo.head() != lock.commit:
                 refuse_local_commits(repo, project, "sync")
                 raise ForkmanError(

@@ -18,7 +18,7 @@ from forkman.core.explain import Explanation, OtherFile
 from forkman.core.memo import Memo, digest, remember
 from forkman.core.overlay import Overlay
 from forkman.core.records import STALE, FileRecord, Sides, choose, file_key
-from forkman.core.stack import Step, build_stack
+from forkman.core.stack import Stack, Step, build_stack
 from forkman.core.states import GONE, NEEDS_ACTION, SyncState
 from forkman.core.textdiff import split
 from forkman.core.values import DiffFn, FileState, MergeFn, MergeJob, MergeResult, State
@@ -142,6 +142,17 @@ class Plan:
     prefix: dict[str, State]  # each overlay's files as they stand once it is applied
     conflicts: dict[str, tuple[FileConflict, ...]]
     inputs: PlanInput | None = None  # what it was planned from (for explaining it)
+    # the overlays applied at the pin, as planned: the explanation and the drift check ask the
+    # same stack of it, so it is built once (it reads only the overlays' own paths of old_base)
+    old: Stack | None = field(default=None, compare=False, repr=False)
+
+    def old_stack(self) -> Stack:
+        """The stack this plan carried: its overlays applied to its inputs' old_base."""
+        if self.old is not None:
+            return self.old
+        if self.inputs is None:
+            raise ValueError("a plan without inputs has no stack")
+        return build_stack(self.inputs.old_base, self.inputs.overlays)
 
     @property
     def stop(self) -> OverlayResult | None:
@@ -565,8 +576,10 @@ def _conflicted(
     )
 
 
-def plan(inp: PlanInput) -> Plan:
-    old = build_stack(inp.old_base, inp.overlays)
+def plan(inp: PlanInput, old: Stack | None = None) -> Plan:
+    """The sync of INP's overlays; OLD: their stack at the pin when the caller has it (built from
+    a base that agrees with INP.old_base on the overlays' paths, the only ones a stack reads)."""
+    old = old if old is not None else build_stack(inp.old_base, inp.overlays)
     done = _premerge(inp, old.steps)
     chain: State = dict(inp.new_base)
     results: list[OverlayResult | None] = []
@@ -672,7 +685,7 @@ def plan(inp: PlanInput) -> Plan:
         if kept is not None:
             refreshed[m.overlay.name] = kept
     final = _run_pattern_checks([r for r in results if r is not None], inp.checks, chain)
-    return Plan(tuple(final), refreshed, chain, prefix, conflicts, inp)
+    return Plan(tuple(final), refreshed, chain, prefix, conflicts, inp, old)
 
 
 def _judge(m: _Merged, diff: str, new_ref: str, own: str) -> tuple[OverlayResult, Overlay | None]:

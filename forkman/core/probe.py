@@ -13,7 +13,7 @@ from functools import cached_property
 
 from forkman.core.carry import carry, holds_some, without_upstreamed
 from forkman.core.explain import OtherFile
-from forkman.core.textdiff import split
+from forkman.core.textdiff import Edit, split
 from forkman.core.trimdiff import edits_trimmed
 from forkman.core.upstreamed import judge_file
 from forkman.core.values import MergeJob
@@ -61,15 +61,26 @@ class Question:
     def _windows(self) -> dict[str, tuple[tuple[int, int, tuple[str, ...]], ...]]:
         return {}
 
+    @cached_property
+    def _edits(self) -> dict[str, tuple[Edit, ...]]:
+        return {}
+
+    def edits(self, path: str) -> tuple[Edit, ...]:
+        """The overlay's edits of PATH (edits_trimmed of its text before and after), worked
+        out on first need: a file upstream has not changed yet needs no diff."""
+        known = self._edits.get(path)
+        if known is None:
+            known = self._edits[path] = edits_trimmed(*self.texts[path])
+        return known
+
     def windows(self, path: str) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
-        """The old lines (with context) each of the overlay's edits to PATH needs in place:
-        worked out on first need (a file upstream has not changed yet needs no diff)."""
+        """The old lines (with context) each of the overlay's edits to PATH needs in place."""
         known = self._windows.get(path)
         if known is None:
-            old, mine = self.texts[path]
+            old = self.texts[path][0]
             spans = (
                 (max(e.start - CONTEXT, 0), min(e.end + CONTEXT, len(old)))
-                for e in edits_trimmed(old, mine)
+                for e in self.edits(path)
             )
             known = self._windows[path] = tuple((lo, hi, tuple(old[lo:hi])) for lo, hi in spans)
         return known
@@ -97,15 +108,20 @@ def is_bad(question: Question, now: Files) -> bool:
             now.get(p) == question.before.get(p) or in_place(question.windows(p), now.get(p))
             for p in paths
         )
-    texts = {p: (*question.texts[p], _text(now.get(p))) for p in paths}
+    if question.kind not in (UPSTREAMED, PARTLY):
+        raise ValueError(f"not a question the file contents answer: {question.kind}")
     # a file the overlay deletes is upstream's doing once upstream deleted it too
     deleted = [now.get(p) is None for p in paths if question.after[p] is None]
-    judged = [judge_file(*t) for p, t in texts.items() if question.after[p] is not None]
+    # each file judged only as far as the answer needs (judging is pure: the answer is the
+    # one judging every file gives)
+    judged = (
+        judge_file(*question.texts[p], _text(now.get(p)), question.edits(p))
+        for p in paths
+        if question.after[p] is not None
+    )
     if question.kind == UPSTREAMED:
-        return all(j.whole for j in judged) and all(deleted)
-    if question.kind == PARTLY:
-        return any(j.upstreamed for j in judged) or any(deleted)
-    raise ValueError(f"not a question the file contents answer: {question.kind}")
+        return all(deleted) and all(j.whole for j in judged)
+    return any(deleted) or any(j.upstreamed for j in judged)
 
 
 _LABELS = ("upstream", "base", "overlay")

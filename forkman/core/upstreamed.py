@@ -52,15 +52,17 @@ def applies_in_reverse(old: Sequence[str], new: Sequence[str], edit: Edit) -> bo
 def stands_in_place(old: Sequence[str], new: Sequence[str], edit: Edit) -> bool:
     """The overlay's added lines stand where its removed lines stood (their old neighbours,
     as upstream kept them, on either side), and none of the removed lines is left there."""
+    want = [body(ln) for ln in edit.lines if body(ln)]
+    if not want:
+        return False  # nothing added to stand anywhere: no line map needed to say so
     kept = line_map_trimmed(old, new)
     above = max((i for i in kept if i < edit.start), default=None)
     below = min((i for i in kept if i >= edit.end), default=None)
     lo = kept[above] + 1 if above is not None else 0
     hi = kept[below] if below is not None else len(new)
     there = [body(ln) for ln in new[lo:hi] if body(ln)]
-    want = [body(ln) for ln in edit.lines if body(ln)]
     gone = {body(ln) for ln in old[edit.start : edit.end] if body(ln)} - set(want)
-    if not want or gone & set(there):
+    if gone & set(there):
         return False
     return any(there[i : i + len(want)] == want for i in range(len(there) - len(want) + 1))
 
@@ -136,14 +138,21 @@ class FileJudgement:
         return bool(self.upstreamed) and not self.remainder
 
 
-def judge_file(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> FileJudgement:
+def judge_file(
+    old: Sequence[str],
+    mine: Sequence[str],
+    new: Sequence[str],
+    changes: Sequence[Edit] | None = None,
+) -> FileJudgement:
     """Split the overlay's change OLD -> MINE into what NEW (upstream) already holds and the rest.
+    CHANGES: edits_trimmed(OLD, MINE) when the caller has it (a probe judges one overlay's
+    change against many upstream commits).
 
     The rest never adds again a line upstream added elsewhere in the file: such lines are
     taken out of the overlay's change (the line upstream wrote is the one kept)."""
     done: list[Edit] = []
     rest: list[Edit] = []
-    for edit in edits_trimmed(old, mine):
+    for edit in edits_trimmed(old, mine) if changes is None else changes:
         if hunk_upstreamed(old, mine, new, edit):
             done.append(edit)
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -114,15 +114,21 @@ class Project:
         return ov.parse(name, text, str(self.overlay_path(name).relative_to(self.root)))
 
     def overlays(self) -> tuple[ov.Overlay, ...]:
-        return tuple(self.read_overlay(name) for name in self.series())  # the series read once
+        """Every overlay, in series order (each parsed as it is read, so the first bad one is
+        the one reported, whether it cannot be read or cannot be parsed)."""
+        return tuple(self.parse_overlay(name, text) for name, text in self._texts())
 
     def overlay_texts(self) -> dict[str, str]:
         """Every overlay file's text, in series order; ConfigError for the first unreadable one."""
+        return dict(self._texts())
+
+    def _texts(self) -> Iterator[tuple[str, str]]:
+        """Each overlay's name and text in series order, read one by one as they are asked for."""
         names = self.series()
         folder = self.overlays_dir
         if not resolves_inside(self.root, folder):  # checked once, not once per file
-            return {name: self.overlay_text(name) for name in names}
-        texts = {}
+            yield from ((name, self.overlay_text(name)) for name in names)
+            return
         top = str(folder)
         for name in names:
             path = os.path.join(top, f"{name}.patch")  # not pathlib: a thousand overlays
@@ -130,10 +136,10 @@ class Project:
                 if os.path.islink(path):
                     raise FileNotFoundError(path)  # overlay_text checks where it leads
                 with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
-                    texts[name] = handle.read()
+                    text = handle.read()
             except FileNotFoundError:
-                texts[name] = self.overlay_text(name)  # the error in its own words
-        return texts
+                text = self.overlay_text(name)  # the error in its own words
+            yield name, text
 
     def state_dir(self) -> Path:
         """Where unfinished work is journaled: inside the app repo's git dir when there is one."""
