@@ -93,7 +93,9 @@ class _Walk(Journal):
                     str(c),
                     str(p),
                     tuple((str(n), str(s)) for n, s in st),
-                    tuple(str(line) for line in (rest[0] if rest else ())),  # older records have none
+                    tuple(
+                        str(line) for line in (rest[0] if rest else ())
+                    ),  # older records have none
                 )
                 for r, c, p, st, *rest in data["made"]
             ]
