@@ -10,9 +10,11 @@ from forkman.core.states import OverlayState
 from forkman.git.repository import GitRepo
 from forkman.git.runner import Background
 from forkman.store.links import link_targets, outside_links
+from forkman.store.lock import Lock
 from forkman.store.project import Project
 from forkman.store.recovery import stale_git_lock, stale_lock_text
 from forkman.store.stackrecord import series_hashes, stack_view
+from forkman.store.statcache import overlay_hashes
 from forkman.store.worktree import drift
 
 
@@ -88,26 +90,38 @@ def _row(step: StepDigest, state: OverlayState, detail: str) -> OverlayStatus:
 
 def status(project: Project) -> StatusReport:
     lock = project.lock()
-    texts = project.overlay_texts()  # each file read once: the lock check and the record key
+    # each overlay file is read at most once, for the lock check and the record key; not at all
+    # when its stat data vouches for the hash last read from it (forkman.store.statcache)
+    hashes = overlay_hashes(project)
+    texts = None
+    if hashes is None:
+        texts = project.overlay_texts()
+        hashes = series_hashes(texts)
     syncing = project.sync_in_progress()
-    warnings = (
-        []
-        if syncing
-        else [d.text() for d in project.lock_disagreements(lock, series_hashes(texts))]
-    )
+    warnings: list[str] = []  # after the lock's, which need the hashes the stack was keyed by
     if syncing:
         warnings.append(
             "a sync is in progress: finish it with `forkman sync --continue` "
             "or undo it with `forkman sync --abort`"
         )
     if not project.checkout.exists():
+        if texts is None:
+            texts = project.overlay_texts()
+            hashes = series_hashes(texts)
         overlays = [project.parse_overlay(name, text) for name, text in texts.items()]
         rows = tuple(
             _row(step_digest(o, {}), OverlayState.UNKNOWN, "no checkout") for o in overlays
         )
         warnings.append(f"no checkout at {project.checkout}: run `forkman apply`")
         return StatusReport(
-            lock.url, lock.ref, lock.commit, str(project.checkout), None, rows, (), tuple(warnings)
+            lock.url,
+            lock.ref,
+            lock.commit,
+            str(project.checkout),
+            None,
+            rows,
+            (),
+            tuple(_lock_warnings(project, lock, hashes, syncing) + warnings),
         )
     stale = stale_git_lock(project.checkout)
     if stale is not None:
@@ -131,7 +145,7 @@ def status(project: Project) -> StatusReport:
                 )
         # `git status` runs while the stack is read
         with Background(repo.changed_paths) as changed:
-            stack = stack_view(repo, project, lock.commit, texts)
+            stack, hashes = stack_view(repo, project, lock.commit, hashes, texts)
             found = drift(
                 repo,
                 stack,
@@ -154,5 +168,12 @@ def status(project: Project) -> StatusReport:
         head,
         rows,
         found.paths,
-        tuple(warnings),
+        tuple(_lock_warnings(project, lock, hashes, syncing) + warnings),
     )
+
+
+def _lock_warnings(
+    project: Project, lock: Lock, hashes: Mapping[str, str], syncing: bool
+) -> list[str]:
+    """Where the series and its files disagree with the lock; a sync under way changes both."""
+    return [] if syncing else [d.text() for d in project.lock_disagreements(lock, hashes)]

@@ -31,6 +31,7 @@ from forkman.core.values import file_hash
 from forkman.git.repository import GitRepo
 from forkman.store.files import atomic_write
 from forkman.store.project import Project
+from forkman.store.statcache import STAT_FILE
 from forkman.store.worktree import APPLIED_FILE, load_stack
 
 RECORD_FILE = "forkman-stack.json"
@@ -65,8 +66,9 @@ def record_key(commit: str, series: SeriesKey) -> dict[str, Any]:
 
 
 def record_path(repo: GitRepo) -> Path:
-    # forkman-applied.json is asked for in the same git process: every reader of one reads both
-    return repo.git_paths(RECORD_FILE, APPLIED_FILE)[0]
+    # the other files of the git dir forkman reads beside it are asked for in the same git
+    # process: every reader of the record reads forkman-applied.json, and status the stat cache
+    return repo.git_paths(RECORD_FILE, APPLIED_FILE, STAT_FILE)[0]
 
 
 def encode(commit: str, series: SeriesKey, view: StackDigest) -> bytes:
@@ -151,14 +153,26 @@ def series_hashes(texts: Mapping[str, str]) -> dict[str, str]:
 
 
 def stack_view(
-    repo: GitRepo, project: Project, commit: str, texts: Mapping[str, str]
-) -> StackDigest:
-    """The stack of TEXTS (the series' overlay files) on COMMIT, as digests: from the record when
-    it matches, else built from the patches and the pinned blobs, and recorded for next time."""
-    series = list(series_hashes(texts).items())
-    view = read_stack_record(repo, commit, series)
-    if view is None:
-        overlays = [project.parse_overlay(name, text) for name, text in texts.items()]
-        view = load_stack(repo, commit, overlays).digests
-        write_stack_record(repo, commit, series, view)
-    return view
+    repo: GitRepo,
+    project: Project,
+    commit: str,
+    hashes: Mapping[str, str],
+    texts: Mapping[str, str] | None = None,
+) -> tuple[StackDigest, dict[str, str]]:
+    """The stack of the series' overlay files on COMMIT, as digests, and each file's sha256.
+
+    HASHES: the series in order with each file's sha256, from TEXTS (the files' text) when
+    given, else from the stat cache (forkman.store.statcache.overlay_hashes). The record
+    answers when it matches them; else the files are read (when TEXTS is None), parsed and
+    applied on the pinned blobs, and their own hashes (which replace HASHES) key the new record.
+    """
+    view = read_stack_record(repo, commit, list(hashes.items()))
+    if view is not None:
+        return view, dict(hashes)
+    if texts is None:
+        texts = project.overlay_texts()
+    hashes = series_hashes(texts)
+    overlays = [project.parse_overlay(name, text) for name, text in texts.items()]
+    view = load_stack(repo, commit, overlays).digests
+    write_stack_record(repo, commit, list(hashes.items()), view)
+    return view, dict(hashes)
