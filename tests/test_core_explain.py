@@ -454,6 +454,57 @@ def test_carry_leaves_out_what_upstream_added_elsewhere() -> None:
     assert carry("m.py", old, old.replace(b"LLAMA = ", b"LLAMA2 = "), mine) is None
 
 
+def test_carry_asks_only_the_other_files_that_may_hold_its_blocks() -> None:
+    """The planner keys carry() by the other files may_hold() lets through: those it leaves out
+    cannot change the answer."""
+    from forkman.core.carry import carry, searched_blocks
+    from forkman.core.moves import may_hold, searched
+
+    old = b"A = 1\nMODELS = {\n    'a': 1,\n    'b': 2,\n}\nB = 2\n"
+    mine = old.replace(b"'b': 2", b"'b': 3")
+    new = b"A = 1\nfrom registry import MODELS\nB = 2\n"
+    blocks = searched_blocks(old, new, mine)
+    assert blocks == searched(split(old.decode()), split(mine.decode()), split(new.decode()))
+    assert blocks == (("    'a': 1,\n", "    'b': 2,\n", "}\n"),)
+    registry = b"MODELS = {\n        'a': 1,\n        'b': 2,\n}\n"
+    others = {
+        "registry.py": registry,
+        "near.py": b"X = {\n    'a': 2,\n}\n",  # its first line is not there
+        "other.py": b"'a': 1,\n",  # the first line, but not the block: carry looks and skips
+    }
+    assert [p for p, d in others.items() if may_hold(blocks, d)] == ["registry.py", "other.py"]
+    assert not may_hold((("\n", "  \n"),), b"\n\n")  # a block of blank lines is never looked for
+    assert may_hold((("\t\xe9t\xe9 = 1\n",),), "\xe9t\xe9 = 1\n".encode())
+
+    def files(paths: list[str]) -> dict[str, OtherFile]:
+        return {p: OtherFile(None, tuple(split(others[p].decode()))) for p in paths}
+
+    everything = carry("llm.py", old, new, mine, files(list(others)))
+    assert everything is not None and everything.others.keys() == {"registry.py"}
+    assert carry("llm.py", old, new, mine, files(["registry.py", "other.py"])) == everything
+    assert carry("llm.py", old, new, mine, files(["near.py"])) is None
+    # a change on lines upstream left alone looks for nothing
+    assert searched_blocks(old, old.replace(b"A = 1", b"A = 0"), mine) == ()
+
+
+def test_changed_along_only_for_the_paths_asked_about() -> None:
+    from forkman.core.culprit import Commit
+    from forkman.git.culprit import changed_along
+    from forkman.git.history import Logged
+
+    def logged(*paths: str) -> Logged:
+        return Logged(Commit("a" * 40, "s", "2025-01-01T00:00:00+00:00"), dict.fromkeys(paths))
+
+    log = [
+        logged("a", "b"),
+        logged("c", "d"),
+        logged("a", "e"),
+        logged(*(f"f{i}" for i in range(50))),
+    ]
+    assert changed_along(log, ["a", "d", "x"]) == {"a": {"a", "b", "e"}, "d": {"c", "d"}}
+    assert changed_along(log, []) == {}
+
+
 # -- a move the planner follows, then a rewrite ---------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from forkman.core.explain import OtherFile
 from forkman.core.memo import Memo, digest, remember
-from forkman.core.moves import Move, follow
+from forkman.core.moves import Move, follow, searched
 from forkman.core.textdiff import apply_edits, body, split
 from forkman.core.upstreamed import judge_file
 
@@ -55,6 +55,24 @@ def without_upstreamed(base: bytes, upstream: bytes, overlay: bytes) -> tuple[by
     return _bytes(apply_edits(old, judged.remainder)), len(judged.upstreamed)
 
 
+def _trimmed(base: bytes, upstream: bytes, overlay: bytes, memo: Memo | None) -> tuple[bytes, int]:
+    return remember(
+        memo,
+        lambda: digest("trim", base, upstream, overlay),
+        lambda: without_upstreamed(base, upstream, overlay),
+        (tuple,),
+    )
+
+
+def searched_blocks(
+    base: bytes, upstream: bytes, overlay: bytes, memo: Memo | None = None
+) -> tuple[tuple[str, ...], ...]:
+    """The blocks carry() looks for in other files (moves.searched of the file it merges): only
+    the other files that may hold one of them can change its answer."""
+    reduced, _ = _trimmed(base, upstream, overlay, memo)
+    return searched(split(_text(base)), split(_text(reduced)), split(_text(upstream)))
+
+
 def carry(
     path: str,
     base: bytes,
@@ -67,12 +85,7 @@ def carry(
 
     MEMO keeps what upstream already holds of the overlay here, which the other files (where
     moved lines may have gone) do not change."""
-    reduced, held = remember(
-        memo,
-        lambda: digest("trim", base, upstream, overlay),
-        lambda: without_upstreamed(base, upstream, overlay),
-        (tuple,),
-    )
+    reduced, held = _trimmed(base, upstream, overlay, memo)
     old = split(_text(base))
     new = split(_text(upstream))
     followed = follow(path, old, split(_text(reduced)), new, others)

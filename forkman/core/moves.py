@@ -38,6 +38,31 @@ class Followed:
     hints: tuple[str, ...] = ()  # moves seen but not followed, and why
 
 
+def searched(
+    old: Sequence[str], mine: Sequence[str], new: Sequence[str]
+) -> tuple[tuple[str, ...], ...]:
+    """The blocks of OLD that follow() looks for in other files: the lines each change of the
+    overlay (OLD -> MINE) stands on, where upstream (OLD -> NEW) changed them. An other file
+    that holds none of them cannot change what follow() does."""
+    upstream = edits(old, new)
+    out = []
+    for edit in edits(old, mine):
+        a, b = _anchor(old, edit)
+        if any(e.touches(a, b) for e in upstream):
+            out.append(tuple(old[a:b]))
+    return tuple(out)
+
+
+def may_hold(blocks: Sequence[Sequence[str]], data: bytes) -> bool:
+    """Whether DATA (an other file) could hold one of BLOCKS where places() looks: the first
+    line of a block with text, without its indentation, must be in it (False: it cannot)."""
+    for block in blocks:
+        first = next((b for ln in block if (b := body(ln))), None)
+        if first is not None and first.encode("utf-8", "surrogateescape") in data:
+            return True
+    return False
+
+
 def follow(
     path: str,
     old: Sequence[str],

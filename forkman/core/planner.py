@@ -10,12 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from forkman.core.carry import Carried, carry, holds_some, without_upstreamed
+from forkman.core.carry import Carried, carry, holds_some, searched_blocks, without_upstreamed
 from forkman.core.checks import Check, pattern_failures
 from forkman.core.conflicts import Resolutions, regions, substitute
 from forkman.core.culprit import Culprit
 from forkman.core.explain import Explanation, OtherFile
 from forkman.core.memo import Memo, digest, remember
+from forkman.core.moves import may_hold
 from forkman.core.overlay import Overlay
 from forkman.core.records import STALE, FileRecord, Sides, choose, file_key
 from forkman.core.stack import Stack, Step, build_stack
@@ -283,15 +284,24 @@ def _carried(
     overlay: bytes,
     others: Mapping[str, Pair],
 ) -> Carried | None:
-    """carry() of the merge, remembered by its inputs (the other files' content included)."""
+    """carry() of the merge, remembered by its inputs: the file's three sides, and the other files
+    that may hold a block it looks for (the rest cannot change its answer, and leaving them out
+    of the key lets a `--skip` that changed only those reuse it)."""
+    blocks = remember(
+        inp.memo,
+        lambda: digest("carry-searched", base, upstream, overlay),
+        lambda: searched_blocks(base, upstream, overlay, inp.memo),
+        (tuple,),
+    )
+    near = {p: (o, n) for p, (o, n) in others.items() if n is not None and may_hold(blocks, n.data)}
 
     def key() -> str:
-        near = [(p, o.data if o else None, n.data if n else None) for p, (o, n) in others.items()]
-        return digest("carry", path, base, upstream, overlay, sorted(near, key=lambda x: x[0]))
+        held = [(p, o.data if o else None, n.data if n else None) for p, (o, n) in near.items()]
+        return digest("carry", path, base, upstream, overlay, sorted(held, key=lambda x: x[0]))
 
     def compute() -> Carried | None:
-        near = {p: OtherFile(_text(o) or None, _text(n)) for p, (o, n) in others.items()}
-        return carry(path, base, upstream, overlay, near, inp.memo)
+        files = {p: OtherFile(_text(o) or None, _text(n)) for p, (o, n) in near.items()}
+        return carry(path, base, upstream, overlay, files, inp.memo)
 
     return remember(inp.memo, key, compute, (Carried, type(None)))
 

@@ -134,10 +134,7 @@ def _watched(repo: Repo, pin: str, target: str, asks: list[Ask]) -> tuple[list[A
     if not any(a.question.near for a in asks):
         return asks, first_parent_log(repo, pin, target, own)
     log = first_parent_log(repo, pin, target, own, every_file=True)
-    along: dict[str, set[str]] = {}
-    for logged in log:
-        for path in logged.changed:
-            along.setdefault(path, set()).update(logged.changed)
+    along = changed_along(log, own)
     asks = [a.near_only({p for mine in a.own for p in along.get(mine, ())}) for a in asks]
     if any(a.question.near for a in asks):
         return asks, first_parent_log(repo, pin, target, sorted({p for a in asks for p in a.paths}))
@@ -146,6 +143,18 @@ def _watched(repo: Repo, pin: str, target: str, asks: list[Ask]) -> tuple[list[A
         replace(c, changed={p: b for p, b in c.changed.items() if p in own_set}) for c in log
     ]
     return asks, trimmed
+
+
+def changed_along(log: Sequence[Logged], paths: Collection[str]) -> dict[str, set[str]]:
+    """For each of PATHS that LOG changes, every path some commit of LOG changed along with it.
+    (Only for PATHS: a release made of one commit may change thousands of files, and the files
+    changed along with each of those would cost their square.)"""
+    wanted = set(paths)
+    along: dict[str, set[str]] = {}
+    for logged in log:
+        for path in wanted.intersection(logged.changed):
+            along.setdefault(path, set()).update(logged.changed)
+    return along
 
 
 def _descend(repo: Repo, ask: Ask, hit: Logged | None, level: int) -> Logged | None:
