@@ -92,3 +92,63 @@ def test_unified_without_focus_groups_hunks_as_difflib() -> None:
     assert [ln for ln in got.splitlines() if not ln.startswith(("---", "+++"))] == [
         ln for ln in want.splitlines() if not ln.startswith(("---", "+++"))
     ]
+
+
+class _Dict:
+    """A memo on a dict (the plan cache's shape: recall and keep)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, object] = {}
+
+    def recall(self, key: str) -> tuple[bool, object]:
+        return (key in self.kept, self.kept.get(key))
+
+    def keep(self, key: str, value: object) -> None:
+        self.kept[key] = value
+
+
+def test_large_comparisons_are_remembered_and_found_again_as_they_were() -> None:
+    rng = random.Random(5)
+    a = _code(rng, 900)
+    b = _edited(rng, a, 20)
+    memo = _Dict()
+    with textdiff.comparisons_remembered(memo):
+        first = textdiff._remembered_blocks(tuple(a), tuple(b))
+        small = textdiff._remembered_blocks(tuple(a[:100]), tuple(b[:100]))
+    assert first == matching_blocks(a, b) and small == matching_blocks(a[:100], b[:100])
+    assert len(memo.kept) == 1  # the small one is cheaper to compare again
+    ((key, flat),) = memo.kept.items()
+    assert key == textdiff.comparison_key(a, b)
+    assert textdiff.blocks_from(flat, len(a), len(b)) == first
+    # found again: the very answer kept, even one no comparison would give
+    memo.kept[key] = (0, 0, 0, len(a), len(b), 0)
+    with textdiff.comparisons_remembered(memo):
+        assert textdiff._remembered_blocks(tuple(a), tuple(b)) == ((0, 0, 0), (len(a), len(b), 0))
+    assert textdiff._remembered_blocks(tuple(a), tuple(b)) == first  # lent only within
+
+
+def test_a_kept_comparison_of_other_texts_or_damaged_is_worked_out_again() -> None:
+    rng = random.Random(6)
+    a = _code(rng, 500)
+    b = _edited(rng, a, 10)
+    want = matching_blocks(a, b)
+    for damaged in (
+        None,
+        "x",
+        (),
+        (1, 2),
+        (0, 0, 1, len(a), len(b)),
+        (0, 0, 5, 2, 2, 0, len(a), len(b), 0),
+        (0, 0, len(a) + 1, len(a), len(b), 0),
+        (0, 0, 0, len(a), len(b) + 1, 0),
+        (True, 0, 0, len(a), len(b), 0),
+    ):
+        memo = _Dict()
+        memo.kept[textdiff.comparison_key(a, b)] = damaged
+        with textdiff.comparisons_remembered(memo):
+            assert textdiff._remembered_blocks(tuple(a), tuple(b)) == want, damaged
+    # the key tells apart texts that join alike, split differently
+    assert textdiff.comparison_key(["a\n", "b\n"], ["c\n"]) != textdiff.comparison_key(
+        ["a\nb\n"], ["c\n"]
+    )
+    assert textdiff.comparison_key(["a\n"], ["b\n"]) != textdiff.comparison_key(["b\n"], ["a\n"])

@@ -30,6 +30,7 @@ from forkman.core.records import FileRecord, Sides
 from forkman.core.releases import newest_release
 from forkman.core.stack import touched_paths
 from forkman.core.states import GONE, NEEDS_ACTION, Phase, SyncState
+from forkman.core.textdiff import comparisons_remembered
 from forkman.core.urls import name_problem
 from forkman.core.values import FileState, ProgressFn, Sha, State
 from forkman.errors import (
@@ -294,6 +295,26 @@ def _plan_and_go(
     progress: ProgressFn | None,
     explain: bool = True,
 ) -> tuple[SyncReport, Plan | None]:
+    cache = PlanCache()
+    # a sync's large comparisons are kept for its --continue and --skip (a check's, nowhere)
+    with comparisons_remembered(None if check else cache):
+        return _plan_and_go_with(
+            project, cache, to=to, pre=pre, check=check, fetch=fetch, progress=progress,
+            explain=explain,
+        )  # fmt: skip
+
+
+def _plan_and_go_with(
+    project: Project,
+    cache: PlanCache,
+    *,
+    to: str | None,
+    pre: bool,
+    check: bool,
+    fetch: bool,
+    progress: ProgressFn | None,
+    explain: bool = True,
+) -> tuple[SyncReport, Plan | None]:
     journal = Journal(project)
     if journal.exists():
         raise _in_progress_error()
@@ -326,7 +347,6 @@ def _plan_and_go(
             data = SyncJournal(Pin(lock.ref, lock.commit), Pin(ref, commit), repo.head())
             if commit == lock.commit and not check and repo.head() == lock.commit:
                 return SyncReport(lock.ref, lock.commit, ref, commit, Phase.UP_TO_DATE), None
-            cache = PlanCache()
             inputs = _inputs(project, repo, data, overlays, cache)
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # `git status` over a large tree runs while the overlays are merged
@@ -416,7 +436,7 @@ def resume(
     data = journal.load()
     repo, _ = open_checkout(project, project.lock(), progress)
     cache = PlanCache(journal.dir / FOLDER)
-    with repo:
+    with repo, comparisons_remembered(cache):
         try:
             return _resume(project, repo, journal, data, cache, skip)
         finally:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+
+from forkman.core.memo import Memo
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,68 @@ def _compare(
     old: tuple[str, ...], new: tuple[str, ...]
 ) -> tuple[tuple[Opcode, ...], tuple[Block, ...]]:
     """OLD -> NEW's opcodes and matching blocks, from one comparison."""
-    blocks = matching_blocks(old, new)
+    blocks = _remembered_blocks(old, new)
     return _opcodes(blocks), blocks
+
+
+# A sync that stops runs one process a stop, and each compares the same large pairs of files
+# again (upstream's old and new files, for the moves and the explanations). While a sync runs it
+# lends its plan cache here, so that each such comparison is worked out once for the whole sync.
+# Its answer is matching_blocks' own, found again only for the very same two texts.
+_MEMO: ContextVar[Memo | None] = ContextVar("forkman_comparisons", default=None)
+REMEMBER_LINES = 400  # smaller comparisons cost less than a digest and a place in the cache
+
+
+@contextmanager
+def comparisons_remembered(memo: Memo | None) -> Iterator[None]:
+    """Within: large comparisons asked of MEMO first, and told to it."""
+    token = _MEMO.set(memo)
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _remembered_blocks(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[Block, ...]:
+    memo = _MEMO.get()
+    if memo is None or len(old) + len(new) < REMEMBER_LINES:
+        return matching_blocks(old, new)
+    key = comparison_key(old, new)
+    found, value = memo.recall(key)
+    if found and (blocks := blocks_from(value, len(old), len(new))) is not None:
+        return blocks
+    blocks = matching_blocks(old, new)
+    memo.keep(key, tuple(n for block in blocks for n in block))
+    return blocks
+
+
+def comparison_key(old: Sequence[str], new: Sequence[str]) -> str:
+    """The digest of two sequences of lines: their lengths, each line's, and their text."""
+    h = hashlib.sha256(b"matching blocks\0")
+    for lines in (old, new):
+        text = "".join(lines).encode("utf-8", "surrogatepass")
+        h.update(b"%d;%d;" % (len(lines), len(text)))
+        h.update(array("q", map(len, lines)).tobytes())
+        h.update(text)
+    return h.hexdigest()
+
+
+def blocks_from(value: object, old: int, new: int) -> tuple[Block, ...] | None:
+    """Matching blocks kept flat (three numbers a block), or None when VALUE is not such blocks
+    of texts of OLD and NEW lines (ascending, within both, ending with the (OLD, NEW, 0) one)."""
+    if not isinstance(value, tuple) or len(value) % 3 or not value:
+        return None
+    if not all(type(n) is int and n >= 0 for n in value):
+        return None
+    blocks = tuple(zip(value[0::3], value[1::3], value[2::3], strict=True))
+    if blocks[-1] != (old, new, 0):
+        return None
+    i = j = 0
+    for a, b, size in blocks:
+        if a < i or b < j or a + size > old or b + size > new:
+            return None
+        i, j = a + size, b + size
+    return blocks
 
 
 def matching_blocks(old: Sequence[str], new: Sequence[str]) -> tuple[Block, ...]:
