@@ -49,6 +49,7 @@ from forkman.git.remote import fetch_upstream
 from forkman.git.repository import GitRepo
 from forkman.store import resolutions
 from forkman.store.checkout import open_checkout, refuse_local_commits
+from forkman.store.compilecache import COMPILE_FILE, CompileCache
 from forkman.store.confine import resolves_inside
 from forkman.store.exclusive import exclusive
 from forkman.store.files import atomic_write
@@ -127,12 +128,21 @@ def _inputs(
         old_commit=data.start.commit,
         new_commit=data.target.commit,
         memo=cache,
+        compiled=CompileCache(repo.git_path(COMPILE_FILE)),
     )
 
 
 def _plan(repo: GitRepo, inputs: PlanInput) -> Plan:
     """Plan the sync; when some overlay broke, look where upstream moved or renamed its lines
     and files, and plan again with them (a clean plan costs nothing more)."""
+    try:
+        return _plan_twice(repo, inputs)
+    finally:
+        if isinstance(inputs.compiled, CompileCache):
+            inputs.compiled.save()  # for the next run (a sync after its --check compiles alike)
+
+
+def _plan_twice(repo: GitRepo, inputs: PlanInput) -> Plan:
     first = plan(inputs)
     broken = [
         r

@@ -133,6 +133,9 @@ class PlanInput:
     renames: Mapping[str, str] = field(default_factory=dict)
     # Answers of the costly pure steps (moves followed, compiles), kept across a sync's runs.
     memo: Memo | None = None
+    # Answers of the compile checks alone, kept across runs (for the same Python and forkman);
+    # without it, the compile checks are remembered in MEMO as the rest is.
+    compiled: Memo | None = None
 
 
 @dataclass(frozen=True)
@@ -650,11 +653,12 @@ def plan(inp: PlanInput, old: Stack | None = None) -> Plan:
             results.append(_left_out(conflicted, without))
             continue
         # A merged Python file is compiled only when the merge made new text (neither side's own).
+        compiled = inp.compiled if inp.compiled is not None else inp.memo
         errors = tuple(
             e
             for p, st in after.items()
             if st not in (step.after.get(p), before.get(p))
-            and (e := _compile_error(p, st, before.get(p), inp.memo))
+            and (e := _compile_error(p, st, before.get(p), compiled))
         )
         if blockers or errors:
             troubled[name] = set(files)
