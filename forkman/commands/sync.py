@@ -9,7 +9,7 @@ import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from forkman.commands.arguments import check_argument
 from forkman.commands.deleted import name_deleters
@@ -52,7 +52,7 @@ from forkman.store.checkout import open_checkout, refuse_local_commits
 from forkman.store.compilecache import COMPILE_FILE, CompileCache
 from forkman.store.confine import resolves_inside
 from forkman.store.exclusive import exclusive
-from forkman.store.files import atomic_write
+from forkman.store.files import atomic_write, sync_all
 from forkman.store.journal import Journal, Pin, SyncJournal
 from forkman.store.links import ensure_links, link_targets
 from forkman.store.plancache import FOLDER, PlanCache
@@ -721,6 +721,11 @@ def _commit(
     series = []
     originals: dict[str, Overlay] = {}  # parsed only when needed (skipped, carried without)
     hashes: dict[str, str] = {}
+    # the overlay files, each on the disk before any replaces its old self (a power cut leaves
+    # the old or the new one), and a gone overlay's file deleted only once its copy is there
+    writes: list[tuple[Path, bytes]] = []
+    gone: list[Path] = []
+    inside: dict[Path, bool] = {}
     for result in the_plan.results:
         if result.state in GONE:
             # out of the series, kept where a reviewer sees why: upstreamed/, dropped/, skipped/
@@ -734,15 +739,20 @@ def _commit(
                     f"left out of the sync to {data.target.ref}; written "
                     f"against {data.start.ref} ({data.start.commit})",
                 )
-            project.archive_overlay(result.state, overlay)
-            project.overlay_path(result.name).unlink(missing_ok=True)
+            writes.append(project.archive_file(result.state, overlay, pending=writes))
+            gone.append(project.overlay_path(result.name))
             continue
         overlay = the_plan.overlays[result.name]
         if result.without:
             originals = originals or {o.name: o for o in journal.backup_overlays()}
-            overlay = _keep_the_whole(project, data, originals[result.name], overlay, result)
-        hashes[result.name] = _write_overlay(project, overlay)
+            overlay = _keep_the_whole(
+                project, data, originals[result.name], overlay, result, writes
+            )
+        hashes[result.name] = _write_overlay(project, overlay, writes, inside)
         series.append(result.name)
+    project.write_all(writes)
+    for path in gone:
+        path.unlink(missing_ok=True)
     for resolution in data.resolutions:
         resolutions.save(project.overlays_dir, resolution)
     for record in data.file_records:
@@ -758,17 +768,23 @@ def _commit(
 
 
 def _keep_the_whole(
-    project: Project, data: SyncJournal, old: Overlay, new: Overlay, result: OverlayResult
+    project: Project,
+    data: SyncJournal,
+    old: Overlay,
+    new: Overlay,
+    result: OverlayResult,
+    writes: list[tuple[Path, bytes]],
 ) -> Overlay:
     """Keep OLD (the overlay before it was carried without some file) in overlays/dropped/,
     and NEW, its carried rest, saying where. Named for the release: a later sync that leaves
-    out another file keeps its own."""
+    out another file keeps its own. The file kept goes to WRITES, with the others."""
     said = "; ".join(w.said for w in result.without) + f", {data.target.ref}"
     stem = f"{old.name}.before-{_file_part(data.target.ref)}"
-    stem = project.archive_overlay(
-        SyncState.DROPPED, old.with_field("Carried-Without", said), stem, keep=True
+    path, text = project.archive_file(
+        SyncState.DROPPED, old.with_field("Carried-Without", said), stem, keep=True, pending=writes
     )
-    kept = f"{said}; the whole overlay as it was: overlays/{SyncState.DROPPED}/{stem}.patch"
+    writes.append((path, text))
+    kept = f"{said}; the whole overlay as it was: overlays/{SyncState.DROPPED}/{path.name}"
     return new.with_field("Carried-Without", kept)
 
 
@@ -777,21 +793,29 @@ def _file_part(ref: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in ref).lstrip(".") or "_"
 
 
-def _write_overlay(project: Project, overlay: Overlay) -> str:
-    """OVERLAY's file written, unless it already holds exactly that text (an overlay carried
-    unchanged: no write, no fsync); its hash."""
+def _write_overlay(
+    project: Project,
+    overlay: Overlay,
+    writes: list[tuple[Path, bytes]],
+    inside: dict[Path, bool],
+) -> str:
+    """OVERLAY's file added to WRITES, unless it already holds exactly that text (an overlay
+    carried unchanged: no write, no fsync); its hash. INSIDE: each folder's resolves_inside."""
     data = render_overlay(overlay).encode("utf-8", "surrogateescape")
     path = project.overlay_path(overlay.name)
+    folder = path.parent
     try:
+        if folder not in inside:
+            inside[folder] = resolves_inside(project.root, folder)
         same = (
             stat.S_ISREG(path.lstat().st_mode)
-            and resolves_inside(project.root, path.parent)  # else the write refuses, as always
+            and inside[folder]  # else the write refuses, as always
             and path.read_bytes() == data
         )
     except OSError:
         same = False
     if not same:
-        return project.write_overlay(overlay)
+        writes.append((path, data))
     return file_hash(data)
 
 
@@ -854,6 +878,8 @@ def _restore(project: Project, journal: Journal) -> list[str]:
     if (backup / "overlays").exists():
         shutil.rmtree(project.overlays_dir, ignore_errors=True)
         shutil.copytree(backup / "overlays", project.overlays_dir, symlinks=True)
+        # on the disk before the journal, and with it their backups, goes
+        sync_all([p for p in project.overlays_dir.rglob("*") if p.is_file()])
     if (backup / "forkman.lock").exists():
         atomic_write(project.lock_path, (backup / "forkman.lock").read_bytes())
     else:

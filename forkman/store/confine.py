@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from forkman.core.pathrules import has_git_component, symlink_target_problem
+from forkman.core.pathrules import has_git_component, is_git_dir_name, symlink_target_problem
 
 
 def link_on_the_way(root: Path, rel: str) -> str | None:
@@ -39,17 +39,62 @@ def resolves_inside(root: Path, path: Path) -> bool:
 
 def write_problem(root: Path, rel: str, link_target: str | None = None) -> str | None:
     """Why forkman must not write (or delete) REL under ROOT; LINK_TARGET when it is a link."""
-    if has_git_component(rel):
-        return f"{rel} is inside a .git folder"
-    through = link_on_the_way(root, rel)
-    if through is not None:
-        return f"{through} is a symbolic link: writing {rel} would go through it"
-    if not resolves_inside(root, (root / rel).parent):
-        return f"{rel} resolves outside {root}"
-    if link_target is not None:
-        problem = symlink_target_problem(rel, link_target)
-        if problem:
-            return f"the symbolic link {rel} {problem}"
-        if not resolves_inside(root, (root / rel).parent / link_target):
-            return f"the symbolic link {rel} resolves outside the checkout ({link_target})"
-    return None
+    return Confined(root).problem(rel, link_target)
+
+
+class Confined:
+    """write_problem for many paths under one ROOT, each folder on the way looked at once.
+
+    A folder's answer is kept for the paths beneath it, so the caller must say (`forget`) when
+    it has made a symbolic link under ROOT; folders it makes and files it writes or deletes
+    cannot put a link on any path's way.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._top = str(root)
+        self._kinds: dict[str, str] = {}  # folder under ROOT -> "link", "folder" or "missing"
+
+    def forget(self) -> None:
+        self._kinds.clear()
+
+    def problem(self, rel: str, link_target: str | None = None) -> str | None:
+        parts = PurePosixPath(rel).parts
+        if any(is_git_dir_name(part) for part in parts):  # has_git_component, parts at hand
+            return f"{rel} is inside a .git folder"
+        through = self._link_on_the_way(parts[:-1])
+        if through is not None:
+            return f"{through} is a symbolic link: writing {rel} would go through it"
+        # With no link on the way, a plain REL's folder is ROOT's real path plus those very
+        # names, so it resolves inside (and not into .git: checked above); only a REL that is
+        # empty, absolute or climbs (`..`) can lead elsewhere, and is resolved as it stands.
+        plain = bool(parts) and not rel.startswith("/") and ".." not in parts
+        if not plain and not resolves_inside(self.root, (self.root / rel).parent):
+            return f"{rel} resolves outside {self.root}"
+        if link_target is not None:
+            problem = symlink_target_problem(rel, link_target)
+            if problem:
+                return f"the symbolic link {rel} {problem}"
+            if not resolves_inside(self.root, (self.root / rel).parent / link_target):
+                return f"the symbolic link {rel} resolves outside the checkout ({link_target})"
+        return None
+
+    def _link_on_the_way(self, parts: tuple[str, ...]) -> str | None:
+        """link_on_the_way's answer for the folder PARTS, from the folders' kinds seen so far."""
+        kinds = self._kinds
+        for number in range(1, len(parts) + 1):
+            folder = "/".join(parts[:number])
+            kind = kinds.get(folder)
+            if kind is None:
+                try:
+                    mode = os.lstat(os.path.join(self._top, folder)).st_mode
+                except FileNotFoundError:
+                    kind = "missing"
+                else:
+                    kind = "link" if stat.S_ISLNK(mode) else "folder"
+                kinds[folder] = kind
+            if kind == "link":
+                return folder
+            if kind == "missing":
+                return None  # nothing further along exists yet
+        return None

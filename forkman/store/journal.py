@@ -24,7 +24,7 @@ from forkman.core.records import FileRecord, Sides
 from forkman.core.values import FileState, State
 from forkman.errors import SyncStateError
 from forkman.git.repository import GitRepo
-from forkman.store.files import atomic_write
+from forkman.store.files import atomic_write, sync_all
 from forkman.store.project import Project
 from forkman.store.series import parse_series
 from forkman.store.worktree import read_worktree
@@ -209,6 +209,11 @@ class Journal:
         if record.exists():
             shutil.copy2(record, backup / "applied.json")
         (backup / "HEAD").write_text((journal.head or "") + "\n")
+        # The person's own files are on the disk before the sync may replace them: --abort
+        # after a power cut restores the overlays and the lock from these. The checkout's
+        # files are not synced: they are the pin plus the overlays (the sync refuses to start
+        # on edits), which `forkman apply` makes again.
+        sync_all([p for p in backup.rglob("*") if p.is_file()])
         _write_files(backup / "checkout", checkout)
         atomic_write(
             backup / "checkout" / MANIFEST, "".join(f"{p}\0" for p in sorted(checkout)).encode()
@@ -269,11 +274,14 @@ def _write_files(folder: Path, states: State) -> None:
     """The backed-up files as plain files under FOLDER/tree (links as links, modes kept)."""
     tree = folder / "tree"
     tree.mkdir(parents=True, exist_ok=True)
+    made = {tree}
     for path, state in states.items():
         if state is None:
             continue
         full = tree / path
-        full.parent.mkdir(parents=True, exist_ok=True)
+        if full.parent not in made:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            made.add(full.parent)
         if state.mode == "120000":
             os.symlink(state.data.decode("utf-8", "surrogateescape"), full)
         else:

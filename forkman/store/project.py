@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -13,7 +13,7 @@ from forkman.core.values import file_hash
 from forkman.errors import ConfigError, NotAnAppRepo, SyncStateError, UnknownOverlay
 from forkman.store.config import CONFIG_FILE, OVERLAYS_DIR, Config, load_config
 from forkman.store.confine import resolves_inside
-from forkman.store.files import atomic_write, read_text
+from forkman.store.files import atomic_write, atomic_write_all, read_text
 from forkman.store.lock import LOCK_FILE, Lock, load_lock, render_lock
 from forkman.store.series import SERIES_FILE, parse_series, reorder_series
 
@@ -215,6 +215,16 @@ class Project:
         self.require_inside(path.parent, path.name)
         atomic_write(path, data)
 
+    def write_all(self, files: Sequence[tuple[Path, bytes]]) -> None:
+        """FILES of the app repo written as `write` does, all of them on the disk before the
+        first replaces its old self (atomic_write_all); each folder checked once."""
+        checked: set[Path] = set()
+        for path, _ in files:
+            if path.parent not in checked:
+                self.require_inside(path.parent, path.name)
+                checked.add(path.parent)
+        atomic_write_all(files)
+
     def require_inside(self, folder: Path, what: str) -> None:
         """Refuse FOLDER, where forkman is about to write WHAT, when it leads out of the app repo."""
         if not resolves_inside(self.root, folder):
@@ -245,19 +255,40 @@ class Project:
         names make the same file name); the next free STEM.N is taken instead. The same text
         again (a sync resumed after a crash) is the same file.
         """
+        path, text = self.archive_file(folder, overlay, stem, keep=keep)
+        self.write(path, text)
+        return path.name.removesuffix(".patch")
+
+    def archive_file(
+        self,
+        folder: str,
+        overlay: ov.Overlay,
+        stem: str | None = None,
+        *,
+        keep: bool = False,
+        pending: Sequence[tuple[Path, bytes]] = (),
+    ) -> tuple[Path, bytes]:
+        """archive_overlay's file and text, not written; PENDING: files to be written before it,
+        seen as if they were already there."""
         from forkman.core import overlay as ov  # as in parse_overlay
 
         text = ov.render(overlay).encode("utf-8", "surrogateescape")
         chosen = stem or overlay.name
         place = self.overlays_dir / folder
+        waiting = dict(pending) if keep else {}
         number = 1
-        while keep and (place / f"{chosen}.patch").is_file():
-            if (place / f"{chosen}.patch").read_bytes() == text:
+        while keep:
+            path = place / f"{chosen}.patch"
+            there = waiting.get(path)
+            if there is None:
+                if not path.is_file():
+                    break
+                there = path.read_bytes()
+            if there == text:
                 break
             number += 1
             chosen = f"{stem or overlay.name}.{number}"
-        self.write(place / f"{chosen}.patch", text)
-        return chosen
+        return place / f"{chosen}.patch", text
 
     def write_series(self, names: tuple[str, ...] | list[str]) -> None:
         """Rewrite the series with NAMES in order, keeping people's comments and blank lines."""

@@ -18,8 +18,8 @@ from forkman.core.stack import Digest, Stack, StackDigest, build_stack, digest_a
 from forkman.core.values import FileState, State
 from forkman.errors import ForkmanError
 from forkman.git.repository import GitRepo
-from forkman.store.confine import write_problem
-from forkman.store.files import TEMP_FILE, atomic_write
+from forkman.store.confine import Confined
+from forkman.store.files import TEMP_FILE, atomic_write, replace_whole
 from forkman.store.statcache import worktree_digests
 
 if TYPE_CHECKING:
@@ -54,29 +54,41 @@ def write_worktree(root: Path, states: Mapping[str, FileState | None]) -> list[s
     """Make the work tree hold STATES; return the paths that changed.
 
     Nothing is written or deleted through a symbolic link or into a .git folder, and a link
-    written must point inside ROOT: all of STATES is checked before the first write.
+    written must point inside ROOT: all of STATES is checked before the first write. Only the
+    files that differ from STATES are written, each whole (a kill leaves it old or new) but not
+    synced to the disk: they are made again from the overlays and the pin, as git makes its own
+    work tree without syncing it.
     """
-    refuse_unsafe_writes(root, states)
+    confined = Confined(root)
+    refuse_unsafe_writes(root, states, confined)
     current = read_worktree(root, states)
     changed = []
+    folders: set[Path] = set()  # made (or found) already in this run
     for path, state in sorted(states.items()):
         if current.get(path) == state:
             continue
         full = root / path
-        problem = write_problem(root, path)  # again: an earlier write here may have made a link
+        # again: a link written earlier here may now be on the way (`Lib` and `lib/x` on a
+        # file system that folds case); until one is, the answers checked above still hold
+        problem = confined.problem(path)
         if problem is not None:
             raise _unsafe(root, problem)
         if state is None:
             full.unlink()
         else:
-            full.parent.mkdir(parents=True, exist_ok=True)
+            if full.parent not in folders:
+                full.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(full.parent)
             was = current.get(path)
             if full.is_symlink() or (was is not None and was.mode != state.mode):
                 full.unlink()
             if state.mode == "120000":
                 os.symlink(state.data.decode("utf-8", "surrogateescape"), full)
+                confined.forget()
             else:
-                atomic_write(full, state.data, 0o755 if state.mode == "100755" else 0o644)
+                replace_whole(
+                    full, state.data, 0o755 if state.mode == "100755" else 0o644, durable=False
+                )
         changed.append(path)
     return changed
 
@@ -90,11 +102,14 @@ def _unsafe(root: Path, problem: str) -> ForkmanError:
     )
 
 
-def refuse_unsafe_writes(root: Path, states: Mapping[str, FileState | None]) -> None:
+def refuse_unsafe_writes(
+    root: Path, states: Mapping[str, FileState | None], confined: Confined | None = None
+) -> None:
     """ForkmanError when writing STATES under ROOT would leave it, before anything is written."""
+    confined = confined or Confined(root)
     links = {p for p, s in states.items() if s is not None and s.mode == "120000"}
     for path, state in sorted(states.items()):
-        parents = PurePosixPath(path).parents
+        parents = PurePosixPath(path).parents if links else ()
         made = next((str(p) for p in parents if str(p) in links), None)
         if made is not None:
             raise _unsafe(
@@ -105,7 +120,7 @@ def refuse_unsafe_writes(root: Path, states: Mapping[str, FileState | None]) -> 
             if state is not None and state.mode == "120000"
             else None
         )
-        problem = write_problem(root, path, target)
+        problem = confined.problem(path, target)
         if problem is not None:
             raise _unsafe(root, problem)
 
