@@ -14,13 +14,18 @@ from helpers import forkman, git, make_app, snapshot
 
 from forkman.autogpt.example import BLOCKS_INIT, OVERLAYS
 from forkman.commands import sync
+from forkman.core import memo
 from forkman.core.carry import Carried
 from forkman.core.culprit import Culprit
 from forkman.core.explain import Place
 from forkman.core.memo import digest, remember
 from forkman.core.moves import Move
-from forkman.core.values import MergeJob, MergeResult
+from forkman.core.overlay import Overlay
+from forkman.core.planner import PlanInput, plan
+from forkman.core.states import SyncState
+from forkman.core.values import FileState, MergeJob, MergeResult, State
 from forkman.git.culprit import Found
+from forkman.git.diff import diff_many
 from forkman.git.merge import merge_many
 from forkman.git.repository import GitRepo
 from forkman.store import plancache
@@ -70,6 +75,19 @@ def test_every_kept_value_decodes_to_an_equal_one() -> None:
     for value in values:
         again = decode(json.loads(json.dumps(encode(value))))
         assert again == value and type(again) is type(value)
+
+
+def test_a_long_content_feeds_a_key_by_its_own_digest_alike_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    long, other = b"x" * 600, b"x" * 599 + b"y"
+    assert digest("k", long) == digest("k", bytes(long)) != digest("k", other)
+    assert digest(b"x" * 511) != digest(b"x" * 512) != digest("x" * 512)
+    first = digest("k", long, other)
+    monkeypatch.setattr(memo, "_KEPT_BYTES", 700)  # each new content now drops what is kept
+    monkeypatch.setattr(memo, "_contents", {})
+    monkeypatch.setattr(memo, "_kept", [0])
+    assert digest("k", long, other) == first and len(memo._contents) <= 1
 
 
 def test_what_a_memo_holds_of_another_kind_is_worked_out_again() -> None:
@@ -146,6 +164,61 @@ def test_a_finished_sync_gets_no_cache_folder(tmp_path: Path) -> None:
     cache.keep("k", "v")
     cache.save(tmp_path / "gone" / FOLDER)  # the sync's folder went away: nothing is made
     assert not (tmp_path / "gone").exists()
+
+
+# -- the move search: what it depends on ----------------------------------------------------
+LLM_OLD = FileState(b"A = 1\nMODELS = {\n    'a': 1,\n    'b': 2,\n}\nB = 2\n")
+LLM_MINE = FileState(b"A = 1\nMODELS = {\n    'a': 1,\n    'b': 3,\n}\nB = 2\n")
+LLM_NEW = FileState(b"A = 1\nfrom registry import MODELS\nB = 2\n")
+REGISTRY = FileState(b"MODELS = {\n    'a': 1,\n    'b': 2,\n}\n")
+MOVES = Overlay(
+    "models",
+    "change b",
+    diff="diff --git a/llm.py b/llm.py\n--- a/llm.py\n+++ b/llm.py\n"
+    "@@ -3,3 +3,3 @@\n     'a': 1,\n-    'b': 2,\n+    'b': 3,\n }\n",
+)
+
+
+def _moved(new: State, cache: PlanCache | None) -> PlanInput:
+    """The second pass of a sync whose one overlay's lines upstream moved into registry.py."""
+    return PlanInput(
+        "v1",
+        "v2",
+        (MOVES,),
+        {"llm.py": LLM_OLD, "registry.py": None, "unrelated.py": new["unrelated.py"]},
+        {"llm.py": LLM_NEW, **new},
+        cache.merge(merge_many) if cache else merge_many,
+        cache.diff(diff_many) if cache else diff_many,
+        others=frozenset(new),
+        memo=cache,
+    )
+
+
+def test_the_move_search_is_redone_only_when_a_file_that_can_change_it_changes() -> None:
+    """A conflicting file is carried with the other files that hold the lines its search looks
+    for: one changing elsewhere (a skipped overlay's file) leaves the search's answer standing,
+    and every plan is the one planned without any cache."""
+    cache = PlanCache()
+    seen = []
+    for unrelated, registry in ((b"x = 1\n", REGISTRY), (b"x = 2\n", REGISTRY), (b"x = 2\n", None)):
+        new = {"unrelated.py": FileState(unrelated), "registry.py": registry}
+        misses = cache.misses
+        cached, fresh = plan(_moved(new, cache)), plan(_moved(new, None))
+        assert replace(cached, inputs=None) == replace(fresh, inputs=None)
+        seen.append((cached.results[0].state, cache.misses - misses))
+    assert seen[0][0] == seen[1][0] == SyncState.MOVED and seen[1][1] == 0
+    assert seen[2][0] == SyncState.CONFLICT and seen[2][1] > 0
+
+
+def test_a_poisoned_answer_of_what_the_search_looks_for_is_worked_out_again() -> None:
+    new = {"unrelated.py": FileState(b"x = 1\n"), "registry.py": REGISTRY}
+    expected = replace(plan(_moved(new, None)), inputs=None)
+    poisoned = PlanCache()
+    plan(_moved(new, poisoned))
+    for key in list(poisoned._known):
+        poisoned._known[key] = (1, None)  # wrong kinds inside the right container
+    assert replace(plan(_moved(new, poisoned)), inputs=None) == expected
+    assert expected.results[0].state == SyncState.MOVED
 
 
 # -- plans -----------------------------------------------------------------------------------

@@ -56,12 +56,18 @@ def without_upstreamed(base: bytes, upstream: bytes, overlay: bytes) -> tuple[by
 
 
 def _trimmed(base: bytes, upstream: bytes, overlay: bytes, memo: Memo | None) -> tuple[bytes, int]:
-    return remember(
+    """without_upstreamed(), remembered (a remembered answer of another shape is worked out
+    again)."""
+    found = remember(
         memo,
         lambda: digest("trim", base, upstream, overlay),
         lambda: without_upstreamed(base, upstream, overlay),
         (tuple,),
     )
+    match found:
+        case (bytes(), int()):
+            return found
+    return without_upstreamed(base, upstream, overlay)
 
 
 def searched_blocks(

@@ -23,12 +23,36 @@ class Memo(Protocol):
     def keep(self, key: str, value: object) -> None: ...
 
 
+# A plan asks about the same file contents many times (each merge, diff, move search and
+# compile key holds some): a long content feeds a key as its own SHA-256, worked out once per
+# content. That digest is a function of the content alone, so a key stays a digest of every
+# input. What is kept is bounded, and dropped whole when full.
+_LONG = 512
+_KEPT_BYTES = 64 << 20
+_contents: dict[bytes, bytes] = {}
+_kept = [0]
+
+
+def _of_bytes(value: bytes) -> bytes:
+    """What VALUE feeds a key: itself when short, else its own SHA-256."""
+    if len(value) < _LONG:
+        return b"B%d;" % len(value) + value
+    found = _contents.get(value)
+    if found is None:
+        found = hashlib.sha256(value).digest()
+        if _kept[0] + len(value) > _KEPT_BYTES:
+            _contents.clear()
+            _kept[0] = 0
+        _contents[value] = found
+        _kept[0] += len(value)
+    return b"H%d;" % len(value) + found
+
+
 def _feed(h: hashlib._Hash, value: object) -> None:
     """VALUE into H, tagged by type and length, so that two different inputs never feed alike.
     (The commonest kinds first: a key is mostly file contents.)"""
     if isinstance(value, bytes):
-        h.update(b"B%d;" % len(value))
-        h.update(value)
+        h.update(_of_bytes(value))
     elif isinstance(value, str):
         raw = value.encode("utf-8", "surrogatepass")
         h.update(b"S%d;" % len(raw))

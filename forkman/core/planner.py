@@ -296,6 +296,8 @@ def _carried(
         lambda: searched_blocks(base, upstream, overlay, inp.memo),
         (tuple,),
     )
+    if not all(isinstance(b, tuple) and all(isinstance(ln, str) for ln in b) for b in blocks):
+        blocks = searched_blocks(base, upstream, overlay, inp.memo)  # not blocks: worked out again
     near = {p: (o, n) for p, (o, n) in others.items() if n is not None and may_hold(blocks, n.data)}
 
     def key() -> str:

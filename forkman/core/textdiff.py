@@ -374,8 +374,13 @@ def find_block(
     old_prefix = indent(block[first])
     last = len(lines) - len(block) + first
     want = body(block[first])
+    key = want.strip()
+    # most texts searched do not hold the block at all: a substring test (in C) tells them
+    # apart without indexing their lines (a line equal to KEY once stripped contains it)
+    if key not in "".join(lines):
+        return []
     found = []
-    for j in _by_stripped(tuple(lines)).get(want.strip(), ()):
+    for j in _by_stripped(tuple(lines)).get(key, ()):
         if not first <= j <= last or body(lines[j]) != want:
             continue
         start = j - first
