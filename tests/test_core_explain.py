@@ -470,7 +470,8 @@ def test_carry_asks_only_the_other_files_that_may_hold_its_blocks() -> None:
     others = {
         "registry.py": registry,
         "near.py": b"X = {\n    'a': 2,\n}\n",  # its first line is not there
-        "other.py": b"'a': 1,\n",  # the first line, but not the block: carry looks and skips
+        "first.py": b"'a': 1,\n",  # the first line alone
+        "other.py": b"}\n'b': 2,\n  'a': 1,\n",  # every line, not as the block: carry skips it
     }
     assert [p for p, d in others.items() if may_hold(blocks, d)] == ["registry.py", "other.py"]
     assert not may_hold((("\n", "  \n"),), b"\n\n")  # a block of blank lines is never looked for

@@ -54,11 +54,13 @@ def searched(
 
 
 def may_hold(blocks: Sequence[Sequence[str]], data: bytes) -> bool:
-    """Whether DATA (an other file) could hold one of BLOCKS where places() looks: the first
-    line of a block with text, without its indentation, must be in it (False: it cannot)."""
+    """Whether DATA (an other file) could hold one of BLOCKS where places() looks (False: it
+    cannot). A place holds every line of the block with text, re-indented at most, so each
+    such line, without its indentation, is somewhere in DATA."""
     for block in blocks:
-        first = next((b for ln in block if (b := body(ln))), None)
-        if first is not None and first.encode("utf-8", "surrogateescape") in data:
+        wanted = {b.encode("utf-8", "surrogateescape") for ln in block if (b := body(ln))}
+        # the longest lines first: the likeliest to be missing ("}" is everywhere)
+        if wanted and all(w in data for w in sorted(wanted, key=len, reverse=True)):
             return True
     return False
 
