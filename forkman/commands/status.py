@@ -126,7 +126,8 @@ def status(project: Project) -> StatusReport:
     stale = stale_git_lock(project.checkout)
     if stale is not None:
         warnings.append(stale_lock_text(stale))
-    with GitRepo(project.checkout) as repo:
+    # `git status` runs while HEAD is asked for and the stack is read
+    with GitRepo(project.checkout) as repo, Background(repo.changed_paths) as changed:
         head = repo.head()
         if head != lock.commit and not syncing:  # a sync moves HEAD first; apply waits for it
             count, subjects = repo.local_commits()
@@ -143,16 +144,14 @@ def status(project: Project) -> StatusReport:
                     f"the checkout is at {str(head)[:12]}, the lock pins {lock.commit[:12]} "
                     f"({lock.ref}): run `forkman apply`"
                 )
-        # `git status` runs while the stack is read
-        with Background(repo.changed_paths) as changed:
-            stack, hashes = stack_view(repo, project, lock.commit, hashes, texts)
-            found = drift(
-                repo,
-                stack,
-                ignore=link_targets(project),
-                changed_paths=changed.result(),
-                stat_cache=True,  # status writes nothing on its answer
-            )
+        stack, hashes = stack_view(repo, project, lock.commit, hashes, texts)
+        found = drift(
+            repo,
+            stack,
+            ignore=link_targets(project),
+            changed_paths=changed.result(),
+            stat_cache=True,  # status writes nothing on its answer
+        )
     warnings += [outside.text() for outside in outside_links(project)]
     rows = tuple(
         _row(step, state, detail)
