@@ -380,6 +380,18 @@ def test_a_question_works_out_the_overlays_edits_once() -> None:
     assert [w[:2] for w in moved.windows("m.py")] == spans != []
 
 
+def test_a_question_names_every_file_its_probes_read() -> None:
+    from forkman.core import probe
+
+    question = probe.Question(
+        probe.CARRY,
+        {"a.py": b"1", "same.py": b"s"},
+        {"a.py": b"2", "same.py": b"s"},
+        {"n.py": None},
+    )
+    assert question.looked_at == {"a.py", "same.py", "n.py"} >= set(question.paths)
+
+
 def test_probe_counts_a_deletion_upstream_made_too() -> None:
     from forkman.core import probe
 

@@ -321,3 +321,45 @@ def test_a_poisoned_cache_folder_changes_nothing(
     assert json.dumps(second, default=repr).replace(str(project.root), "APP") == json.dumps(
         expected[1], default=repr
     ).replace(str(twin_root), "APP")
+
+
+# -- culprits kept across runs ---------------------------------------------------------------
+def test_culprits_found_once_are_kept_for_the_next_run(tmp_path: Path) -> None:
+    from forkman.core import probe
+    from forkman.git.culprit import Ask
+    from forkman.store.plancache import CULPRIT_FILE, CulpritCache
+
+    path = tmp_path / CULPRIT_FILE
+    asks = [
+        Ask(name, probe.Question(probe.MOVED, {f"{name}.py": b"a\n"}, {f"{name}.py": b"b\n"}))
+        for name in ("one", "two")
+    ]
+    found = Found(Culprit("abc", "s", "d"), None, {"one.py": b"x"})
+    calls: list[list[str]] = []
+
+    def find(repo: object, pin: str, target: str, todo: list[Ask], base: object, url: str):  # type: ignore[no-untyped-def]
+        calls.append([a.name for a in todo])
+        return {"one": found}  # "two": no culprit, kept as such
+
+    kept = CulpritCache(path)
+    first = PlanCache().culprits(find, kept)(None, "p", "t", asks, {}, "u")
+    kept.save()
+    again = PlanCache().culprits(find, CulpritCache(path))(None, "p", "t", asks, {}, "u")
+    assert first == again == {"one": found} and calls == [["one", "two"]]
+    other = PlanCache().culprits(find, CulpritCache(path))(None, "p", "t2", asks, {}, "u")
+    assert other == first and calls[-1] == ["one", "two"]  # another target: searched again
+    path.write_bytes(path.read_bytes().replace(b'"abc"', b'"abd"'))  # damaged: ignored whole
+    PlanCache().culprits(find, CulpritCache(path))(None, "p", "t", asks, {}, "u")
+    assert len(calls) == 3
+
+
+def test_a_kept_culprit_that_does_not_decode_is_searched_again(tmp_path: Path) -> None:
+    from forkman.store.compilecache import encode as encode_file
+    from forkman.store.plancache import CulpritCache
+
+    path = tmp_path / "culprits.json"
+    path.write_bytes(encode_file({"k": {"d": "Nothing", "f": {}}}, plancache.fingerprint()))
+    kept = CulpritCache(path)
+    assert kept.recall("k") == (False, None)
+    kept.keep("k", object())  # not a value the cache keeps: left out
+    assert kept.recall("k") == (False, None)

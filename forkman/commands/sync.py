@@ -55,7 +55,7 @@ from forkman.store.exclusive import exclusive
 from forkman.store.files import atomic_write, sync_all
 from forkman.store.journal import Journal, Pin, SyncJournal
 from forkman.store.links import ensure_links, link_targets
-from forkman.store.plancache import FOLDER, PlanCache
+from forkman.store.plancache import CULPRIT_FILE, FOLDER, CulpritCache, PlanCache
 from forkman.store.project import Project
 from forkman.store.recovery import require_free_index, require_writable
 from forkman.store.worktree import drift, read_worktree, write_record, write_worktree
@@ -209,7 +209,8 @@ def _explained(project: Project, repo: GitRepo, the_plan: Plan, enabled: bool = 
     if not enabled or inputs is None or all(r.state == SyncState.CLEAN for r in the_plan.results):
         return the_plan
     memo = inputs.memo
-    find = memo.culprits(find_culprits) if isinstance(memo, PlanCache) else find_culprits
+    kept = CulpritCache(repo.git_path(CULPRIT_FILE))  # across runs: a sync after its --check
+    find = memo.culprits(find_culprits, kept) if isinstance(memo, PlanCache) else find_culprits
     try:
         explained = explain(
             repo,
@@ -225,6 +226,8 @@ def _explained(project: Project, repo: GitRepo, the_plan: Plan, enabled: bool = 
         )
     except GitError:
         return the_plan  # the explanation is a courtesy: never the reason a sync fails
+    finally:
+        kept.save()
     return credit_upstream(explained, inputs.new_ref)
 
 

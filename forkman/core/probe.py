@@ -49,6 +49,12 @@ class Question:
         return tuple(sorted(set(self.changed) | set(self.near)))
 
     @cached_property
+    def looked_at(self) -> frozenset[str]:
+        """Every file whose upstream content a probe of it may read (is_bad, first_merges and
+        restated read no other): the upstream content it is put to needs no more."""
+        return frozenset((*self.before, *self.after, *self.near))
+
+    @cached_property
     def changed(self) -> tuple[str, ...]:
         """The files the overlay changes."""
         return tuple(p for p in self.after if self.after[p] != self.before.get(p))

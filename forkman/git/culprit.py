@@ -75,9 +75,11 @@ class _Search:
             so_far.update((p, b) for p, b in logged.changed.items() if p in watched)
             blobs.append(dict(so_far))
         size = len(commits)
+        # of START, only what a probe reads: each probe copies it (all of upstream's files
+        # at the pin, for the first search: a thousand overlays' worth, copied per probe)
         return cls(
             ask,
-            start,
+            {p: start[p] for p in ask.question.looked_at if p in start},
             tuple(commits),
             tuple(blobs),
             Levels(size, levels, last_known=last_bad),

@@ -11,11 +11,14 @@ again; a file that cannot be written (a read-only checkout) is never the reason 
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import sys
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from forkman.store.files import atomic_write
 
@@ -37,8 +40,9 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
-def decode(raw: bytes) -> dict[str, str | None]:
-    """The answers a file's bytes hold; {} for anything damaged or not this fingerprint's."""
+def decode(raw: bytes, print_: str | None = None) -> dict[str, Any]:
+    """The answers (as kept: JSON data) a file's bytes hold; {} for anything damaged or not
+    made under fingerprint PRINT_ (by default the compile checks')."""
     body, _, check = raw.rstrip(b"\n").rpartition(b"\n")
     if hashlib.sha256(body).hexdigest().encode() != check:
         return {}
@@ -49,61 +53,87 @@ def decode(raw: bytes) -> dict[str, str | None]:
     if (
         not isinstance(data, dict)
         or data.get("format") != FORMAT
-        or data.get("fingerprint") != fingerprint()
+        or data.get("fingerprint") != (print_ or fingerprint())
         or not isinstance(data.get("answers"), dict)
     ):
         return {}
-    return {
-        k: v
-        for k, v in data["answers"].items()
-        if isinstance(k, str) and (v is None or isinstance(v, str))
-    }
+    return {k: v for k, v in data["answers"].items() if isinstance(k, str)}
 
 
-def encode(answers: dict[str, str | None]) -> bytes:
+def encode(answers: Mapping[str, Any], print_: str | None = None) -> bytes:
     body = json.dumps(
-        {"format": FORMAT, "fingerprint": fingerprint(), "answers": answers},
+        {"format": FORMAT, "fingerprint": print_ or fingerprint(), "answers": answers},
         separators=(",", ":"),
     ).encode()
     return body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n"
 
 
-class CompileCache:
-    """A Memo (forkman.core.memo) for the planner's compile checks, read from and saved to PATH."""
+def _plain(value: Any) -> object:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError("not a compile check's answer")
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+
+class KeptAnswers:
+    """A Memo (forkman.core.memo) of one kind of pure work, read from and saved to PATH.
+
+    LOAD turns what the file holds back into an answer (ValueError: not one, worked out
+    again); DUMP makes an answer JSON data (ValueError or TypeError: not kept)."""
+
+    def __init__(
+        self,
+        path: Path,
+        print_: str,
+        load: Callable[[Any], object] = _plain,
+        dump: Callable[[object], Any] = _plain,
+    ) -> None:
+        self.path, self._print, self._load, self._dump = path, print_, load, dump
         try:
-            self._known = decode(path.read_bytes())
+            self._raw = decode(path.read_bytes(), print_)
         except OSError:
-            self._known = {}
-        self._used: dict[str, str | None] = {}  # asked for or worked out in this run
+            self._raw = {}
+        self._used: dict[str, Any] = {}  # asked for or worked out in this run, as kept
         self._fresh = False
         self.hits = self.misses = 0
 
     def recall(self, key: str) -> tuple[bool, object]:
-        if key in self._known:
-            self.hits += 1
-            self._used[key] = self._known[key]
-            return True, self._known[key]
+        if key in self._raw:
+            try:
+                value = self._load(self._raw[key])
+            except (ValueError, TypeError, KeyError, RecursionError, binascii.Error):
+                del self._raw[key]  # damaged: worked out again
+            else:
+                self.hits += 1
+                self._used[key] = self._raw[key]
+                return True, value
         self.misses += 1
         return False, None
 
     def keep(self, key: str, value: object) -> None:
-        if value is None or isinstance(value, str):
-            self._known[key] = self._used[key] = value
-            self._fresh = True
+        try:
+            kept = self._dump(value)
+        except (ValueError, TypeError):
+            return
+        self._raw[key] = self._used[key] = kept
+        self._fresh = True
 
     def save(self) -> None:
         """The answers, with this run's last (so they outlive older ones past MOST), when this
         run worked out any; a failed write leaves the file as it was."""
         if not self._fresh:
             return
-        kept = {k: v for k, v in self._known.items() if k not in self._used}
+        kept = {k: v for k, v in self._raw.items() if k not in self._used}
         kept.update(self._used)
         answers = dict(list(kept.items())[-MOST:])
         try:
-            atomic_write(self.path, encode(answers))
-        except OSError:
+            atomic_write(self.path, encode(answers, self._print))
+        except (OSError, TypeError, ValueError):
             return
         self._fresh = False
+
+
+class CompileCache(KeptAnswers):
+    """The planner's compile checks (None: it compiles; else the error), kept at PATH."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, fingerprint())

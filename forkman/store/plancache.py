@@ -29,11 +29,12 @@ from typing import Any
 from forkman.core.carry import Carried
 from forkman.core.culprit import Culprit
 from forkman.core.explain import Place
-from forkman.core.memo import digest
+from forkman.core.memo import Memo, digest
 from forkman.core.moves import Move
 from forkman.core.values import DiffFn, MergeFn, MergeResult
 from forkman.git import runner
 from forkman.git.culprit import Found
+from forkman.store.compilecache import KeptAnswers
 from forkman.store.files import atomic_write
 
 CACHE_VERSION = 1
@@ -195,9 +196,10 @@ class PlanCache:
             results[i] = answer
         return results
 
-    def culprits(self, find: CulpritFn) -> CulpritFn:
-        """FIND (the culprit search), asked only about the overlays this cache cannot answer
-        for: each overlay's search is its own (its question, the pin, the target)."""
+    def culprits(self, find: CulpritFn, kept: Memo | None = None) -> CulpritFn:
+        """FIND (the culprit search), asked only about the overlays this cache (or KEPT, the
+        answers kept across runs) cannot answer for: each overlay's search is its own (its
+        question, the pin, the target)."""
 
         def named(
             repo: Any, pin: str, target: str, asks: Sequence[Any], base: Any, upstream_url: str
@@ -209,6 +211,10 @@ class PlanCache:
                 at_pin = [(p, base.get(p)) for p in sorted({*q.after, *q.near})]
                 key = digest("culprit", pin, target, upstream_url, at_pin, q)
                 ok, value = self.recall(key)
+                if not (ok and (value is None or isinstance(value, Found))) and kept is not None:
+                    ok, value = kept.recall(key)
+                    if ok and (value is None or isinstance(value, Found)):
+                        self.keep(key, value)  # for this sync's next runs too
                 if ok and (value is None or isinstance(value, Found)):
                     if value is not None:
                         out[ask.name] = value
@@ -218,6 +224,8 @@ class PlanCache:
                 found = find(repo, pin, target, [a for a, _ in todo], base, upstream_url)
                 for ask, key in todo:
                     self.keep(key, found.get(ask.name))
+                    if kept is not None:
+                        kept.keep(key, found.get(ask.name))
                     if ask.name in found:
                         out[ask.name] = found[ask.name]
             return {a.name: out[a.name] for a in asks if a.name in out}
@@ -226,3 +234,14 @@ class PlanCache:
 
 
 _MISSING = object()
+
+CULPRIT_FILE = "forkman-culprits.json"
+
+
+class CulpritCache(KeptAnswers):
+    """The culprit search's answers (a Found, or None: no culprit), kept at PATH across runs:
+    the search's key holds the pin, the target, upstream's URL, the question and upstream's
+    files at the pin; the file, forkman's code and Python's and git's versions (fingerprint)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, fingerprint(), decode, encode)
