@@ -637,8 +637,10 @@ def _execute(
         journal.save(replace(data, phase="conflict", current=stop.name))
         return _report(data, Phase.STOPPED, _explained(project, repo, the_plan, explain), stop.name)
     repo.run("checkout", "-q", "--force", "--detach", new_commit)
-    backup = journal.checkout_backup()
-    fresh = repo.read_tree_files(new_commit, [p for p in backup if p not in the_plan.final])
+    backup = journal.checkout_paths()
+    fresh = _release_files(
+        repo, the_plan, new_commit, [p for p in backup if p not in the_plan.final]
+    )
     write_worktree(project.checkout, {**fresh, **the_plan.final})
     ensure_links(project, repo)
     failed = _run_commands(project, the_plan) if stop is None else the_plan
@@ -659,7 +661,7 @@ def _show_conflict(
     """Put the checkout at the new release with the overlays up to STOP, and STOP's conflicts as git shows them."""
     target = journal.load().target.commit
     repo.run("checkout", "-q", "--force", "--detach", target)
-    desired: State = dict(repo.read_tree_files(target, journal.checkout_backup()))
+    desired: State = _release_files(repo, the_plan, target, journal.checkout_paths())
     for result in the_plan.results:
         desired.update(the_plan.prefix.get(result.name, {}))
         if result.name == stop.name:
@@ -680,6 +682,17 @@ def _show_conflict(
                 info.append(f"{state.mode} {repo.hash_blob(state.data)} {stage}\t{c.path}")
     if info:
         repo.run("update-index", "--index-info", stdin=("\n".join(info) + "\n").encode())
+
+
+def _release_files(repo: GitRepo, the_plan: Plan, commit: str, paths: list[str]) -> State:
+    """PATHS at COMMIT (None where absent): what the plan read of that commit is not read again."""
+    inputs = the_plan.inputs
+    known = inputs.new_base if inputs is not None and inputs.new_commit == commit else {}
+    states: State = {p: known[p] for p in paths if p in known}
+    rest = [p for p in paths if p not in known]
+    if rest:
+        states.update(repo.read_tree_files(commit, rest))
+    return states
 
 
 def _run_commands(project: Project, the_plan: Plan) -> Plan:

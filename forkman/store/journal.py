@@ -223,13 +223,14 @@ class Journal:
 
     def checkout_backup(self) -> State:
         """The checkout's files as they were when the sync began (None where absent)."""
-        folder = self.backup / "checkout"
-        paths = [
-            p
-            for p in (folder / MANIFEST).read_bytes().decode("utf-8", "surrogateescape").split("\0")
-            if p
+        return read_worktree(self.backup / "checkout" / "tree", self.checkout_paths())
+
+    def checkout_paths(self) -> list[str]:
+        """The paths of checkout_backup, without reading the files."""
+        manifest = self.backup / "checkout" / MANIFEST
+        return [
+            p for p in manifest.read_bytes().decode("utf-8", "surrogateescape").split("\0") if p
         ]
-        return read_worktree(folder / "tree", paths)
 
     def backup_overlays(self) -> tuple[Overlay, ...]:
         """The overlays as they were when the sync began: every plan starts from them."""
