@@ -97,6 +97,24 @@ def test_status_needs_no_typer_and_says_what_typer_would(app_with_overlays: Path
     assert (typer_way.exit_code, typer_way.stdout) == (0, imported.stdout)
 
 
+def test_status_on_a_recorded_stack_imports_no_patch_parser(app_with_overlays: Path) -> None:
+    """The stack record answers, so no patch is parsed: neither the parser nor the journal's
+    model is imported, nor concurrent.futures or platform (together ~10 ms of start-up)."""
+    run_subprocess(["overlay", "status"], app_with_overlays)  # the record, written
+    imported = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "forkman", "overlay", "status"],
+        cwd=app_with_overlays,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = {line.rsplit("|", 1)[-1].strip() for line in imported.stderr.splitlines()}
+    assert "forkman.store.stackrecord" in modules
+    heavy = {"forkman.core.patches", "forkman.core.overlay", "forkman.store.journal"}
+    assert modules & {*heavy, "concurrent.futures", "platform"} == set()
+
+
 def test_guard_findings_and_errors_exit_alike(app_with_overlays: Path) -> None:
     (app_with_overlays / "forkman.lock").write_text("{ not json")
     for args in (["guard"], ["apply"], ["overlay", "status"]):

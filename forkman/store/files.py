@@ -7,10 +7,13 @@ import re
 import secrets
 import stat
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forkman.errors import ConfigError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Every temporary file forkman makes: `.NAME.PID.RANDOM.tmp` beside NAME, so a killed run's
 # leftovers are known by name (and by a pid that is gone), and never taken for a person's file.
@@ -61,6 +64,10 @@ def atomic_write_all(files: Sequence[tuple[Path, bytes]]) -> None:
     new, never empty, and a kill at any moment leaves the renames done so far (in order) and
     temporary files that the next command sweeps by their name.
     """
+    # here, not at the top: every command reads files through this module, and importing
+    # concurrent.futures costs ~3 ms of a start-up that `overlay status` has ~50 ms of in all
+    from concurrent.futures import ThreadPoolExecutor, wait
+
     for folder in {path.parent for path, _ in files}:
         folder.mkdir(parents=True, exist_ok=True)
     pool = ThreadPoolExecutor(max_workers=max(1, min(16, len(files))))
@@ -102,6 +109,8 @@ def sync_all(paths: Sequence[Path]) -> None:
         for path in files:
             one(path)
         return
+    from concurrent.futures import ThreadPoolExecutor  # as in atomic_write_all
+
     with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
         for _ in pool.map(one, files):
             pass
