@@ -651,6 +651,8 @@ def measure(
     link_copy(ws, copy)
     for round_ in range(repeat + 1):
         for label, cmd, cwd, ok in readonly:
+            if label == "sync --check":
+                forget_answers(copy / checkout)  # each run cold, as the first after a release
             if round_ == 0:
                 _, m.git_processes[label] = counter.run(cmd, copy / cwd, ok)
             else:
@@ -709,6 +711,13 @@ def measure_writes(
                 subprocess.run(after, cwd=copy / cwd, check=True)
         if round_ == 0:
             same_tree(copy / checkout, copy / raw, f"sync to {NEW}", m)
+
+
+def forget_answers(checkout: Path) -> None:
+    """The answers sync keeps across runs (compile checks, culprits) removed from CHECKOUT's
+    git dir: a timed `sync --check` is then what the first one after a release costs."""
+    for name in ("forkman-compiled.json", "forkman-culprits.json"):
+        (checkout / ".git" / name).unlink(missing_ok=True)
 
 
 def measure_stops(ws: Path, copy: Path, m: Measured) -> dict[str, float]:

@@ -79,6 +79,9 @@ def _since_move(
 def _asks(inputs: PlanInput, the_plan: Plan) -> list[Ask]:
     """The question to put to upstream's commits for each result worth explaining."""
     old = the_plan.old_stack()
+    steps: dict[str, Step] = {}
+    for s in old.steps:
+        steps.setdefault(s.overlay.name, s)  # the first of a name, as a search through them finds
     asks = []
     for result in the_plan.results:
         kind = _KIND.get(result.state)
@@ -91,7 +94,7 @@ def _asks(inputs: PlanInput, the_plan: Plan) -> list[Ask]:
         elif kind == probe.CONFLICT:
             # what broke it is what the planner could not carry: a move it follows is not it
             kind = probe.CARRY
-        step = next((s for s in old.steps if s.overlay.name == result.name), None)
+        step = steps.get(result.name)
         if step is None or not step.applies:
             continue
         # a file it is carried without has its own deleting commit; "moved" keeps it, as the
