@@ -212,3 +212,31 @@ def test_moved_lines_are_looked_for_in_the_changed_files_nearest_first() -> None
         "backend/blocks/x.py",
         "backend/data/llm_registry.py",
     ]
+
+
+def test_nearest_ranks_as_the_longest_shared_folder_prefix_with_any() -> None:
+    import random
+
+    from forkman.git.history import nearest
+
+    def shared(path: str, to: list[str]) -> int:  # the plain definition
+        best = 0
+        for other in to:
+            n = 0
+            for a, b in zip(path.split("/")[:-1], other.split("/")[:-1], strict=False):
+                if a != b:
+                    break
+                n += 1
+            best = max(best, n)
+        return best
+
+    rng = random.Random(7)
+
+    def path() -> str:
+        return "/".join(rng.choice("abc") for _ in range(rng.randint(0, 4))) + "/f.c"
+
+    for _ in range(50):
+        paths = sorted({path().lstrip("/") for _ in range(30)})
+        to = [path().lstrip("/") for _ in range(rng.randint(0, 4))]
+        want = sorted(paths, key=lambda p: (-shared(p, to), p))[:10]
+        assert nearest(paths, to, 10) == want, (paths, to)
