@@ -159,6 +159,37 @@ def test_damaged_stale_or_foreign_packs_are_left_unread(tmp_path: Path) -> None:
         assert cache.merge(merge_many)(_jobs()) == expected, why
 
 
+def test_a_release_s_files_are_read_back_whole_or_read_from_git_again(tmp_path: Path) -> None:
+    files = {
+        "a.py": FileState(b"x" * 700),
+        "gone.py": None,
+        "odd\udcff.sh": FileState(b"#!/bin/sh\n", "100755"),
+        "link": FileState(b"a.py", "120000"),
+    }
+    reads: list[tuple[str, list[str]]] = []
+
+    def read(commit: str, paths: list[str]) -> dict[str, FileState | None]:
+        reads.append((commit, paths))
+        return {p: files[p] for p in paths}
+
+    folder = tmp_path / FOLDER
+    tmp_path.mkdir(exist_ok=True)
+    first = PlanCache()
+    assert first.tree_files(read, "c1", ["link", "a.py", "gone.py", "odd\udcff.sh"]) == files
+    first.save(folder)
+    (kept,) = folder.glob("*.tree")
+    again = PlanCache(folder).tree_files(read, "c1", reversed(list(files)))
+    assert again == files and list(again) == sorted(files) and len(reads) == 1
+    assert PlanCache(folder).tree_files(read, "c2", files) == files and len(reads) == 2
+    assert PlanCache(folder).tree_files(read, "c1", ["a.py"]) == {"a.py": files["a.py"]}
+    whole = kept.read_bytes()
+    for damaged in (whole[:-10], whole.replace(b"xxxx", b"xxxy", 1), b"", whole[:100]):
+        kept.write_bytes(damaged)
+        before = len(reads)
+        assert PlanCache(folder).tree_files(read, "c1", files) == files
+        assert len(reads) == before + 1
+
+
 def test_a_finished_sync_gets_no_cache_folder(tmp_path: Path) -> None:
     cache = PlanCache()
     cache.keep("k", "v")

@@ -112,12 +112,17 @@ def _inputs(
     """What to plan DATA's sync from; with CACHE, what earlier runs of the sync worked out is
     not worked out again."""
     paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
+    read = repo.read_tree_files
     return PlanInput(
         old_ref=data.start.ref,
         new_ref=data.target.ref,
         overlays=overlays,
-        old_base=repo.read_tree_files(data.start.commit, paths),
-        new_base=repo.read_tree_files(data.target.commit, paths),
+        old_base=cache.tree_files(read, data.start.commit, paths)
+        if cache
+        else read(data.start.commit, paths),
+        new_base=cache.tree_files(read, data.target.commit, paths)
+        if cache
+        else read(data.target.commit, paths),
         merge=cache.merge(merge_many) if cache else merge_many,
         diff=cache.diff(diff_many) if cache else diff_many,
         resolutions=resolutions.ResolutionStore(project.overlays_dir),

@@ -21,7 +21,7 @@ import hashlib
 import json
 import secrets
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from forkman.core.culprit import Culprit
 from forkman.core.explain import Place
 from forkman.core.memo import Memo, digest
 from forkman.core.moves import Move
-from forkman.core.values import DiffFn, MergeFn, MergeResult
+from forkman.core.values import DiffFn, FileState, MergeFn, MergeResult
 from forkman.git import runner
 from forkman.git.culprit import Found
 from forkman.store.compilecache import KeptAnswers
@@ -106,6 +106,9 @@ class PlanCache:
         self._known: dict[str, object] = {}
         self._packed: dict[str, Any] = {}  # read from packs, decoded when first asked for
         self._fresh: dict[str, object] = {}  # worked out in this run, for the next pack
+        self._trees: dict[str, dict[str, FileState | None]] = {}  # a release's files, by key
+        self._fresh_trees: dict[str, tuple[str, dict[str, FileState | None]]] = {}
+        self._folder = folder
         self.hits = self.misses = 0
         if folder is not None:
             self._read(folder)
@@ -149,9 +152,34 @@ class PlanCache:
         self._known[key] = value
         self._fresh[key] = value
 
+    def tree_files(
+        self, read: TreeFn, commit: str, paths: Iterable[str]
+    ) -> dict[str, FileState | None]:
+        """READ(COMMIT, PATHS): a release's files (None where absent), as an earlier run of the
+        sync kept them when it read the same paths of the same commit (a commit never changes;
+        a file kept of it that is not whole is read again from git)."""
+        wanted = sorted(set(paths))
+        key = digest("tree files", commit, wanted)
+        found = self._trees.get(key)
+        if found is None and self._folder is not None:
+            found = _read_tree(self._folder / f"{key}{_TREE}", commit, wanted)
+        if found is None:
+            found = dict(read(commit, wanted))
+            self._fresh_trees[key] = (commit, found)
+        self._trees[key] = found
+        return dict(found)
+
     def save(self, folder: Path) -> None:
         """This run's new answers as one more pack in FOLDER, when FOLDER's parent (the sync's
         folder) is there: never the reason a sync fails, and never a sync folder made anew."""
+        for key, (commit, files) in list(self._fresh_trees.items()):
+            try:
+                folder.mkdir(exist_ok=True)  # not parents: a finished sync's folder stays gone
+                # not synced: a file cut short by a power cut fails its checksum, and is read again
+                atomic_write(folder / f"{key}{_TREE}", _tree_bytes(commit, files), durable=False)
+            except (OSError, TypeError, ValueError):
+                return
+            del self._fresh_trees[key]
         if not self._fresh:
             return
         try:
@@ -234,6 +262,52 @@ class PlanCache:
 
 
 _MISSING = object()
+
+# read_tree_files' shape: (commit, paths) -> {path: its state at commit, None where absent}
+TreeFn = Callable[[str, list[str]], Mapping[str, "FileState | None"]]
+_TREE = ".tree"
+TREE_VERSION = 1
+
+
+def _tree_bytes(commit: str, files: Mapping[str, FileState | None]) -> bytes:
+    """FILES of COMMIT as one file: a JSON line naming each path (mode and size, or absent), the
+    contents one after the other, and the SHA-256 of all that."""
+    listed = [[p, None] if s is None else [p, s.mode, len(s.data)] for p, s in files.items()]
+    head = json.dumps({"version": TREE_VERSION, "commit": commit, "files": listed})
+    body = b"".join([head.encode(), b"\n", *(s.data for s in files.values() if s is not None)])
+    return body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n"
+
+
+def _read_tree(path: Path, commit: str, wanted: list[str]) -> dict[str, FileState | None] | None:
+    """What _tree_bytes kept in PATH of COMMIT's WANTED paths; None unless it is whole and of
+    exactly those."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    body, check = raw[:-66], raw[-65:-1]
+    if raw[-66:-65] != b"\n" or hashlib.sha256(body).hexdigest().encode() != check:
+        return None  # cut short or damaged
+    head, _, data = body.partition(b"\n")
+    files: dict[str, FileState | None] = {}
+    at = 0
+    try:
+        meta = json.loads(head)
+        if meta["version"] != TREE_VERSION or meta["commit"] != commit:
+            return None
+        for entry in meta["files"]:
+            match entry:
+                case [str(name), None]:
+                    files[name] = None
+                case [str(name), str(mode), int(size)] if 0 <= size <= len(data) - at:
+                    files[name] = FileState(data[at : at + size], mode)
+                    at += size
+                case _:
+                    return None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return files if at == len(data) and list(files) == wanted else None
+
 
 CULPRIT_FILE = "forkman-culprits.json"
 
