@@ -190,7 +190,13 @@ class PlanCache:
             ).encode()
             folder.mkdir(exist_ok=True)  # not parents: a finished sync's folder stays gone
             check = hashlib.sha256(body).hexdigest().encode()
-            atomic_write(folder / f"{secrets.token_hex(8)}{_SUFFIX}", body + b"\n" + check + b"\n")
+            # not synced to the disk: a pack a power cut leaves short fails its checksum and is
+            # worked out again, as a pack cut short by a kill
+            atomic_write(
+                folder / f"{secrets.token_hex(8)}{_SUFFIX}",
+                body + b"\n" + check + b"\n",
+                durable=False,
+            )
         except (OSError, TypeError, ValueError):
             return
         self._fresh.clear()
