@@ -113,6 +113,7 @@ def _inputs(
     not worked out again."""
     paths = touched_paths(overlays) | {c.path for c in project.config.checks if c.path}
     read = repo.read_tree_files
+    repo.git_paths(COMPILE_FILE, CULPRIT_FILE)  # both kept-answer files' places, in one ask
     return PlanInput(
         old_ref=data.start.ref,
         new_ref=data.target.ref,
