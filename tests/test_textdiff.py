@@ -152,3 +152,18 @@ def test_a_kept_comparison_of_other_texts_or_damaged_is_worked_out_again() -> No
         ["a\nb\n"], ["c\n"]
     )
     assert textdiff.comparison_key(["a\n"], ["b\n"]) != textdiff.comparison_key(["b\n"], ["a\n"])
+
+
+def test_similar_is_similarity_at_the_bound_without_comparing_most_pairs() -> None:
+    rng = random.Random(9)
+    words_ = ["x", "y", "if", "return", "(", ")", " ", "foo_bar", "1", "  ", "\t", ";"]
+
+    def line() -> str:
+        return "".join(rng.choice(words_) for _ in range(rng.randint(0, 12))) + "\n"
+
+    lines = [line() for _ in range(120)] + ["\n", "  \n", "return x;\n", "\treturn x;\n"]
+    for a in lines:
+        for b in lines[:60]:
+            for bound in (0.5, 0.75, 0.9):
+                full = textdiff.similarity(a, b)
+                assert textdiff.similar(a, b, bound) == (full if full >= bound else None)

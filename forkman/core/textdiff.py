@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import re
 from array import array
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -281,6 +282,26 @@ def words(lines: Sequence[str]) -> set[str]:
 
 def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, body(a), body(b), autojunk=False).ratio()
+
+
+def similar(a: str, b: str, at_least: float) -> float | None:
+    """similarity(A, B) when it is AT_LEAST, else None. Most pairs of lines fall short by
+    difflib's own upper bounds (the lengths, then the characters both hold, each match being
+    one of those), which cost no comparison: an overlay's hundreds of added lines against
+    upstream's hundreds otherwise cost minutes."""
+    x, y = body(a), body(b)
+    total = len(x) + len(y)
+    if total and 2.0 * min(len(x), len(y)) / total < at_least:
+        return None
+    if total and 2.0 * sum((_chars(x) & _chars(y)).values()) / total < at_least:
+        return None
+    ratio = similarity(a, b)
+    return ratio if ratio >= at_least else None
+
+
+@lru_cache(maxsize=4096)
+def _chars(text: str) -> Counter[str]:
+    return Counter(text)
 
 
 def unified(

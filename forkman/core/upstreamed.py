@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from forkman.core.textdiff import Edit, body, edits, line_map, similarity, split, words
+from forkman.core.textdiff import Edit, body, edits, line_map, similar, similarity, split, words
 from forkman.core.trimdiff import edits_trimmed, line_map_trimmed
 
 CONTEXT = 3
@@ -92,7 +92,7 @@ def deleted_too(old: Sequence[str], mine: Sequence[str], new: Sequence[str], edi
     there = [ln for ln in new[kept[above] + 1 : kept[below]] if _meaningful(ln)]
     return not there or (
         len(there) <= len(removed) + 2 * CONTEXT
-        and not any(similarity(ln, up) >= SIMILAR for ln in removed for up in there)
+        and not any(similar(ln, up, SIMILAR) is not None for ln in removed for up in there)
     )
 
 
@@ -229,7 +229,7 @@ def likeness(old: Sequence[str], mine: Sequence[str], new: Sequence[str]) -> Lik
             1
             for ln in adds
             if any(
-                (near_ln := similarity(ln, up)) >= SIMILAR
+                (near_ln := similar(ln, up, SIMILAR)) is not None
                 and all(similarity(g, up) < near_ln for g in gone if _meaningful(g))
                 for up in ups
             )
