@@ -6,34 +6,20 @@ from __future__ import annotations
 import itertools
 import os
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 
 from forkman.core.pathrules import has_git_component, symlink_target_problem
-from forkman.store.confine import Confined, resolves_inside, write_problem
+from forkman.store.confine import Confined, link_on_the_way, resolves_inside, write_problem
 from forkman.store.files import TEMP_FILE, atomic_write_all
-
-
-def _plain_link_on_the_way(root: Path, rel: str) -> str | None:
-    parts = PurePosixPath(rel).parts[:-1]
-    here = root
-    for number, part in enumerate(parts, 1):
-        here = here / part
-        try:
-            mode = here.lstat().st_mode
-        except FileNotFoundError:
-            return None
-        if stat.S_ISLNK(mode):
-            return "/".join(parts[:number])
-    return None
 
 
 def _plain_write_problem(root: Path, rel: str, link_target: str | None = None) -> str | None:
     """write_problem as it was before Confined: every folder looked at, then both realpaths."""
     if has_git_component(rel):
         return f"{rel} is inside a .git folder"
-    through = _plain_link_on_the_way(root, rel)
+    through = link_on_the_way(root, rel)  # still path by path
     if through is not None:
         return f"{through} is a symbolic link: writing {rel} would go through it"
     if not resolves_inside(root, (root / rel).parent):
