@@ -66,17 +66,14 @@ def worktree_digests(repo: GitRepo, paths: Iterable[str]) -> dict[str, Digest | 
         if stat.S_ISDIR(info.st_mode):
             found[rel] = None
             continue
-        seen = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode]
-        entry = cached.get(rel)
-        if entry is not None and entry[:5] == seen and _settled(entry):
-            found[rel] = entry[6]
-            kept[rel] = entry
-            continue
-        with open(full, "rb") as handle:
-            data = handle.read()
-        mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
-        found[rel] = digest(FileState(data, mode))
-        kept[rel] = [*seen, now, found[rel]]
+        entry = _vouched(cached, rel, info)
+        if entry is None:
+            with open(full, "rb") as handle:
+                data = handle.read()
+            mode = "100755" if info.st_mode & stat.S_IXUSR else "100644"
+            entry = [*_seen(info), now, digest(FileState(data, mode))]
+        found[rel] = entry[6]
+        kept[rel] = entry
     if kept != cached:
         _save(path, kept)
     return found
@@ -107,18 +104,27 @@ def overlay_hashes(project: Project) -> dict[str, str] | None:
             return None
         if not stat.S_ISREG(info.st_mode):
             return None
-        seen = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode]
-        entry = cached.get(name)
-        if entry is not None and entry[:5] == seen and _settled(entry):
-            found[name] = entry[6]
-            kept[name] = entry
-            continue
-        with open(full, "rb") as handle:
-            found[name] = file_hash(handle.read())
-        kept[name] = [*seen, now, found[name]]
+        entry = _vouched(cached, name, info)
+        if entry is None:
+            with open(full, "rb") as handle:
+                entry = [*_seen(info), now, file_hash(handle.read())]
+        found[name] = entry[6]
+        kept[name] = entry
     if path is not None and kept != cached:
         _save(path, kept, _OVERLAY_MAGIC)
     return found
+
+
+def _seen(info: os.stat_result) -> list[int]:
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode]
+
+
+def _vouched(cached: dict[str, Entry], key: str, info: os.stat_result) -> Entry | None:
+    """KEY's entry when the file's stat data INFO is what it recorded, and settled."""
+    entry = cached.get(key)
+    if entry is not None and entry[:5] == _seen(info) and _settled(entry):
+        return entry
+    return None
 
 
 def _settled(entry: Entry) -> bool:
