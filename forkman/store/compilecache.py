@@ -29,22 +29,43 @@ MOST = 20_000  # answers kept: those asked for last (a thousand overlays ask ~70
 
 
 @lru_cache(maxsize=1)
-def fingerprint() -> str:
-    """What every answer depends on besides its key: Python's compiler and forkman's code."""
-    h = hashlib.sha256(b"%s %d\n" % (_MAGIC.encode(), FORMAT))
-    h.update(sys.version.encode() + b"\0" + sys.implementation.cache_tag.encode() + b"\0")
+def source_digest() -> bytes:
+    """forkman's own code, every module (read once a process, for every cache that asks)."""
+    h = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
     for source in sorted(package.rglob("*.py")):
         h.update(str(source.relative_to(package)).encode() + b"\0")
         h.update(source.read_bytes())
+    return h.digest()
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """What every answer depends on besides its key: Python's compiler and forkman's code."""
+    h = hashlib.sha256(b"%s %d\n" % (_MAGIC.encode(), FORMAT))
+    h.update(sys.version.encode() + b"\0" + sys.implementation.cache_tag.encode() + b"\0")
+    h.update(source_digest())
     return h.hexdigest()
+
+
+def sealed(body: bytes) -> bytes:
+    """BODY as a file that says whether it is whole: BODY, a newline, its SHA-256, a newline."""
+    return body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n"
+
+
+def unsealed(raw: bytes) -> bytes | None:
+    """The body of a file `sealed` wrote; None when it is cut short or damaged."""
+    body, check = raw[:-66], raw[-65:-1]
+    if raw[-66:-65] != b"\n" or raw[-1:] != b"\n":
+        return None
+    return body if hashlib.sha256(body).hexdigest().encode() == check else None
 
 
 def decode(raw: bytes, print_: str | None = None) -> dict[str, Any]:
     """The answers (as kept: JSON data) a file's bytes hold; {} for anything damaged or not
     made under fingerprint PRINT_ (by default the compile checks')."""
-    body, _, check = raw.rstrip(b"\n").rpartition(b"\n")
-    if hashlib.sha256(body).hexdigest().encode() != check:
+    body = unsealed(raw)
+    if body is None:
         return {}
     try:
         data = json.loads(body)
@@ -65,7 +86,7 @@ def encode(answers: Mapping[str, Any], print_: str | None = None) -> bytes:
         {"format": FORMAT, "fingerprint": print_ or fingerprint(), "answers": answers},
         separators=(",", ":"),
     ).encode()
-    return body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n"
+    return sealed(body)
 
 
 def _plain(value: Any) -> object:

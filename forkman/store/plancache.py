@@ -34,7 +34,7 @@ from forkman.core.moves import Move
 from forkman.core.values import DiffFn, FileState, MergeFn, MergeResult
 from forkman.git import runner
 from forkman.git.culprit import Found
-from forkman.store.compilecache import KeptAnswers
+from forkman.store.compilecache import KeptAnswers, sealed, source_digest, unsealed
 from forkman.store.files import atomic_write
 
 CACHE_VERSION = 1
@@ -54,10 +54,7 @@ def fingerprint() -> str:
     h = hashlib.sha256(b"forkman plan cache %d\n" % CACHE_VERSION)
     h.update(sys.version.encode())
     h.update(repr(runner.git_version()).encode())
-    package = Path(__file__).resolve().parents[1]
-    for source in sorted(package.rglob("*.py")):
-        h.update(str(source.relative_to(package)).encode() + b"\0")
-        h.update(source.read_bytes())
+    h.update(source_digest())
     return h.hexdigest()
 
 
@@ -120,8 +117,8 @@ class PlanCache:
             return
         for pack in packs:
             try:
-                body, _, check = pack.read_bytes().rstrip(b"\n").rpartition(b"\n")
-                if hashlib.sha256(body).hexdigest().encode() != check:
+                body = unsealed(pack.read_bytes())
+                if body is None:
                     continue  # cut short or damaged
                 data = json.loads(body)
                 if data.get("version") != CACHE_VERSION or data.get("fingerprint") != fingerprint():
@@ -189,14 +186,9 @@ class PlanCache:
                 separators=(",", ":"),
             ).encode()
             folder.mkdir(exist_ok=True)  # not parents: a finished sync's folder stays gone
-            check = hashlib.sha256(body).hexdigest().encode()
             # not synced to the disk: a pack a power cut leaves short fails its checksum and is
             # worked out again, as a pack cut short by a kill
-            atomic_write(
-                folder / f"{secrets.token_hex(8)}{_SUFFIX}",
-                body + b"\n" + check + b"\n",
-                durable=False,
-            )
+            atomic_write(folder / f"{secrets.token_hex(8)}{_SUFFIX}", sealed(body), durable=False)
         except (OSError, TypeError, ValueError):
             return
         self._fresh.clear()
@@ -281,7 +273,7 @@ def _tree_bytes(commit: str, files: Mapping[str, FileState | None]) -> bytes:
     listed = [[p, None] if s is None else [p, s.mode, len(s.data)] for p, s in files.items()]
     head = json.dumps({"version": TREE_VERSION, "commit": commit, "files": listed})
     body = b"".join([head.encode(), b"\n", *(s.data for s in files.values() if s is not None)])
-    return body + b"\n" + hashlib.sha256(body).hexdigest().encode() + b"\n"
+    return sealed(body)
 
 
 def _read_tree(path: Path, commit: str, wanted: list[str]) -> dict[str, FileState | None] | None:
@@ -291,8 +283,8 @@ def _read_tree(path: Path, commit: str, wanted: list[str]) -> dict[str, FileStat
         raw = path.read_bytes()
     except OSError:
         return None
-    body, check = raw[:-66], raw[-65:-1]
-    if raw[-66:-65] != b"\n" or hashlib.sha256(body).hexdigest().encode() != check:
+    body = unsealed(raw)
+    if body is None:
         return None  # cut short or damaged
     head, _, data = body.partition(b"\n")
     files: dict[str, FileState | None] = {}
